@@ -1,0 +1,39 @@
+# Thin entry point over CMake; see README.md.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+CONFIG ?= config/chatd.json
+CMAKE_FLAGS ?=
+GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+.PHONY: all deps build run test test-asan test-tsan test-all format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) $(if $(wildcard $(BUILD_DIR)/CMakeCache.txt),,$(GENERATOR)) \
+		-DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR)
+
+run: build
+	$(BUILD_DIR)/chatd/chatd --config $(CONFIG)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+# The same suite under sanitizers, each in its own build tree.
+test-asan:
+	@$(MAKE) --no-print-directory test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS="-DCHAT_SANITIZE=address,undefined"
+
+test-tsan:
+	@$(MAKE) --no-print-directory test BUILD_DIR=build-tsan BUILD_TYPE=Debug CMAKE_FLAGS="-DCHAT_SANITIZE=thread"
+
+test-all: test test-asan test-tsan
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build build-asan build-tsan
