@@ -1,0 +1,27 @@
+#pragma once
+// Peer and listen addresses as users write them: HOST:PORT, [IPv6]:PORT,
+// HOST (default port) or a bare IPv6 literal. Pure parsing, no lookups.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+inline constexpr std::uint16_t kDefaultPort = 7890;
+
+struct HostPort {
+    std::string host;  // without brackets
+    std::uint16_t port = kDefaultPort;
+
+    bool operator==(const HostPort&) const = default;
+};
+
+// Throws std::invalid_argument with a message that says what is wrong.
+// allow_port_zero is for listen addresses, where 0 asks for any free port.
+HostPort parse_host_port(std::string_view text, bool allow_port_zero = false);
+
+// "1.2.3.4:7890" or "[::1]:7890": the form parse_host_port reads back.
+std::string format_host_port(std::string_view host, std::uint16_t port);
+
+}  // namespace chat

@@ -1,0 +1,142 @@
+#include "config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "address.hpp"
+#include "envelope.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+
+std::string in_quotes(std::string_view key) { return "'" + std::string(key) + "'"; }
+
+std::string get_string(const json& value, std::string_view key) {
+    if (!value.is_string()) throw ConfigError("config: " + in_quotes(key) + " must be a string");
+    return value.get<std::string>();
+}
+
+std::int64_t get_int(const json& value, std::string_view key) {
+    if (!value.is_number_integer()) throw ConfigError("config: " + in_quotes(key) + " must be an integer");
+    return value.get<std::int64_t>();
+}
+
+void check_range(std::string_view key, std::int64_t value, std::int64_t min, std::int64_t max) {
+    if (value < min || value > max) {
+        throw ConfigError("config: " + in_quotes(key) + " must be between " + std::to_string(min) +
+                          " and " + std::to_string(max) + ", got " + std::to_string(value));
+    }
+}
+
+json to_json(const Config& c) {
+    return json{{"listen", c.listen},
+                {"socket", c.socket},
+                {"socket_group", c.socket_group},
+                {"state_dir", c.state_dir},
+                {"name", c.name},
+                {"log_level", c.log_level},
+                {"peers", c.peers},
+                {"outbox_ttl_seconds", c.outbox_ttl_seconds},
+                {"retry_initial_ms", c.retry_initial_ms},
+                {"retry_max_ms", c.retry_max_ms},
+                {"max_datagram_bytes", c.max_datagram_bytes}};
+}
+
+}  // namespace
+
+Config parse_config(std::string_view json_text) {
+    Config config;
+    json doc;
+    try {
+        doc = json::parse(json_text);
+    } catch (const json::parse_error& e) {
+        throw ConfigError(std::string("config: not valid JSON: ") + e.what());
+    }
+    if (!doc.is_object()) throw ConfigError("config: the top level must be a JSON object");
+
+    for (const auto& [key, value] : doc.items()) {
+        if (key == "listen") {
+            config.listen = get_string(value, key);
+        } else if (key == "socket") {
+            config.socket = get_string(value, key);
+        } else if (key == "socket_group") {
+            config.socket_group = get_string(value, key);
+        } else if (key == "state_dir") {
+            config.state_dir = get_string(value, key);
+        } else if (key == "name") {
+            config.name = get_string(value, key);
+        } else if (key == "log_level") {
+            config.log_level = get_string(value, key);
+        } else if (key == "peers") {
+            if (!value.is_object()) throw ConfigError("config: 'peers' must be an object of alias: \"HOST:PORT\"");
+            for (const auto& [alias, address] : value.items()) {
+                config.peers[alias] = get_string(address, "peers." + alias);
+            }
+        } else if (key == "outbox_ttl_seconds") {
+            config.outbox_ttl_seconds = get_int(value, key);
+        } else if (key == "retry_initial_ms") {
+            config.retry_initial_ms = get_int(value, key);
+        } else if (key == "retry_max_ms") {
+            config.retry_max_ms = get_int(value, key);
+        } else if (key == "max_datagram_bytes") {
+            const auto bytes = get_int(value, key);
+            check_range(key, bytes, 512, static_cast<std::int64_t>(kMaxUdpPayload));
+            config.max_datagram_bytes = static_cast<std::size_t>(bytes);
+        } else {
+            throw ConfigError("config: unknown key " + in_quotes(key));
+        }
+    }
+    validate_config(config);
+    return config;
+}
+
+void validate_config(const Config& c) {
+    try {
+        parse_host_port(c.listen, /*allow_port_zero=*/true);
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(std::string("config: 'listen': ") + e.what());
+    }
+    if (std::find(std::begin(kLogLevels), std::end(kLogLevels), c.log_level) == std::end(kLogLevels)) {
+        throw ConfigError("config: 'log_level' must be one of trace, debug, info, warn, error, "
+                          "critical, off; got '" + c.log_level + "'");
+    }
+    if (c.name.size() > kMaxNameBytes) {
+        throw ConfigError("config: 'name' is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+    }
+    for (const auto& [alias, address] : c.peers) {
+        if (alias.empty() || alias.find_first_of(":[]/ ") != std::string::npos) {
+            throw ConfigError("config: peer alias '" + alias +
+                              "' must be non-empty without ':', '[', ']', '/' or spaces");
+        }
+        try {
+            parse_host_port(address);
+        } catch (const std::invalid_argument& e) {
+            throw ConfigError("config: 'peers." + alias + "': " + e.what());
+        }
+    }
+    check_range("outbox_ttl_seconds", c.outbox_ttl_seconds, 1, 365LL * 86400);
+    check_range("retry_initial_ms", c.retry_initial_ms, 10, 3'600'000);
+    check_range("retry_max_ms", c.retry_max_ms, c.retry_initial_ms, 3'600'000);
+    check_range("max_datagram_bytes", static_cast<std::int64_t>(c.max_datagram_bytes), 512,
+                static_cast<std::int64_t>(kMaxUdpPayload));
+}
+
+Config load_config_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw ConfigError("config: cannot read '" + path + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    try {
+        return parse_config(text.str());
+    } catch (const ConfigError& e) {
+        throw ConfigError(path + ": " + e.what());
+    }
+}
+
+std::string default_config_json() { return to_json(Config{}).dump(2) + "\n"; }
+
+}  // namespace chat

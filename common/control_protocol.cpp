@@ -1,0 +1,144 @@
+#include "control_protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+#include "text.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+T field(const json& doc, const char* key, T fallback) {
+    const auto it = doc.find(key);
+    if (it == doc.end()) return fallback;
+    try {
+        return it->get<T>();
+    } catch (const json::exception&) {
+        throw ProtocolError(std::string("field '") + key + "' has the wrong type");
+    }
+}
+
+std::string required_string(const json& doc, const char* key) {
+    const auto it = doc.find(key);
+    if (it == doc.end() || !it->is_string()) {
+        throw ProtocolError(std::string("missing string field '") + key + "'");
+    }
+    return it->get<std::string>();
+}
+
+std::size_t limit_field(const json& doc) {
+    const auto limit = field<std::int64_t>(doc, "limit", 100);
+    if (limit < 0 || limit > 1'000'000) throw ProtocolError("field 'limit' must be 0 to 1000000");
+    return static_cast<std::size_t>(limit);
+}
+
+// Parses the RFC 3339 form that format_rfc3339 writes.
+std::int64_t parse_rfc3339(const std::string& text) {
+    std::tm utc{};
+    int millis = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &utc.tm_year, &utc.tm_mon,
+                    &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &millis) != 7) {
+        return 0;
+    }
+    utc.tm_year -= 1900;
+    utc.tm_mon -= 1;
+    return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
+}
+
+}  // namespace
+
+std::string encode_request(const Request& request) {
+    json doc = std::visit(
+        [](const auto& r) -> json {
+            using T = std::decay_t<decltype(r)>;
+            if constexpr (std::is_same_v<T, SendRequest>) {
+                return {{"cmd", "send"},   {"peer", r.peer}, {"text", r.text},
+                        {"plain", r.plain}, {"wait", r.wait}, {"timeout", r.timeout_seconds}};
+            } else if constexpr (std::is_same_v<T, InboxRequest>) {
+                return {{"cmd", "inbox"}, {"limit", r.limit}, {"follow", r.follow}, {"peer", r.peer}};
+            } else if constexpr (std::is_same_v<T, HistoryRequest>) {
+                return {{"cmd", "history"}, {"peer", r.peer}, {"limit", r.limit}};
+            } else if constexpr (std::is_same_v<T, StatusRequest>) {
+                return {{"cmd", "status"}};
+            } else {
+                return {{"cmd", "peers"}};
+            }
+        },
+        request);
+    // Replace, not throw: the daemon checks the text itself and says why.
+    return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Request parse_request(std::string_view line) {
+    if (line.size() > kMaxRequestBytes) throw ProtocolError("request too large");
+    const json doc = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) throw ProtocolError("request is not valid JSON");
+    if (!doc.is_object()) throw ProtocolError("request must be a JSON object");
+    const std::string cmd = required_string(doc, "cmd");
+    if (cmd == "send") {
+        SendRequest r;
+        r.peer = required_string(doc, "peer");
+        r.text = required_string(doc, "text");
+        r.plain = field(doc, "plain", false);
+        r.wait = field(doc, "wait", true);
+        r.timeout_seconds = field(doc, "timeout", 10.0);
+        if (!(r.timeout_seconds > 0 && r.timeout_seconds <= 86400)) {
+            throw ProtocolError("field 'timeout' must be more than 0 and at most 86400 seconds");
+        }
+        return r;
+    }
+    if (cmd == "inbox") {
+        InboxRequest r;
+        r.limit = limit_field(doc);
+        r.follow = field(doc, "follow", false);
+        r.peer = field<std::string>(doc, "peer", "");
+        return r;
+    }
+    if (cmd == "history") {
+        HistoryRequest r;
+        r.peer = field<std::string>(doc, "peer", "");
+        r.limit = limit_field(doc);
+        return r;
+    }
+    if (cmd == "status") return StatusRequest{};
+    if (cmd == "peers") return PeersRequest{};
+    throw ProtocolError("unknown command '" + cmd + "'");
+}
+
+json message_to_json(const MessageView& m) {
+    json doc = {{"id", m.id},
+                {"direction", m.direction},
+                {m.direction == "in" ? "from" : "to", m.peer},
+                {"text", m.text},
+                {"ts", format_rfc3339(m.ts_ms)},
+                {"plain", m.plain},
+                {"state", m.state}};
+    if (!m.name.empty()) doc["name"] = m.name;
+    return doc;
+}
+
+MessageView message_from_json(const json& doc) {
+    MessageView m;
+    m.id = doc.value("id", std::int64_t{0});
+    m.direction = doc.value("direction", std::string("in"));
+    m.peer = doc.value(m.direction == "in" ? "from" : "to", std::string());
+    m.name = doc.value("name", std::string());
+    m.text = doc.value("text", std::string());
+    m.ts_ms = parse_rfc3339(doc.value("ts", std::string()));
+    m.plain = doc.value("plain", false);
+    m.state = doc.value("state", std::string());
+    return m;
+}
+
+std::string error_reply(std::string_view code, std::string_view message) {
+    return json{{"ok", false}, {"code", code}, {"error", message}}.dump(
+               -1, ' ', false, json::error_handler_t::replace) +
+           "\n";
+}
+
+}  // namespace chat

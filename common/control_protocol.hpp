@@ -1,0 +1,90 @@
+#pragma once
+// The control protocol between chatcli and chatd: newline-delimited JSON
+// over a Unix stream socket. The client writes one request line; the daemon
+// answers with zero or more {"message":{...}} lines and, except while
+// following, one final line {"ok":true,...} or {"ok":false,"code":...,"error":...}.
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace chat {
+
+inline constexpr std::size_t kMaxRequestBytes = 256 * 1024;
+
+struct SendRequest {
+    std::string peer;
+    std::string text;
+    bool plain = false;
+    bool wait = true;
+    double timeout_seconds = 10;
+    bool operator==(const SendRequest&) const = default;
+};
+
+// Received messages, oldest first: the newest `limit` of them, then, with
+// follow, new ones as they arrive. `peer` (optional) keeps only that peer's.
+struct InboxRequest {
+    std::size_t limit = 100;
+    bool follow = false;
+    std::string peer;
+    bool operator==(const InboxRequest&) const = default;
+};
+
+struct HistoryRequest {
+    std::string peer;
+    std::size_t limit = 100;
+    bool operator==(const HistoryRequest&) const = default;
+};
+
+struct StatusRequest {
+    bool operator==(const StatusRequest&) const = default;
+};
+
+struct PeersRequest {
+    bool operator==(const PeersRequest&) const = default;
+};
+
+using Request = std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest>;
+
+class ProtocolError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One line, ending in '\n'.
+std::string encode_request(const Request& request);
+// Throws ProtocolError saying what is wrong with the line.
+Request parse_request(std::string_view line);
+
+// Reply error codes; chatcli maps them to exit codes.
+namespace codes {
+inline constexpr const char* bad_request = "bad_request";  // usage: exit 2
+inline constexpr const char* bad_peer = "bad_peer";        // usage: exit 2
+inline constexpr const char* too_large = "too_large";      // usage: exit 2
+inline constexpr const char* timeout = "timeout";          // failed: exit 1
+inline constexpr const char* failed = "failed";            // failed: exit 1
+}  // namespace codes
+
+// A stored message as the client sees it.
+struct MessageView {
+    std::int64_t id = 0;         // local, increasing
+    std::string direction;       // "in" or "out"
+    std::string peer;            // ip:port
+    std::string name;            // the peer's name, if known
+    std::string text;
+    std::int64_t ts_ms = 0;      // received (in) or created (out)
+    bool plain = false;
+    std::string state;           // in: received; out: queued, delivered, sent, expired
+    bool operator==(const MessageView&) const = default;
+};
+
+// {"id","direction","from"|"to","name","text","ts" (RFC 3339),"plain","state"}
+nlohmann::json message_to_json(const MessageView& message);
+MessageView message_from_json(const nlohmann::json& object);
+
+std::string error_reply(std::string_view code, std::string_view message);
+
+}  // namespace chat

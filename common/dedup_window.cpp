@@ -1,0 +1,21 @@
+#include "dedup_window.hpp"
+
+#include <stdexcept>
+
+namespace chat {
+
+DedupWindow::DedupWindow(std::size_t capacity) : capacity_(capacity) {
+    if (capacity == 0) throw std::invalid_argument("DedupWindow capacity must be positive");
+}
+
+bool DedupWindow::insert(const std::string& key) {
+    if (!seen_.insert(key).second) return false;
+    order_.push_back(key);
+    if (order_.size() > capacity_) {
+        seen_.erase(order_.front());
+        order_.pop_front();
+    }
+    return true;
+}
+
+}  // namespace chat

@@ -1,0 +1,131 @@
+#include "envelope.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "text.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+
+DecodedDatagram malformed(std::string why) {
+    DecodedDatagram d;
+    d.kind = DatagramKind::malformed;
+    d.error = std::move(why);
+    return d;
+}
+
+const std::string* string_field(const json& object, const char* key) {
+    const auto it = object.find(key);
+    return (it != object.end() && it->is_string()) ? it->get_ptr<const std::string*>() : nullptr;
+}
+
+DecodedDatagram decode_envelope(std::string_view bytes) {
+    if (json_nesting_exceeds(bytes, kMaxJsonDepth)) return malformed("JSON nested too deeply");
+    const json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return malformed("invalid JSON");
+    if (!doc.is_object()) return malformed("JSON that is not an envelope");
+    const auto version = doc.find("chatd");
+    if (version == doc.end()) return malformed("JSON object without a \"chatd\" version");
+    if (!version->is_number_integer()) return malformed("version is not an integer");
+    if (version->get<long long>() != kWireVersion) {
+        return malformed("unknown version " + std::to_string(version->get<long long>()));
+    }
+    const std::string* type = string_field(doc, "type");
+    const std::string* id = string_field(doc, "id");
+    if (!type) return malformed("missing \"type\"");
+    if (!id || !is_valid_message_id(*id)) return malformed("missing or invalid \"id\"");
+
+    DecodedDatagram d;
+    d.id = *id;
+    if (*type == "ack") {
+        d.kind = DatagramKind::ack;
+        return d;
+    }
+    if (*type != "msg") return malformed("unknown type \"" + *type + "\"");
+    const std::string* text = string_field(doc, "text");
+    if (!text || text->empty()) return malformed("message without text");
+    if (!is_valid_utf8(*text)) return malformed("text is not valid UTF-8");
+    if (const std::string* name = string_field(doc, "name")) {
+        if (name->size() > kMaxNameBytes || !is_valid_utf8(*name)) {
+            return malformed("invalid \"name\"");
+        }
+        d.name = *name;
+    }
+    d.kind = DatagramKind::message;
+    d.text = *text;
+    return d;
+}
+
+}  // namespace
+
+DecodedDatagram decode_datagram(std::string_view bytes) {
+    if (bytes.empty()) return malformed("empty datagram");
+    if (!is_valid_utf8(bytes)) return malformed("not valid UTF-8");
+    // Anything that opens like a JSON object must be an envelope; a plain
+    // line is never shown as half-parsed JSON.
+    const std::string_view trimmed = trim(bytes);
+    if (trimmed.starts_with('{')) return decode_envelope(trimmed);
+    if (trimmed.starts_with('[') && trimmed.ends_with(']')) {
+        if (json_nesting_exceeds(trimmed, kMaxJsonDepth)) return malformed("JSON nested too deeply");
+        if (json::accept(trimmed)) return malformed("JSON that is not an envelope");
+    }
+
+    std::string_view text = bytes;
+    if (text.ends_with('\n')) text.remove_suffix(1);
+    if (text.ends_with('\r')) text.remove_suffix(1);
+    if (trim(text).empty()) return malformed("blank plain datagram");
+    DecodedDatagram d;
+    d.kind = DatagramKind::plain;
+    d.text = std::string(text);
+    return d;
+}
+
+std::string encode_message(std::string_view id, std::string_view text, std::string_view name) {
+    json doc = {{"chatd", kWireVersion}, {"type", "msg"}, {"id", id}, {"text", text}};
+    if (!name.empty()) doc["name"] = name;
+    return doc.dump();
+}
+
+std::string encode_ack(std::string_view id) {
+    return json{{"chatd", kWireVersion}, {"type", "ack"}, {"id", id}}.dump();
+}
+
+std::string encode_plain(std::string_view text) {
+    std::string out(text);
+    out += '\n';
+    return out;
+}
+
+bool is_valid_message_id(std::string_view id) {
+    if (id.size() < 16 || id.size() > 64) return false;
+    for (const char c : id) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+bool json_nesting_exceeds(std::string_view bytes, int max_depth) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const char c = bytes[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth) return true;
+        } else if (c == '}' || c == ']') {
+            --depth;
+        }
+    }
+    return false;
+}
+
+}  // namespace chat

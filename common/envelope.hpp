@@ -1,0 +1,41 @@
+#pragma once
+// The UDP wire format, in one place. A datagram is either a versioned JSON
+// envelope ({"chatd":1,"type":"msg"|"ack",...}) or plain UTF-8 text, as
+// `nc -u` and the classic threading chat send. Decoding never throws: a bad
+// datagram comes back as kind `malformed` with the reason.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+inline constexpr int kWireVersion = 1;
+inline constexpr std::size_t kMaxUdpPayload = 65507;  // IPv4's limit, the lower one
+inline constexpr std::size_t kMaxNameBytes = 64;
+inline constexpr int kMaxJsonDepth = 8;
+
+enum class DatagramKind { message, ack, plain, malformed };
+
+struct DecodedDatagram {
+    DatagramKind kind = DatagramKind::malformed;
+    std::string id;     // message, ack
+    std::string text;   // message, plain
+    std::string name;   // message: the sender's display name, may be empty
+    std::string error;  // malformed: why, for the debug log
+};
+
+DecodedDatagram decode_datagram(std::string_view bytes);
+
+std::string encode_message(std::string_view id, std::string_view text, std::string_view name);
+std::string encode_ack(std::string_view id);
+// Plain text ends with a newline so that `nc -u` shows one message a line.
+std::string encode_plain(std::string_view text);
+
+// Ids are 16 to 64 lowercase hex digits; ours are 32 (128 random bits).
+bool is_valid_message_id(std::string_view id);
+
+// True when JSON-looking bytes nest deeper than max_depth; strings are
+// skipped, so brackets inside them do not count.
+bool json_nesting_exceeds(std::string_view bytes, int max_depth);
+
+}  // namespace chat

@@ -1,0 +1,54 @@
+#include "paths.hpp"
+
+#include <cstdlib>
+
+namespace chat {
+namespace {
+
+// systemd passes several directories colon-separated; the first is ours.
+std::optional<std::string> first_dir(const EnvLookup& env, std::string_view name) {
+    auto value = env(name);
+    if (!value || value->empty()) return std::nullopt;
+    return value->substr(0, value->find(':'));
+}
+
+std::string per_user_tmp(unsigned uid) { return "/tmp/chatd-" + std::to_string(uid); }
+
+}  // namespace
+
+EnvLookup process_env() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        const char* value = std::getenv(std::string(name).c_str());
+        if (!value) return std::nullopt;
+        return std::string(value);
+    };
+}
+
+std::string default_socket_path(const EnvLookup& env, unsigned uid) {
+    if (auto explicit_path = env("CHATD_SOCKET"); explicit_path && !explicit_path->empty()) {
+        return *explicit_path;
+    }
+    if (auto dir = first_dir(env, "RUNTIME_DIRECTORY")) return *dir + "/chatd.sock";
+    if (auto dir = first_dir(env, "XDG_RUNTIME_DIR")) return *dir + "/chatd.sock";
+    return per_user_tmp(uid) + "/chatd.sock";
+}
+
+std::vector<std::string> client_socket_candidates(const EnvLookup& env, unsigned uid) {
+    if (auto explicit_path = env("CHATD_SOCKET"); explicit_path && !explicit_path->empty()) {
+        return {*explicit_path};
+    }
+    std::vector<std::string> candidates;
+    if (auto dir = first_dir(env, "XDG_RUNTIME_DIR")) candidates.push_back(*dir + "/chatd.sock");
+    candidates.push_back(per_user_tmp(uid) + "/chatd.sock");
+    candidates.push_back("/run/chatd/chatd.sock");
+    return candidates;
+}
+
+std::string default_state_dir(const EnvLookup& env, unsigned uid) {
+    if (auto dir = first_dir(env, "STATE_DIRECTORY")) return *dir;
+    if (auto dir = first_dir(env, "XDG_STATE_HOME")) return *dir + "/chatd";
+    if (auto home = env("HOME"); home && !home->empty()) return *home + "/.local/state/chatd";
+    return per_user_tmp(uid) + "/state";
+}
+
+}  // namespace chat

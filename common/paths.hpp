@@ -1,0 +1,29 @@
+#pragma once
+// Where the control socket and the state live when nothing says otherwise.
+// The environment is passed in, so the rules are testable without setenv.
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chat {
+
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// The process environment, for main().
+EnvLookup process_env();
+
+// $CHATD_SOCKET, else $RUNTIME_DIRECTORY/chatd.sock (systemd), else
+// $XDG_RUNTIME_DIR/chatd.sock, else /tmp/chatd-$UID/chatd.sock.
+std::string default_socket_path(const EnvLookup& env, unsigned uid);
+
+// Where chatcli looks, in order: $CHATD_SOCKET alone if set; else the
+// per-user places above, then the system service's /run/chatd/chatd.sock.
+std::vector<std::string> client_socket_candidates(const EnvLookup& env, unsigned uid);
+
+// $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/chatd, else
+// $HOME/.local/state/chatd, else /tmp/chatd-$UID/state.
+std::string default_state_dir(const EnvLookup& env, unsigned uid);
+
+}  // namespace chat

@@ -1,0 +1,109 @@
+#include "text.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace chat {
+namespace {
+
+// Length of the UTF-8 sequence starting at s[i] and its code point, or 0 if
+// the sequence is invalid (overlong, surrogate, out of range, truncated).
+std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char b0 = byte(i);
+    std::size_t len;
+    char32_t min;
+    if (b0 < 0x80) {
+        cp = b0;
+        return 1;
+    } else if ((b0 & 0xE0) == 0xC0) {
+        len = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        len = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        len = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (i + len > s.size()) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const unsigned char b = byte(i + k);
+        if ((b & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+bool is_visible_hazard(char32_t cp) {
+    // C1 controls, and bidi embedding/override/isolate marks that can make
+    // text render in a misleading order.
+    return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes) {
+    char32_t cp;
+    for (std::size_t i = 0; i < bytes.size();) {
+        const std::size_t len = decode_utf8(bytes, i, cp);
+        if (len == 0) return false;
+        i += len;
+    }
+    return true;
+}
+
+std::string sanitize_for_terminal(std::string_view text, std::string_view continuation) {
+    std::string out;
+    out.reserve(text.size());
+    char buf[16];
+    for (std::size_t i = 0; i < text.size();) {
+        char32_t cp;
+        const std::size_t len = decode_utf8(text, i, cp);
+        if (len == 0) {
+            std::snprintf(buf, sizeof buf, "<%02X>", static_cast<unsigned char>(text[i]));
+            out += buf;
+            ++i;
+            continue;
+        }
+        if (cp == '\n') {
+            out += '\n';
+            out += continuation;
+        } else if (cp == '\t') {
+            out += '\t';
+        } else if (cp < 0x20) {
+            out += '^';
+            out += static_cast<char>(cp + 0x40);
+        } else if (cp == 0x7F) {
+            out += "^?";
+        } else if (is_visible_hazard(cp)) {
+            std::snprintf(buf, sizeof buf, "<U+%04X>", static_cast<unsigned>(cp));
+            out += buf;
+        } else {
+            out.append(text.substr(i, len));
+        }
+        i += len;
+    }
+    return out;
+}
+
+std::string_view trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    const auto last = text.find_last_not_of(" \t\r\n");
+    return text.substr(first, last - first + 1);
+}
+
+std::string format_rfc3339(std::int64_t unix_ms) {
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>(unix_ms % 1000));
+    return buf;
+}
+
+}  // namespace chat

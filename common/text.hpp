@@ -1,0 +1,25 @@
+#pragma once
+// Text helpers shared by the daemon and the client: UTF-8 checks and making
+// untrusted text safe to print on a terminal.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+bool is_valid_utf8(std::string_view bytes);
+
+// Makes every control or escape character visible instead of letting the
+// terminal interpret it: C0 controls as ^X, DEL as ^?, C1 controls and
+// bidi overrides as <U+XXXX>, invalid UTF-8 bytes as <XX>. A newline stays
+// a newline but is followed by `continuation`, so a peer cannot forge a
+// line that looks like it came from someone else.
+std::string sanitize_for_terminal(std::string_view text, std::string_view continuation = "  ");
+
+std::string_view trim(std::string_view text);
+
+// Milliseconds since the Unix epoch as RFC 3339 in UTC, e.g.
+// 2026-11-26T18:53:36.123Z.
+std::string format_rfc3339(std::int64_t unix_ms);
+
+}  // namespace chat
