@@ -1,0 +1,244 @@
+#include "control_server.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <spdlog/logger.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <stdexcept>
+#include <sys/un.h>
+
+namespace chat {
+
+namespace {
+// Replies a client has not read yet; past this it is too slow and dropped.
+constexpr std::size_t kMaxQueuedReplyBytes = 4 << 20;
+}  // namespace
+
+class ControlSession : public ReplySink, public std::enable_shared_from_this<ControlSession> {
+public:
+    ControlSession(asio::local::stream_protocol::socket socket, ControlServer& server,
+                   RequestHandler& handler, spdlog::logger& log)
+        : socket_(std::move(socket)),
+          input_(kMaxRequestBytes + 1),
+          server_(server),
+          handler_(handler),
+          log_(log) {}
+
+    void start() { read_request(); }
+
+    void send_line(std::string line) override {
+        if (!open_) return;
+        if (queued_bytes_ + line.size() > kMaxQueuedReplyBytes) {
+            log_.debug("control client is not reading its replies; closing it");
+            close();
+            return;
+        }
+        queued_bytes_ += line.size();
+        writes_.push_back(std::move(line));
+        if (!writing_) write_next();
+    }
+
+    void finish() override {
+        finishing_ = true;
+        if (!writing_) close();
+    }
+
+    bool is_open() const override { return open_; }
+
+    void close() {
+        if (!open_) return;
+        open_ = false;
+        asio::error_code ignored;
+        socket_.close(ignored);
+        server_.forget(shared_from_this());
+    }
+
+private:
+    void read_request() {
+        asio::async_read_until(
+            socket_, input_, '\n', [self = shared_from_this()](asio::error_code ec, std::size_t n) {
+                self->on_request(ec, n);
+            });
+    }
+
+    void on_request(asio::error_code ec, std::size_t length) {
+        if (!open_) return;
+        if (ec == asio::error::not_found) {
+            reject("request longer than " + std::to_string(kMaxRequestBytes) + " bytes");
+            return;
+        }
+        if (ec) {  // gone before a whole line: nothing to answer
+            log_.debug("control client left mid-request: {}", ec.message());
+            close();
+            return;
+        }
+        std::string line(asio::buffers_begin(input_.data()),
+                         asio::buffers_begin(input_.data()) + static_cast<std::ptrdiff_t>(length) - 1);
+        input_.consume(length);
+        Request request;
+        try {
+            request = parse_request(line);
+        } catch (const ProtocolError& e) {
+            reject(e.what());
+            return;
+        }
+        watch_for_hangup();
+        handler_.handle(std::move(request), shared_from_this());
+    }
+
+    void reject(const std::string& why) {
+        log_.debug("bad control request: {}", why);
+        send_line(error_reply(codes::bad_request, why));
+        finish();
+    }
+
+    // A client that hangs up (chatcli interrupted) ends its session, so
+    // followers and waiters do not outlive it.
+    void watch_for_hangup() {
+        socket_.async_read_some(asio::buffer(discard_),
+                                [self = shared_from_this()](asio::error_code ec, std::size_t) {
+                                    if (ec) {
+                                        self->close();
+                                    } else if (self->open_) {
+                                        self->watch_for_hangup();
+                                    }
+                                });
+    }
+
+    void write_next() {
+        writing_ = true;
+        asio::async_write(socket_, asio::buffer(writes_.front()),
+                          [self = shared_from_this()](asio::error_code ec, std::size_t) {
+                              self->on_written(ec);
+                          });
+    }
+
+    void on_written(asio::error_code ec) {
+        writing_ = false;
+        if (!open_) return;
+        if (ec) {
+            close();
+            return;
+        }
+        queued_bytes_ -= writes_.front().size();
+        writes_.pop_front();
+        if (!writes_.empty()) {
+            write_next();
+        } else if (finishing_) {
+            close();
+        }
+    }
+
+    asio::local::stream_protocol::socket socket_;
+    asio::streambuf input_;
+    std::array<char, 512> discard_{};
+    ControlServer& server_;
+    RequestHandler& handler_;
+    spdlog::logger& log_;
+    std::deque<std::string> writes_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool finishing_ = false;
+    bool open_ = true;
+};
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, std::string group,
+                             RequestHandler& handler, std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      path_(std::move(path)),
+      group_(std::move(group)),
+      handler_(handler),
+      log_(std::move(log)),
+      acceptor_(io) {}
+
+ControlServer::~ControlServer() { stop(); }
+
+void ControlServer::start() {
+    if (path_.size() >= sizeof(sockaddr_un::sun_path)) {
+        throw std::runtime_error("control socket path is longer than " +
+                                 std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                                 " bytes: " + path_);
+    }
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(path_).parent_path();
+    std::error_code fs_error;
+    if (!dir.empty() && !fs::exists(dir, fs_error)) {
+        fs::create_directories(dir, fs_error);
+        if (fs_error) {
+            throw std::runtime_error("cannot create " + dir.string() + ": " + fs_error.message());
+        }
+        fs::permissions(dir, fs::perms::owner_all, fs_error);
+    }
+    if (fs::exists(fs::symlink_status(path_, fs_error))) {
+        // A socket nobody answers on is a leftover of a crash; a live one
+        // means another chatd already serves it.
+        asio::local::stream_protocol::socket probe(io_);
+        asio::error_code probe_error;
+        probe.connect(asio::local::stream_protocol::endpoint(path_), probe_error);
+        if (!probe_error) {
+            throw std::runtime_error("another chatd is already listening on " + path_);
+        }
+        fs::remove(path_, fs_error);
+    }
+
+    acceptor_.open(asio::local::stream_protocol());
+    asio::error_code ec;
+    acceptor_.bind(asio::local::stream_protocol::endpoint(path_), ec);
+    if (ec) throw std::runtime_error("cannot bind control socket " + path_ + ": " + ec.message());
+    bound_ = true;
+    ::fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);
+
+    mode_t mode = S_IRUSR | S_IWUSR;
+    if (!group_.empty()) {
+        const group* g = ::getgrnam(group_.c_str());
+        if (!g) throw std::runtime_error("socket_group '" + group_ + "' does not exist");
+        if (::chown(path_.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+            throw std::runtime_error("cannot give " + path_ + " to group " + group_ + ": " +
+                                     std::strerror(errno));
+        }
+        mode |= S_IRGRP | S_IWGRP;
+    }
+    if (::chmod(path_.c_str(), mode) != 0) {
+        throw std::runtime_error("cannot chmod " + path_ + ": " + std::strerror(errno));
+    }
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + path_ + ": " + ec.message());
+    accept_next();
+}
+
+void ControlServer::accept_next() {
+    acceptor_.async_accept([this](asio::error_code ec, asio::local::stream_protocol::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (!ec) {
+            auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_, *log_);
+            sessions_.insert(session);
+            session->start();
+        } else {
+            log_->warn("control socket accept failed: {}", ec.message());
+        }
+        accept_next();
+    });
+}
+
+void ControlServer::stop() {
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto session : std::set(sessions_)) session->close();
+    sessions_.clear();
+    if (bound_) {
+        ::unlink(path_.c_str());
+        bound_ = false;
+    }
+}
+
+}  // namespace chat

@@ -1,0 +1,538 @@
+#include "daemon.hpp"
+
+#include <netdb.h>
+#include <spdlog/logger.h>
+
+#include <asio/post.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "address.hpp"
+#include "envelope.hpp"
+#include "retry.hpp"
+#include "text.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string line(const json& doc) {
+    return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string fmt_seconds(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g s", seconds);
+    return text;
+}
+
+std::string message_line(const MessageView& message) {
+    return line(json{{"message", message_to_json(message)}});
+}
+
+// The listen address as an endpoint; a host name is looked up once, at start.
+Endpoint listen_endpoint(const std::string& listen) {
+    const HostPort hp = parse_host_port(listen, /*allow_port_zero=*/true);
+    if (auto numeric = numeric_endpoint(hp.host, hp.port)) return *numeric;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    const std::string port = std::to_string(hp.port);
+    if (const int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+        throw std::runtime_error("cannot resolve listen host '" + hp.host + "': " + gai_strerror(rc));
+    }
+    Endpoint e;
+    std::memcpy(&e.storage, found->ai_addr, found->ai_addrlen);
+    e.length = found->ai_addrlen;
+    ::freeaddrinfo(found);
+    return e;
+}
+
+}  // namespace
+
+Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      settings_(std::move(settings)),
+      log_(std::move(log)),
+      control_(io, settings_.socket_path, settings_.config.socket_group, *this, log_),
+      resolver_(io),
+      retry_timer_(io),
+      random_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)) {}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
+
+void Daemon::start() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::create_directories(settings_.state_dir, ec)) {
+        fs::permissions(settings_.state_dir, fs::perms::owner_all, ec);  // history is private
+    }
+    if (ec) throw std::runtime_error("cannot create state directory " + settings_.state_dir + ": " + ec.message());
+    const std::string db_path = (fs::path(settings_.state_dir) / "chatd.db").string();
+
+    auto writer = std::make_unique<Store>(db_path);
+    fs::permissions(db_path, fs::perms::owner_read | fs::perms::owner_write, ec);
+    reader_ = std::make_unique<Store>(db_path);
+    transport_ = std::make_unique<UdpTransport>(listen_endpoint(settings_.config.listen),
+                                                settings_.config.max_datagram_bytes, counters_, log_);
+    control_.start();
+
+    for (const auto& peer : reader_->peers()) {
+        peer_modes_[peer.address] = {peer.speaks_envelope, peer.speaks_plain};
+    }
+    const auto now = steady_clock::now();
+    for (const auto& row : reader_->pending()) {
+        const HostPort hp = parse_host_port(row.peer);
+        const auto numeric = numeric_endpoint(hp.host, hp.port);
+        const auto to = numeric ? for_socket_family(*numeric, transport_->family()) : std::nullopt;
+        if (!to) {
+            log_->warn("outbox message {} to {} cannot be sent from {}; left queued", row.id, row.peer,
+                       listen_address());
+            continue;
+        }
+        pending_[row.msg_id] = {row.id, row.peer, *to, encode_message(row.msg_id, row.text, settings_.name),
+                                0, now, row.expires_ms};
+    }
+
+    store_worker_ = std::make_unique<StoreWorker>(std::move(writer), counters_, log_);
+    transport_->start([this](std::string_view bytes, const Endpoint& from, bool truncated) {
+        on_datagram(bytes, from, truncated);
+    });
+    running_ = true;
+    arm_retry_timer();
+    log_->info("chatd {} as '{}': UDP {}, control socket {}, state {}, {} queued in the outbox",
+               CHAT_VERSION, settings_.name, listen_address(), settings_.socket_path,
+               settings_.state_dir, pending_.size());
+}
+
+void Daemon::stop() {
+    if (!running_ && !transport_) return;
+    running_ = false;
+    control_.stop();
+    retry_timer_.cancel();
+    resolver_.cancel();
+    for (auto& [id, waiter] : waiters_) waiter.timer->cancel();
+    waiters_.clear();
+    followers_.clear();
+    if (transport_) transport_->stop();
+    if (store_worker_) store_worker_->stop();  // commits what is queued
+    store_worker_.reset();
+    transport_.reset();
+    reader_.reset();
+}
+
+std::string Daemon::listen_address() const {
+    return transport_ ? endpoint_key(transport_->local_endpoint()) : settings_.config.listen;
+}
+
+std::string Daemon::new_message_id() {
+    char id[33];
+    std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(random_()),
+                  static_cast<unsigned long long>(random_()));
+    return id;
+}
+
+// ---- receiver thread -------------------------------------------------------
+
+void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool truncated) {
+    const std::string peer = endpoint_key(from);
+    if (truncated) {
+        bump(counters_.dropped_oversize);
+        log_->debug("dropped a datagram from {}: larger than the {}-byte receive buffer", peer,
+                    settings_.config.max_datagram_bytes);
+        return;
+    }
+    DecodedDatagram d = decode_datagram(bytes);
+    switch (d.kind) {
+        case DatagramKind::malformed:
+            bump(counters_.dropped_malformed);
+            log_->debug("dropped a {}-byte datagram from {}: {}", bytes.size(), peer, d.error);
+            return;
+        case DatagramKind::ack:
+            post([this, peer, id = std::move(d.id)] { on_ack(peer, id); });
+            return;
+        case DatagramKind::plain:
+            store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from, true);
+            return;
+        case DatagramKind::message: {
+            const bool fresh = recent_ids_.insert(peer + ' ' + d.id);
+            store_incoming({peer, std::move(d.name), std::move(d.id), std::move(d.text), false, now_ms()},
+                           from, fresh);
+            return;
+        }
+    }
+}
+
+// Stores first, acks after the commit: an ack promises the message is on
+// disk. A duplicate is acked again (its first ack may have been lost) but
+// shown once.
+void Daemon::store_incoming(IncomingMessage message, const Endpoint& from, bool fresh) {
+    auto stored = std::make_shared<std::optional<MessageView>>();
+    auto incoming = std::make_shared<IncomingMessage>(std::move(message));
+    StoreOp op;
+    op.work = [incoming, stored, fresh](Store& store) {
+        store.touch_peer(incoming->peer, incoming->name, incoming->plain, incoming->ts_ms);
+        if (!fresh) return;
+        if (auto row = store.insert_incoming(*incoming)) {
+            *stored = MessageView{*row,           "in",   incoming->peer,   incoming->name,
+                                  incoming->text, incoming->ts_ms, incoming->plain, "received"};
+        }
+    };
+    op.done = [this, incoming, stored, from](bool durable) {
+        if (!durable) return;  // no ack: the sender retries
+        if (!incoming->plain) transport_->send(from, encode_ack(incoming->msg_id));
+        if (*stored) {
+            bump(counters_.received);
+            post([this, view = **stored] { on_stored(view, view.plain); });
+        } else if (!incoming->plain) {
+            bump(counters_.duplicates);
+        }
+    };
+    store_worker_->submit(std::move(op));
+}
+
+// ---- control thread --------------------------------------------------------
+
+void Daemon::on_stored(const MessageView& message, bool plain) {
+    auto& mode = peer_modes_[message.peer];
+    (plain ? mode.plain : mode.envelope) = true;
+    log_->debug("message {} from {}", message.id, message.peer);
+    std::erase_if(followers_, [](const Follower& f) { return !f.reply->is_open(); });
+    for (auto& follower : followers_) {
+        if (message.id <= follower.last_id) continue;
+        if (!follower.peer.empty() && follower.peer != message.peer) continue;
+        follower.reply->send_line(message_line(message));
+        follower.last_id = message.id;
+    }
+}
+
+void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
+    const auto it = pending_.find(msg_id);
+    if (it == pending_.end() || it->second.peer != peer) {
+        bump(counters_.unknown_acks);
+        log_->debug("ignored an ack from {} for unknown message {}", peer, msg_id);
+        return;
+    }
+    bump(counters_.acked);
+    pending_.erase(it);
+    const std::int64_t acked_at = now_ms();
+    store_worker_->submit({[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
+    answer_waiters(msg_id, line({{"ok", true}, {"id", msg_id}, {"to", peer}, {"state", "delivered"}}));
+}
+
+void Daemon::answer_waiters(const std::string& msg_id, const std::string& reply_line) {
+    const auto [first, last] = waiters_.equal_range(msg_id);
+    for (auto it = first; it != last; ++it) {
+        it->second.timer->cancel();
+        it->second.reply->send_line(reply_line);
+        it->second.reply->finish();
+    }
+    waiters_.erase(first, last);
+}
+
+void Daemon::arm_retry_timer() {
+    if (retry_timer_armed_ || pending_.empty() || !running_) return;
+    retry_timer_armed_ = true;
+    const auto tick = std::min<std::int64_t>(100, settings_.config.retry_initial_ms);
+    retry_timer_.expires_after(milliseconds(tick));
+    retry_timer_.async_wait([this](asio::error_code ec) {
+        retry_timer_armed_ = false;
+        if (!ec) on_retry_tick();
+    });
+}
+
+void Daemon::on_retry_tick() {
+    const auto now = steady_clock::now();
+    const std::int64_t wall_now = now_ms();
+    const milliseconds initial(settings_.config.retry_initial_ms);
+    const milliseconds cap(settings_.config.retry_max_ms);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        Pending& p = it->second;
+        if (wall_now >= p.expires_ms) {
+            bump(counters_.expired);
+            log_->info("message to {} expired unacknowledged after {} attempts", p.peer, p.attempts);
+            const auto row = p.row;
+            store_worker_->submit({[row](Store& s) { s.mark_expired(row); }, {}});
+            answer_waiters(it->first, error_reply(codes::failed, "the message to " + p.peer +
+                                                                     " expired unacknowledged"));
+            it = pending_.erase(it);
+            continue;
+        }
+        if (now >= p.next_due) {
+            if (p.attempts > 0) bump(counters_.retried);
+            transport_->send(p.to, p.datagram);
+            ++p.attempts;
+            p.next_due = now + retry_delay(p.attempts, initial, cap);
+        }
+        ++it;
+    }
+    arm_retry_timer();
+}
+
+void Daemon::handle(Request request, std::shared_ptr<ReplySink> reply) {
+    std::visit(
+        [&](auto& r) {
+            using T = std::decay_t<decltype(r)>;
+            if constexpr (std::is_same_v<T, SendRequest>) {
+                handle_send(std::move(r), reply);
+            } else if constexpr (std::is_same_v<T, InboxRequest>) {
+                handle_inbox(std::move(r), reply);
+            } else if constexpr (std::is_same_v<T, HistoryRequest>) {
+                handle_history(std::move(r), reply);
+            } else if constexpr (std::is_same_v<T, StatusRequest>) {
+                handle_status(reply);
+            } else {
+                handle_peers(reply);
+            }
+        },
+        request);
+}
+
+void Daemon::resolve_peer(const std::string& spec, Resolved done) {
+    const auto alias = settings_.config.peers.find(spec);
+    const std::string target = alias != settings_.config.peers.end() ? alias->second : spec;
+    HostPort hp;
+    try {
+        hp = parse_host_port(target);
+    } catch (const std::invalid_argument& e) {
+        done("invalid peer '" + spec + "': " + e.what() +
+                 " (expected HOST:PORT, [IPv6]:PORT, HOST or an alias from the config's peers)",
+             {});
+        return;
+    }
+    const int family = transport_->family();
+    const auto usable = [&](const Endpoint& e, const std::string& shown) {
+        if (auto to = for_socket_family(e, family)) {
+            done("", *to);
+        } else {
+            done("cannot reach IPv6 peer " + shown + " from the IPv4 address " + listen_address() +
+                     "; listen on [::]:PORT to reach both",
+                 {});
+        }
+    };
+    if (auto numeric = numeric_endpoint(hp.host, hp.port)) {
+        usable(*numeric, target);
+        return;
+    }
+    resolver_.async_resolve(
+        hp.host, std::to_string(hp.port), asio::ip::udp::resolver::numeric_service,
+        [done, usable, target](asio::error_code ec, asio::ip::udp::resolver::results_type results) {
+            if (ec) {
+                done("cannot resolve peer '" + target + "': " + ec.message(), {});
+                return;
+            }
+            for (const auto& entry : results) {
+                Endpoint e;
+                std::memcpy(&e.storage, entry.endpoint().data(), entry.endpoint().size());
+                e.length = static_cast<socklen_t>(entry.endpoint().size());
+                if (e.family() == AF_INET || e.family() == AF_INET6) {
+                    usable(e, target);
+                    return;
+                }
+            }
+            done("peer '" + target + "' has no address", {});
+        });
+}
+
+void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) {
+    if (request.text.empty()) {
+        reply->send_line(error_reply(codes::bad_request, "empty message; nothing was sent"));
+        return reply->finish();
+    }
+    if (!is_valid_utf8(request.text)) {
+        reply->send_line(error_reply(codes::bad_request, "the text is not valid UTF-8; nothing was sent"));
+        return reply->finish();
+    }
+    const std::string spec = request.peer;
+    resolve_peer(spec, [this, request = std::move(request), reply](const std::string& error,
+                                                                  const Endpoint& to) mutable {
+        if (!running_) return;
+        if (!error.empty()) {
+            reply->send_line(error_reply(codes::bad_peer, error));
+            return reply->finish();
+        }
+        send_resolved(std::move(request), to, reply);
+    });
+}
+
+void Daemon::send_resolved(SendRequest request, const Endpoint& to, std::shared_ptr<ReplySink> reply) {
+    const std::string peer = endpoint_key(to);
+    const auto mode = peer_modes_.find(peer);
+    // A peer that has only ever spoken plain text gets plain text back.
+    const bool plain = request.plain ||
+                       (mode != peer_modes_.end() && mode->second.plain && !mode->second.envelope);
+    const std::string msg_id = plain ? "" : new_message_id();
+    std::string datagram = plain ? encode_plain(request.text)
+                                 : encode_message(msg_id, request.text, settings_.name);
+    if (datagram.size() > settings_.config.max_datagram_bytes) {
+        reply->send_line(error_reply(
+            codes::too_large, "the message is " + std::to_string(datagram.size()) +
+                                  " bytes as a datagram; the limit is " +
+                                  std::to_string(settings_.config.max_datagram_bytes) +
+                                  " (max_datagram_bytes); nothing was sent"));
+        return reply->finish();
+    }
+    const std::int64_t now = now_ms();
+    OutgoingMessage message{peer,  msg_id, std::move(request.text), plain,
+                            now,   now + settings_.config.outbox_ttl_seconds * 1000,
+                            plain ? "sent" : "queued"};
+    queue_outgoing(std::move(message), to, std::move(datagram), request.wait && !plain,
+                   request.timeout_seconds, reply);
+}
+
+// The outbox row is durable before the first datagram leaves, so a message
+// the peer acks is always one we still know after a crash.
+void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::string datagram,
+                            bool wait, double timeout_seconds, std::shared_ptr<ReplySink> reply) {
+    auto shared = std::make_shared<OutgoingMessage>(std::move(message));
+    auto row = std::make_shared<std::int64_t>(0);
+    StoreOp op;
+    op.work = [shared, row](Store& store) { *row = store.insert_outgoing(*shared); };
+    op.done = [this, shared, row, to, datagram = std::move(datagram), wait, timeout_seconds,
+               reply](bool durable) mutable {
+        post([this, shared, row, to, datagram = std::move(datagram), wait, timeout_seconds, reply,
+              durable]() mutable {
+            if (!running_) return;
+            if (!durable) {
+                reply->send_line(error_reply(codes::failed, "could not store the message (see the "
+                                                            "daemon's log); nothing was sent"));
+                return reply->finish();
+            }
+            const json queued = {{"ok", true}, {"id", shared->plain ? "" : shared->msg_id},
+                                 {"to", shared->peer}, {"state", shared->state}, {"plain", shared->plain}};
+            if (shared->plain) {
+                transport_->send(to, std::move(datagram));
+                reply->send_line(line(queued));
+                return reply->finish();
+            }
+            pending_[shared->msg_id] = {*row, shared->peer, to, std::move(datagram), 0,
+                                        steady_clock::now(), shared->expires_ms};
+            on_retry_tick();  // sends it now
+            if (!wait) {
+                reply->send_line(line(queued));
+                return reply->finish();
+            }
+            auto timer = std::make_shared<asio::steady_timer>(io_);
+            timer->expires_after(milliseconds(static_cast<std::int64_t>(timeout_seconds * 1000)));
+            waiters_.emplace(shared->msg_id, Waiter{reply, timer});
+            timer->async_wait([this, shared, timer, timeout_seconds](asio::error_code ec) {
+                if (ec) return;
+                const auto [first, last] = waiters_.equal_range(shared->msg_id);
+                for (auto it = first; it != last; ++it) {
+                    if (it->second.timer != timer) continue;
+                    json failed = {{"ok", false}, {"code", codes::timeout}, {"id", shared->msg_id},
+                                   {"to", shared->peer}, {"state", "queued"}};
+                    failed["error"] = "no acknowledgement from " + shared->peer + " within " +
+                                      fmt_seconds(timeout_seconds) +
+                                      "; the message stays in the outbox and is retried until " +
+                                      format_rfc3339(shared->expires_ms);
+                    it->second.reply->send_line(line(failed));
+                    it->second.reply->finish();
+                    waiters_.erase(it);
+                    break;
+                }
+            });
+        });
+    };
+    store_worker_->submit(std::move(op));
+}
+
+void Daemon::handle_inbox(InboxRequest request, std::shared_ptr<ReplySink> reply) {
+    auto respond = [this, request, reply](const std::string& peer) {
+        const auto messages = reader_->inbox(request.limit, peer);
+        for (const auto& m : messages) reply->send_line(message_line(m));
+        if (request.follow) {
+            std::int64_t last = messages.empty() ? 0 : messages.back().id;
+            if (messages.empty()) {
+                // Start after whatever exists, so nothing old arrives as new.
+                const auto newest = reader_->inbox(1, peer);
+                last = newest.empty() ? 0 : newest.back().id;
+            }
+            followers_.push_back({reply, peer, last});
+        } else {
+            reply->send_line(line({{"ok", true}, {"count", messages.size()}}));
+            reply->finish();
+        }
+    };
+    if (request.peer.empty()) return respond("");
+    resolve_peer(request.peer, [this, reply, respond](const std::string& error, const Endpoint& e) {
+        if (!running_) return;
+        if (!error.empty()) {
+            reply->send_line(error_reply(codes::bad_peer, error));
+            return reply->finish();
+        }
+        respond(endpoint_key(e));
+    });
+}
+
+void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply) {
+    auto respond = [this, request, reply](const std::string& peer) {
+        const auto messages = reader_->history(request.limit, peer);
+        for (const auto& m : messages) reply->send_line(message_line(m));
+        reply->send_line(line({{"ok", true}, {"count", messages.size()}}));
+        reply->finish();
+    };
+    if (request.peer.empty()) return respond("");
+    resolve_peer(request.peer, [this, reply, respond](const std::string& error, const Endpoint& e) {
+        if (!running_) return;
+        if (!error.empty()) {
+            reply->send_line(error_reply(codes::bad_peer, error));
+            return reply->finish();
+        }
+        respond(endpoint_key(e));
+    });
+}
+
+void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
+    const auto load = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    const json counters = {{"received", load(counters_.received)},
+                           {"sent", load(counters_.sent)},
+                           {"acked", load(counters_.acked)},
+                           {"retried", load(counters_.retried)},
+                           {"duplicates", load(counters_.duplicates)},
+                           {"dropped_malformed", load(counters_.dropped_malformed)},
+                           {"dropped_oversize", load(counters_.dropped_oversize)},
+                           {"unknown_acks", load(counters_.unknown_acks)},
+                           {"expired", load(counters_.expired)},
+                           {"send_errors", load(counters_.send_errors)},
+                           {"store_errors", load(counters_.store_errors)}};
+    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_);
+    reply->send_line(line({{"ok", true},
+                           {"version", CHAT_VERSION},
+                           {"name", settings_.name},
+                           {"listen", listen_address()},
+                           {"socket", settings_.socket_path},
+                           {"state_dir", settings_.state_dir},
+                           {"uptime_seconds", uptime.count()},
+                           {"outbox", pending_.size()},
+                           {"followers", followers_.size()},
+                           {"counters", counters}}));
+    reply->finish();
+}
+
+void Daemon::handle_peers(std::shared_ptr<ReplySink> reply) {
+    json peers = json::array();
+    for (const auto& p : reader_->peers()) {
+        json entry = {{"address", p.address},
+                      {"last_seen", format_rfc3339(p.last_seen_ms)},
+                      {"speaks", p.speaks_envelope ? (p.speaks_plain ? "both" : "chatd") : "plain"}};
+        if (!p.name.empty()) entry["name"] = p.name;
+        peers.push_back(std::move(entry));
+    }
+    reply->send_line(line({{"ok", true}, {"aliases", settings_.config.peers}, {"peers", peers}}));
+    reply->finish();
+}
+
+}  // namespace chat

@@ -1,0 +1,124 @@
+#pragma once
+// The daemon's logic, apart from main(): it owns the UDP transport, the
+// store thread and the control server, keeps the outbox's retry schedule,
+// and answers control requests. Everything here except on_datagram runs on
+// the io_context's thread (the control thread).
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config.hpp"
+#include "control_server.hpp"
+#include "counters.hpp"
+#include "dedup_window.hpp"
+#include "net.hpp"
+#include "store.hpp"
+#include "store_worker.hpp"
+#include "udp_transport.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace chat {
+
+struct DaemonSettings {
+    Config config;
+    std::string socket_path;  // resolved
+    std::string state_dir;    // resolved
+    std::string name;         // resolved
+};
+
+class Daemon : public RequestHandler {
+public:
+    Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<spdlog::logger> log);
+    ~Daemon();
+
+    // Opens the store, binds the sockets, starts the threads. Throws on
+    // failure, with nothing left running.
+    void start();
+    // Stops the threads and closes everything; the socket file is removed.
+    void stop();
+
+    std::string listen_address() const;
+    void handle(Request request, std::shared_ptr<ReplySink> reply) override;
+
+private:
+    struct Pending {
+        std::int64_t row = 0;
+        std::string peer;
+        Endpoint to;
+        std::string datagram;
+        unsigned attempts = 0;
+        std::chrono::steady_clock::time_point next_due;
+        std::int64_t expires_ms = 0;
+    };
+    struct Waiter {
+        std::shared_ptr<ReplySink> reply;
+        std::shared_ptr<asio::steady_timer> timer;
+    };
+    struct Follower {
+        std::shared_ptr<ReplySink> reply;
+        std::string peer;  // empty: all
+        std::int64_t last_id = 0;
+    };
+    struct PeerMode {
+        bool envelope = false;
+        bool plain = false;
+    };
+    using Resolved = std::function<void(const std::string& error, const Endpoint& endpoint)>;
+
+    // Receiver thread.
+    void on_datagram(std::string_view bytes, const Endpoint& from, bool truncated);
+    void store_incoming(IncomingMessage message, const Endpoint& from, bool fresh);
+
+    // Control thread.
+    void on_stored(const MessageView& message, bool plain);
+    void on_ack(const std::string& peer, const std::string& msg_id);
+    void arm_retry_timer();
+    void on_retry_tick();
+    void resolve_peer(const std::string& spec, Resolved done);
+    void handle_send(SendRequest request, std::shared_ptr<ReplySink> reply);
+    void send_resolved(SendRequest request, const Endpoint& to, std::shared_ptr<ReplySink> reply);
+    void queue_outgoing(OutgoingMessage message, const Endpoint& to, std::string datagram,
+                        bool wait, double timeout_seconds, std::shared_ptr<ReplySink> reply);
+    void answer_waiters(const std::string& msg_id, const std::string& line);
+    void handle_inbox(InboxRequest request, std::shared_ptr<ReplySink> reply);
+    void handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply);
+    void handle_status(std::shared_ptr<ReplySink> reply);
+    void handle_peers(std::shared_ptr<ReplySink> reply);
+    std::string new_message_id();
+    void post(std::function<void()> fn);
+
+    asio::io_context& io_;
+    DaemonSettings settings_;
+    std::shared_ptr<spdlog::logger> log_;
+    Counters counters_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+    std::unique_ptr<Store> reader_;  // control thread's read connection
+    std::unique_ptr<UdpTransport> transport_;
+    std::unique_ptr<StoreWorker> store_worker_;  // stopped before the transport is destroyed
+    ControlServer control_;
+    asio::ip::udp::resolver resolver_;
+    asio::steady_timer retry_timer_;
+    bool retry_timer_armed_ = false;
+    bool running_ = false;
+
+    DedupWindow recent_ids_{65536};  // receiver thread only
+    std::unordered_map<std::string, Pending> pending_;
+    std::unordered_multimap<std::string, Waiter> waiters_;
+    std::vector<Follower> followers_;
+    std::unordered_map<std::string, PeerMode> peer_modes_;
+    std::mt19937_64 random_;
+};
+
+}  // namespace chat

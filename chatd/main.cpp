@@ -1,0 +1,129 @@
+// chatd: the daemon's entry point. Parses flags over the config file, sets
+// up the logger and signals, and runs the control thread's event loop.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "config.hpp"
+#include "daemon.hpp"
+#include "paths.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
+    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto log = std::make_shared<spdlog::logger>("chatd", sink);
+    // journald adds its own timestamps.
+    log->set_pattern(std::getenv("JOURNAL_STREAM") ? "%l: %v" : "%Y-%m-%d %H:%M:%S.%e %l: %v");
+    log->set_level(spdlog::level::from_str(level));
+    log->flush_on(spdlog::level::trace);
+    return log;
+}
+
+std::string host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "chatd";
+    return std::string(name).substr(0, 64);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"chatd: peer-to-peer LAN chat daemon.\n"
+                 "Listens for messages on a UDP port (default 7890) and serves chatcli on a\n"
+                 "local control socket. Flags override the JSON config file."};
+    app.set_version_flag("--version", std::string("chatd ") + CHAT_VERSION);
+    std::string config_path;
+    std::optional<std::string> listen, socket, state_dir, name, log_level;
+    bool print_config = false;
+    app.add_option("-c,--config", config_path, "JSON config file (every key: config/chatd.json)")
+        ->check(CLI::ExistingFile);
+    app.add_option("-l,--listen", listen, "UDP address to bind, HOST:PORT or [IPv6]:PORT (default 0.0.0.0:7890)");
+    app.add_option("-s,--socket", socket,
+                   "control socket path (default $CHATD_SOCKET, $RUNTIME_DIRECTORY/chatd.sock,\n"
+                   "$XDG_RUNTIME_DIR/chatd.sock or /tmp/chatd-$UID/chatd.sock)");
+    app.add_option("--state-dir", state_dir,
+                   "directory for the message store (default $STATE_DIRECTORY,\n"
+                   "$XDG_STATE_HOME/chatd or ~/.local/state/chatd)");
+    app.add_option("-n,--name", name, "name shown to peers (default: the host name)");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+    app.add_flag("--print-default-config", print_config, "print every config key with its default and exit");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? kExitOk : kExitUsage;
+    }
+    if (print_config) {
+        std::cout << chat::default_config_json();
+        return kExitOk;
+    }
+
+    chat::DaemonSettings settings;
+    try {
+        chat::Config config = config_path.empty() ? chat::Config{} : chat::load_config_file(config_path);
+        if (listen) config.listen = *listen;
+        if (socket) config.socket = *socket;
+        if (state_dir) config.state_dir = *state_dir;
+        if (name) config.name = *name;
+        if (log_level) config.log_level = *log_level;
+        chat::validate_config(config);
+        settings.config = std::move(config);
+    } catch (const chat::ConfigError& e) {
+        std::cerr << "chatd: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    const auto env = chat::process_env();
+    const unsigned uid = ::getuid();
+    settings.socket_path = settings.config.socket.empty() ? chat::default_socket_path(env, uid)
+                                                          : settings.config.socket;
+    settings.state_dir = settings.config.state_dir.empty() ? chat::default_state_dir(env, uid)
+                                                           : settings.config.state_dir;
+    settings.name = settings.config.name.empty() ? host_name() : settings.config.name;
+
+    auto log = make_logger(settings.config.log_level);
+    // A control client that hangs up must not kill the daemon.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    asio::io_context io;
+    // The signal_set is made before any thread starts, so every thread
+    // leaves these signals to it.
+    asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+    chat::Daemon daemon(io, std::move(settings), log);
+    try {
+        daemon.start();
+    } catch (const std::exception& e) {
+        log->critical("cannot start: {}", e.what());
+        daemon.stop();
+        return kExitFailure;
+    }
+
+    std::function<void(const asio::error_code&, int)> on_signal =
+        [&](const asio::error_code& ec, int signo) {
+            if (ec) return;
+            if (signo == SIGHUP) {
+                log->info("SIGHUP: configuration reload is not supported yet; ignoring");
+                signals.async_wait(on_signal);
+                return;
+            }
+            log->info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+            daemon.stop();
+            io.stop();
+        };
+    signals.async_wait(on_signal);
+    io.run();
+    daemon.stop();
+    log->info("stopped");
+    return kExitOk;
+}

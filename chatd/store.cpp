@@ -1,0 +1,240 @@
+#include "store.hpp"
+
+#include <sqlite3.h>
+
+namespace chat {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS messages (
+    id         INTEGER PRIMARY KEY,
+    direction  TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    peer       TEXT    NOT NULL,
+    peer_name  TEXT    NOT NULL DEFAULT '',
+    msg_id     TEXT,
+    text       TEXT    NOT NULL,
+    plain      INTEGER NOT NULL,
+    ts         INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    expires    INTEGER,
+    acked_ts   INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_seen ON messages (peer, msg_id)
+    WHERE direction = 'in' AND msg_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_outbox ON messages (peer, msg_id)
+    WHERE direction = 'out' AND state = 'queued';
+CREATE TABLE IF NOT EXISTS peers (
+    address         TEXT PRIMARY KEY,
+    name            TEXT NOT NULL DEFAULT '',
+    last_seen       INTEGER NOT NULL,
+    speaks_envelope INTEGER NOT NULL DEFAULT 0,
+    speaks_plain    INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
+// A prepared statement that finalizes itself.
+class Statement {
+public:
+    Statement(sqlite3* db, const std::string& sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
+            throw StoreError(std::string("store: ") + sqlite3_errmsg(db));
+        }
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, const std::string& value) {
+        sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int index, std::int64_t value) {
+        sqlite3_bind_int64(stmt_, index, value);
+        return *this;
+    }
+    Statement& bind_null(int index) {
+        sqlite3_bind_null(stmt_, index);
+        return *this;
+    }
+    // True while there is a row.
+    bool step() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw StoreError(std::string("store: ") + sqlite3_errmsg(db_));
+    }
+    std::int64_t integer(int column) { return sqlite3_column_int64(stmt_, column); }
+    std::string text(int column) {
+        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+                    : std::string();
+    }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+constexpr const char* kMessageColumns =
+    "SELECT id, direction, peer, peer_name, text, ts, plain, state FROM messages ";
+
+}  // namespace
+
+Store::Store(const std::string& path) : path_(path) {
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+        const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        throw StoreError("store: cannot open '" + path + "': " + why);
+    }
+    try {
+        sqlite3_busy_timeout(db_, 5000);
+        exec("PRAGMA journal_mode = WAL");
+        // An ack promises the message is on disk: fsync each (batched) commit.
+        exec("PRAGMA synchronous = FULL");
+        exec("PRAGMA foreign_keys = ON");
+        Statement version(db_, "PRAGMA user_version");
+        version.step();
+        const auto found = version.integer(0);
+        if (found > kSchemaVersion) {
+            throw StoreError("store: '" + path + "' has schema version " + std::to_string(found) +
+                             ", newer than this chatd understands (" +
+                             std::to_string(kSchemaVersion) + ")");
+        }
+        exec(kSchema);
+        exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+    } catch (const StoreError& e) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw StoreError(std::string(e.what()) + " (file '" + path + "')");
+    }
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::exec(const char* sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+        std::string why = error ? error : sqlite3_errmsg(db_);
+        sqlite3_free(error);
+        throw StoreError("store: " + why);
+    }
+}
+
+void Store::begin() { exec("BEGIN IMMEDIATE"); }
+void Store::commit() { exec("COMMIT"); }
+void Store::rollback() {
+    if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
+}
+
+std::optional<std::int64_t> Store::insert_incoming(const IncomingMessage& m) {
+    Statement insert(db_,
+                     "INSERT OR IGNORE INTO messages (direction, peer, peer_name, msg_id, text, plain, "
+                     "ts, state) VALUES ('in', ?1, ?2, ?3, ?4, ?5, ?6, 'received')");
+    insert.bind(1, m.peer).bind(2, m.name).bind(4, m.text).bind(5, std::int64_t{m.plain}).bind(6, m.ts_ms);
+    if (m.msg_id.empty()) {
+        insert.bind_null(3);
+    } else {
+        insert.bind(3, m.msg_id);
+    }
+    insert.step();
+    if (sqlite3_changes(db_) == 0) return std::nullopt;
+    return sqlite3_last_insert_rowid(db_);
+}
+
+std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
+    Statement insert(db_,
+                     "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires) "
+                     "VALUES ('out', ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    insert.bind(1, m.peer).bind(2, m.msg_id).bind(3, m.text).bind(4, std::int64_t{m.plain});
+    insert.bind(5, m.ts_ms).bind(6, m.state).bind(7, m.expires_ms);
+    insert.step();
+    return sqlite3_last_insert_rowid(db_);
+}
+
+bool Store::mark_delivered(const std::string& peer, const std::string& msg_id, std::int64_t ts_ms) {
+    Statement update(db_,
+                     "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE direction = 'out' "
+                     "AND state = 'queued' AND peer = ?1 AND msg_id = ?2");
+    update.bind(1, peer).bind(2, msg_id).bind(3, ts_ms).step();
+    return sqlite3_changes(db_) > 0;
+}
+
+void Store::mark_expired(std::int64_t id) {
+    Statement(db_, "UPDATE messages SET state = 'expired' WHERE id = ?1 AND state = 'queued'")
+        .bind(1, id)
+        .step();
+}
+
+void Store::touch_peer(const std::string& address, const std::string& name, bool plain,
+                       std::int64_t ts_ms) {
+    Statement upsert(db_,
+                     "INSERT INTO peers (address, name, last_seen, speaks_envelope, speaks_plain) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (address) DO UPDATE SET "
+                     "name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END, "
+                     "last_seen = excluded.last_seen, "
+                     "speaks_envelope = speaks_envelope OR excluded.speaks_envelope, "
+                     "speaks_plain = speaks_plain OR excluded.speaks_plain");
+    upsert.bind(1, address).bind(2, name).bind(3, ts_ms);
+    upsert.bind(4, std::int64_t{!plain}).bind(5, std::int64_t{plain}).step();
+}
+
+std::vector<MessageView> Store::query_messages(const std::string& where, const std::string& peer,
+                                               std::int64_t after_id, std::size_t limit) {
+    // The newest `limit` rows, returned oldest first.
+    Statement select(db_, "SELECT * FROM (" + std::string(kMessageColumns) + where +
+                              " ORDER BY id DESC LIMIT ?3) ORDER BY id ASC");
+    select.bind(1, peer).bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<MessageView> rows;
+    while (select.step()) {
+        MessageView m;
+        m.id = select.integer(0);
+        m.direction = select.text(1);
+        m.peer = select.text(2);
+        m.name = select.text(3);
+        m.text = select.text(4);
+        m.ts_ms = select.integer(5);
+        m.plain = select.integer(6) != 0;
+        m.state = select.text(7);
+        rows.push_back(std::move(m));
+    }
+    return rows;
+}
+
+std::vector<MessageView> Store::inbox(std::size_t limit, const std::string& peer,
+                                      std::int64_t after_id) {
+    return query_messages("WHERE direction = 'in' AND (?1 = '' OR peer = ?1) AND id > ?2", peer,
+                          after_id, limit);
+}
+
+std::vector<MessageView> Store::history(std::size_t limit, const std::string& peer) {
+    return query_messages("WHERE (?1 = '' OR peer = ?1) AND id > ?2", peer, 0, limit);
+}
+
+std::vector<PendingRow> Store::pending() {
+    Statement select(db_,
+                     "SELECT id, peer, msg_id, text, expires FROM messages WHERE direction = 'out' "
+                     "AND state = 'queued' ORDER BY id");
+    std::vector<PendingRow> rows;
+    while (select.step()) {
+        rows.push_back({select.integer(0), select.text(1), select.text(2), select.text(3),
+                        select.integer(4)});
+    }
+    return rows;
+}
+
+std::vector<PeerRow> Store::peers() {
+    Statement select(db_,
+                     "SELECT address, name, last_seen, speaks_envelope, speaks_plain FROM peers "
+                     "ORDER BY last_seen DESC");
+    std::vector<PeerRow> rows;
+    while (select.step()) {
+        rows.push_back({select.text(0), select.text(1), select.integer(2), select.integer(3) != 0,
+                        select.integer(4) != 0});
+    }
+    return rows;
+}
+
+}  // namespace chat

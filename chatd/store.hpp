@@ -1,0 +1,97 @@
+#pragma once
+// History, the outbox and known peers in one SQLite file (WAL). One Store
+// is one connection: the store thread writes through its own, the control
+// thread reads through another. Errors throw StoreError.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "control_protocol.hpp"
+
+struct sqlite3;
+
+namespace chat {
+
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct IncomingMessage {
+    std::string peer;    // endpoint key
+    std::string name;    // sender's name, may be empty
+    std::string msg_id;  // empty for plain
+    std::string text;
+    bool plain = false;
+    std::int64_t ts_ms = 0;
+};
+
+struct OutgoingMessage {
+    std::string peer;
+    std::string msg_id;
+    std::string text;
+    bool plain = false;
+    std::int64_t ts_ms = 0;
+    std::int64_t expires_ms = 0;
+    std::string state;  // queued, or sent for plain
+};
+
+// An outbox row still waiting for its ack.
+struct PendingRow {
+    std::int64_t id = 0;
+    std::string peer;
+    std::string msg_id;
+    std::string text;
+    std::int64_t expires_ms = 0;
+};
+
+struct PeerRow {
+    std::string address;
+    std::string name;
+    std::int64_t last_seen_ms = 0;
+    bool speaks_envelope = false;
+    bool speaks_plain = false;
+};
+
+class Store {
+public:
+    // Creates the file and schema if needed.
+    explicit Store(const std::string& path);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    void begin();
+    void commit();
+    void rollback();
+
+    // The new row's id, or nullopt if this peer's message id is stored already.
+    std::optional<std::int64_t> insert_incoming(const IncomingMessage& message);
+    std::int64_t insert_outgoing(const OutgoingMessage& message);
+    // True if a queued message was marked delivered.
+    bool mark_delivered(const std::string& peer, const std::string& msg_id, std::int64_t ts_ms);
+    void mark_expired(std::int64_t id);
+    void touch_peer(const std::string& address, const std::string& name, bool plain,
+                    std::int64_t ts_ms);
+
+    // Newest `limit` received messages with id > after_id, oldest first.
+    std::vector<MessageView> inbox(std::size_t limit, const std::string& peer = "",
+                                   std::int64_t after_id = 0);
+    // Both directions, newest `limit`, oldest first.
+    std::vector<MessageView> history(std::size_t limit, const std::string& peer = "");
+    std::vector<PendingRow> pending();
+    std::vector<PeerRow> peers();
+
+private:
+    void exec(const char* sql);
+    std::vector<MessageView> query_messages(const std::string& sql, const std::string& peer,
+                                            std::int64_t after_id, std::size_t limit);
+
+    sqlite3* db_ = nullptr;
+    std::string path_;
+};
+
+}  // namespace chat

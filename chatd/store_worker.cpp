@@ -1,0 +1,63 @@
+#include "store_worker.hpp"
+
+#include <spdlog/logger.h>
+
+#include <vector>
+
+namespace chat {
+
+namespace {
+constexpr std::size_t kMaxBatch = 512;
+}
+
+StoreWorker::StoreWorker(std::unique_ptr<Store> store, Counters& counters,
+                         std::shared_ptr<spdlog::logger> log)
+    : store_(std::move(store)), counters_(counters), log_(std::move(log)) {
+    thread_ = std::thread([this] { run(); });
+}
+
+StoreWorker::~StoreWorker() { stop(); }
+
+bool StoreWorker::submit(StoreOp op) { return queue_.push(std::move(op)); }
+
+void StoreWorker::stop() {
+    queue_.close();
+    if (thread_.joinable()) thread_.join();
+}
+
+void StoreWorker::run() {
+    std::vector<StoreOp> batch;
+    std::vector<bool> succeeded;
+    while (queue_.pop_batch(batch, kMaxBatch) > 0) {
+        succeeded.assign(batch.size(), false);
+        bool committed = false;
+        try {
+            store_->begin();
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                try {
+                    if (batch[i].work) batch[i].work(*store_);
+                    succeeded[i] = true;
+                } catch (const std::exception& e) {
+                    bump(counters_.store_errors);
+                    log_->error("{}", e.what());
+                }
+            }
+            store_->commit();
+            committed = true;
+        } catch (const std::exception& e) {
+            bump(counters_.store_errors);
+            log_->error("store transaction of {} operations failed: {}", batch.size(), e.what());
+            try {
+                store_->rollback();
+            } catch (const std::exception& rollback_error) {
+                log_->error("{}", rollback_error.what());
+            }
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch[i].done) batch[i].done(committed && succeeded[i]);
+        }
+        batch.clear();
+    }
+}
+
+}  // namespace chat

@@ -1,0 +1,102 @@
+#include "udp_transport.hpp"
+
+#include <spdlog/logger.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+namespace chat {
+
+UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_bytes,
+                           Counters& counters, std::shared_ptr<spdlog::logger> log)
+    : family_(bind_to.family()),
+      receive_buffer_bytes_(receive_buffer_bytes),
+      counters_(counters),
+      log_(std::move(log)) {
+    fd_ = ::socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "UDP socket");
+    if (family_ == AF_INET6) {
+        const int off = 0;  // dual stack: IPv4 peers arrive as mapped addresses
+        ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
+    // Room for bursts; the kernel caps this at net.core.rmem_max.
+    const int kernel_buffer = 4 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kernel_buffer, sizeof kernel_buffer);
+    if (::bind(fd_, bind_to.addr(), bind_to.length) != 0) {
+        const int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        throw std::system_error(err, std::generic_category(),
+                                "cannot bind UDP " + endpoint_key(bind_to));
+    }
+}
+
+UdpTransport::~UdpTransport() { stop(); }
+
+Endpoint UdpTransport::local_endpoint() const {
+    Endpoint e;
+    e.length = sizeof e.storage;
+    ::getsockname(fd_, e.addr(), &e.length);
+    return e;
+}
+
+void UdpTransport::start(Handler handler) {
+    receiver_ = std::thread([this, h = std::move(handler)] { receive_loop(h); });
+    sender_ = std::thread([this] { send_loop(); });
+}
+
+bool UdpTransport::send(const Endpoint& to, std::string bytes) {
+    return outbound_.try_push(Outbound{to, std::move(bytes)});
+}
+
+void UdpTransport::stop() {
+    if (stopping_.exchange(true)) return;
+    // shutdown() wakes a recvmsg blocked on this socket, even unconnected.
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    outbound_.close();
+    if (receiver_.joinable()) receiver_.join();
+    if (sender_.joinable()) sender_.join();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+void UdpTransport::receive_loop(Handler handler) {
+    std::vector<char> buffer(receive_buffer_bytes_);
+    while (!stopping_.load()) {
+        Endpoint from;
+        iovec iov{buffer.data(), buffer.size()};
+        msghdr msg{};
+        msg.msg_name = &from.storage;
+        msg.msg_namelen = sizeof from.storage;
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        const ssize_t n = ::recvmsg(fd_, &msg, 0);
+        if (stopping_.load()) break;
+        if (n < 0) {
+            if (errno != EINTR) log_->warn("UDP receive failed: {}", std::strerror(errno));
+            continue;
+        }
+        from.length = msg.msg_namelen;
+        handler(std::string_view(buffer.data(), static_cast<std::size_t>(n)), from,
+                (msg.msg_flags & MSG_TRUNC) != 0);
+    }
+}
+
+void UdpTransport::send_loop() {
+    while (auto item = outbound_.pop()) {
+        const ssize_t n = ::sendto(fd_, item->bytes.data(), item->bytes.size(), MSG_NOSIGNAL,
+                                   item->to.addr(), item->to.length);
+        if (n < 0) {
+            bump(counters_.send_errors);
+            log_->debug("sendto {} failed: {}", endpoint_key(item->to), std::strerror(errno));
+        } else {
+            bump(counters_.sent);
+        }
+    }
+}
+
+}  // namespace chat

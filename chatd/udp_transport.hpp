@@ -1,0 +1,65 @@
+#pragma once
+// One bound UDP socket with two plain threads on it, as in the classic
+// threading chat: the receiver blocks in recvmsg and hands each datagram
+// to a handler; the sender blocks on a bounded queue and calls sendto.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "bounded_queue.hpp"
+#include "counters.hpp"
+#include "net.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace chat {
+
+class UdpTransport {
+public:
+    // Runs on the receiver thread; must not block for long.
+    using Handler = std::function<void(std::string_view bytes, const Endpoint& from, bool truncated)>;
+
+    // Binds at once (throws std::system_error with the address on failure),
+    // so the caller knows before any thread starts.
+    UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_bytes, Counters& counters,
+                 std::shared_ptr<spdlog::logger> log);
+    ~UdpTransport();
+    UdpTransport(const UdpTransport&) = delete;
+    UdpTransport& operator=(const UdpTransport&) = delete;
+
+    Endpoint local_endpoint() const;
+    int family() const { return family_; }
+
+    void start(Handler handler);
+    // Queues a datagram for the sender thread; false if the queue is full
+    // (the outbox retries) or the transport stopped.
+    bool send(const Endpoint& to, std::string bytes);
+    // Wakes and joins both threads, then closes the socket. Idempotent.
+    void stop();
+
+private:
+    struct Outbound {
+        Endpoint to;
+        std::string bytes;
+    };
+
+    void receive_loop(Handler handler);
+    void send_loop();
+
+    int fd_ = -1;
+    int family_ = 0;
+    std::size_t receive_buffer_bytes_;
+    Counters& counters_;
+    std::shared_ptr<spdlog::logger> log_;
+    BoundedQueue<Outbound> outbound_{8192};
+    std::atomic<bool> stopping_{false};
+    std::thread receiver_;
+    std::thread sender_;
+};
+
+}  // namespace chat
