@@ -1,0 +1,38 @@
+#pragma once
+// A blocking connection to chatd's control socket: write one request, read
+// reply lines. The fd is exposed so the chat loop can poll several.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control_protocol.hpp"
+
+namespace chat::cli {
+
+class ControlClient {
+public:
+    // Tries each candidate in order; throws Unreachable saying what was tried.
+    static ControlClient connect(const std::vector<std::string>& candidates);
+    ControlClient(ControlClient&& other) noexcept;
+    ControlClient& operator=(ControlClient&& other) noexcept;
+    ~ControlClient();
+
+    void send(const Request& request);
+    // The next line without its '\n'; nullopt when the daemon closed.
+    std::optional<std::string> read_line();
+    // Reads what is available into the buffer (for poll loops); false on EOF.
+    bool fill();
+    std::optional<std::string> take_buffered_line();
+    int fd() const { return fd_; }
+
+    struct Unreachable : std::runtime_error {
+        using std::runtime_error::runtime_error;
+    };
+
+private:
+    explicit ControlClient(int fd) : fd_(fd) {}
+    int fd_ = -1;
+    std::string buffer_;
+};
+
+}  // namespace chat::cli

@@ -1,0 +1,90 @@
+#include "render.hpp"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "text.hpp"
+
+namespace chat::cli {
+
+using nlohmann::json;
+
+std::string local_time(std::int64_t unix_ms) {
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+    return text;
+}
+
+std::string render_message(const MessageView& m) {
+    std::string out = "[" + local_time(m.ts_ms) + "] ";
+    if (m.direction == "out") {
+        out += "-> " + m.peer + ": " + sanitize_for_terminal(m.text) + "  (" + m.state + ")";
+        return out;
+    }
+    if (!m.name.empty()) {
+        out += sanitize_for_terminal(m.name) + " (" + m.peer + ")";
+    } else {
+        out += m.peer;
+    }
+    out += m.plain ? " [plain]: " : ": ";
+    out += sanitize_for_terminal(m.text);
+    return out;
+}
+
+std::string render_duration(std::int64_t seconds) {
+    std::ostringstream out;
+    if (seconds >= 86400) out << seconds / 86400 << "d ";
+    if (seconds >= 3600) out << (seconds % 86400) / 3600 << "h ";
+    if (seconds >= 60) out << (seconds % 3600) / 60 << "m ";
+    out << seconds % 60 << "s";
+    return out.str();
+}
+
+std::string render_status(const json& s) {
+    std::ostringstream out;
+    out << "chatd " << s.value("version", "?") << " as '"
+        << sanitize_for_terminal(s.value("name", "")) << "'\n"
+        << "  listening  udp " << s.value("listen", "?") << "\n"
+        << "  socket     " << s.value("socket", "?") << "\n"
+        << "  state      " << s.value("state_dir", "?") << "\n"
+        << "  uptime     " << render_duration(s.value("uptime_seconds", std::int64_t{0})) << "\n"
+        << "  outbox     " << s.value("outbox", 0) << " awaiting an ack\n"
+        << "  counters  ";
+    const json counters = s.value("counters", json::object());
+    for (const auto& [key, value] : counters.items()) {
+        std::string label = key;
+        for (auto& c : label) c = c == '_' ? '-' : c;
+        out << " " << label << "=" << value.dump();
+    }
+    out << "\n";
+    return out.str();
+}
+
+std::string render_peers(const json& reply) {
+    std::ostringstream out;
+    const auto aliases = reply.value("aliases", json::object());
+    const auto peers = reply.value("peers", json::array());
+    if (aliases.empty() && peers.empty()) return "no aliases configured and no peers seen yet\n";
+    if (!aliases.empty()) {
+        out << "aliases:\n";
+        for (const auto& [alias, address] : aliases.items()) {
+            out << "  " << alias << " -> " << address.get<std::string>() << "\n";
+        }
+    }
+    if (!peers.empty()) {
+        out << "peers seen:\n";
+        for (const auto& p : peers) {
+            out << "  " << p.value("address", "?");
+            if (p.contains("name")) out << "  " << sanitize_for_terminal(p.value("name", ""));
+            out << "  last seen " << p.value("last_seen", "?") << "  speaks " << p.value("speaks", "?")
+                << "\n";
+        }
+    }
+    return out.str();
+}
+
+}  // namespace chat::cli

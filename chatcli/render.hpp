@@ -1,0 +1,20 @@
+#pragma once
+// Human-readable output. Everything a peer controls goes through
+// sanitize_for_terminal, so it is shown, never interpreted.
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+#include "control_protocol.hpp"
+
+namespace chat::cli {
+
+// "2026-11-26 18:53:36" in local time.
+std::string local_time(std::int64_t unix_ms);
+// "[time] name (ip:port): text", or "[time] -> ip:port: text  (state)" for sent ones.
+std::string render_message(const MessageView& message);
+std::string render_status(const nlohmann::json& status);
+std::string render_peers(const nlohmann::json& peers);
+std::string render_duration(std::int64_t seconds);
+
+}  // namespace chat::cli
