@@ -65,6 +65,11 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     try {
         app.parse(reversed);
     } catch (const CLI::ParseError& e) {
+        if (app.get_subcommands().empty() && !app.remaining().empty() && e.get_exit_code() != 0) {
+            return {std::nullopt, kExitUsage,
+                    "unknown command '" + app.remaining().front() +
+                        "' (commands: send, inbox, chat, history, status, peers; see --help)\n"};
+        }
         std::ostringstream out, err;
         const int rc = app.exit(e, out, err);
         return {std::nullopt, rc == 0 ? kExitOk : kExitUsage, out.str() + err.str()};

@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "address.hpp"
+
+using namespace chat;
+
+TEST_SUITE("address") {
+    TEST_CASE("accepted forms") {
+        struct Case {
+            std::string text, host;
+            std::uint16_t port;
+        };
+        const Case cases[] = {
+            {"10.0.0.5:7890", "10.0.0.5", 7890},
+            {"10.0.0.5", "10.0.0.5", kDefaultPort},
+            {"bob.lan:1", "bob.lan", 1},
+            {"localhost", "localhost", kDefaultPort},
+            {"[::1]:7891", "::1", 7891},
+            {"[fe80::1%eth0]:9", "fe80::1%eth0", 9},
+            {"[::1]", "::1", kDefaultPort},
+            {"::1", "::1", kDefaultPort},
+            {"fd00::5", "fd00::5", kDefaultPort},
+            {"127.0.0.1:65535", "127.0.0.1", 65535},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.text);
+            const HostPort hp = parse_host_port(c.text);
+            CHECK(hp.host == c.host);
+            CHECK(hp.port == c.port);
+        }
+    }
+
+    TEST_CASE("refused forms, with the message") {
+        struct Case {
+            std::string text, error;
+        };
+        const Case cases[] = {
+            {"", "missing host in ''"},
+            {":7890", "missing host in ':7890'"},
+            {"host:", "invalid port '' in 'host:' (expected 1-65535)"},
+            {"host:0", "invalid port '0' in 'host:0' (expected 1-65535)"},
+            {"host:65536", "invalid port '65536' in 'host:65536' (expected 1-65535)"},
+            {"host:12ab", "invalid port '12ab' in 'host:12ab' (expected 1-65535)"},
+            {"host:-1", "invalid port '-1' in 'host:-1' (expected 1-65535)"},
+            {"[::1", "missing ']' in '[::1'"},
+            {"[::1]7890", "expected ':PORT' after ']' in '[::1]7890'"},
+            {"[1.2.3.4]:5", "brackets are for IPv6 addresses, in '[1.2.3.4]:5'"},
+            {"bad host:1", "invalid character in host 'bad host'"},
+            {"a/b", "invalid character in host 'a/b'"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.text);
+            CHECK_THROWS_WITH_AS(parse_host_port(c.text), c.error.c_str(), std::invalid_argument);
+        }
+    }
+
+    TEST_CASE("port 0 only where asked for") {
+        CHECK(parse_host_port("127.0.0.1:0", true).port == 0);
+        CHECK_THROWS_AS(parse_host_port("127.0.0.1:0"), std::invalid_argument);
+    }
+
+    TEST_CASE("format reads back") {
+        CHECK(format_host_port("1.2.3.4", 5) == "1.2.3.4:5");
+        CHECK(format_host_port("::1", 7890) == "[::1]:7890");
+        CHECK(parse_host_port(format_host_port("::1", 7890)) == HostPort{"::1", 7890});
+    }
+}

@@ -1,0 +1,75 @@
+// chatcli's argv parsing: the request each command line becomes, and the
+// exit code of a usage error.
+#include <doctest/doctest.h>
+
+#include "command_line.hpp"
+
+using namespace chat;
+using namespace chat::cli;
+
+namespace {
+ParseOutcome parse(std::vector<std::string> args) { return parse_command_line(args); }
+}  // namespace
+
+TEST_SUITE("command_line") {
+    TEST_CASE("send") {
+        auto out = parse({"send", "bob", "hello", "world"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->command == "send");
+        CHECK(std::get<SendRequest>(out.invocation->request) == SendRequest{"bob", "hello world", false, true, 10});
+
+        out = parse({"--json", "--socket", "/s", "send", "--plain", "--no-wait", "--timeout", "2.5", "[::1]:7", "x"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->json);
+        CHECK(out.invocation->socket == "/s");
+        CHECK(std::get<SendRequest>(out.invocation->request) == SendRequest{"[::1]:7", "x", true, false, 2.5});
+
+        out = parse({"send", "bob", "-"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->text_from_stdin);
+    }
+
+    TEST_CASE("the other commands") {
+        CHECK(std::get<InboxRequest>(parse({"inbox", "--follow", "--limit", "5"}).invocation->request) ==
+              InboxRequest{5, true, ""});
+        CHECK(std::get<InboxRequest>(parse({"chat", "bob"}).invocation->request) == InboxRequest{0, true, "bob"});
+        CHECK(parse({"chat", "bob"}).invocation->command == "chat");
+        CHECK(std::get<HistoryRequest>(parse({"history", "bob"}).invocation->request) == HistoryRequest{"bob", 100});
+        CHECK(std::get<HistoryRequest>(parse({"history"}).invocation->request) == HistoryRequest{"", 100});
+        CHECK(std::holds_alternative<StatusRequest>(parse({"status"}).invocation->request));
+        CHECK(std::holds_alternative<PeersRequest>(parse({"peers"}).invocation->request));
+    }
+
+    TEST_CASE("usage errors exit 2 and say what is wrong") {
+        struct Case {
+            std::vector<std::string> args;
+            std::string says;
+        };
+        const Case cases[] = {
+            {{}, "A subcommand is required"},
+            {{"dance"}, "dance"},
+            {{"send", "bob"}, "TEXT is required"},
+            {{"send"}, "PEER is required"},
+            {{"send", "--timeout", "0", "bob", "x"}, "--timeout"},
+            {{"inbox", "--limit", "x"}, "--limit"},
+            {{"chat"}, "PEER is required"},
+            {{"status", "extra"}, "extra"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.args.size());
+            const auto out = parse(c.args);
+            CHECK_FALSE(out.invocation);
+            CHECK(out.exit_code == kExitUsage);
+            CHECK(out.output.find(c.says) != std::string::npos);
+        }
+    }
+
+    TEST_CASE("--help exits 0 and documents the size limit and exit codes") {
+        const auto top = parse({"--help"});
+        CHECK(top.exit_code == kExitOk);
+        CHECK(top.output.find("3 chatd not reachable") != std::string::npos);
+        const auto send = parse({"send", "--help"});
+        CHECK(send.exit_code == kExitOk);
+        CHECK(send.output.find("max_datagram_bytes (default 65507)") != std::string::npos);
+    }
+}

@@ -1,0 +1,89 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "config.hpp"
+
+using namespace chat;
+
+TEST_SUITE("config") {
+    TEST_CASE("an empty object gives every default") {
+        const Config c = parse_config("{}");
+        CHECK(c.listen == "0.0.0.0:7890");
+        CHECK(c.log_level == "info");
+        CHECK(c.outbox_ttl_seconds == 86400);
+        CHECK(c.max_datagram_bytes == 65507);
+        CHECK(c.peers.empty());
+    }
+
+    TEST_CASE("the shipped config/chatd.json shows every key with its default") {
+        std::ifstream in(CHAT_SOURCE_DIR "/config/chatd.json");
+        REQUIRE(in);
+        std::stringstream text;
+        text << in.rdbuf();
+        CHECK(text.str() == default_config_json());
+        CHECK_NOTHROW(parse_config(text.str()));
+    }
+
+    TEST_CASE("values are read") {
+        const Config c = parse_config(R"({"listen":"[::]:9000","name":"alice","log_level":"debug",
+            "peers":{"bob":"10.0.0.5","carol":"[fd00::7]:7000"},"outbox_ttl_seconds":60,
+            "retry_initial_ms":100,"retry_max_ms":1000,"max_datagram_bytes":1024,
+            "socket":"/run/x.sock","socket_group":"chatd","state_dir":"/var/lib/x"})");
+        CHECK(c.listen == "[::]:9000");
+        CHECK(c.name == "alice");
+        CHECK(c.peers.at("bob") == "10.0.0.5");
+        CHECK(c.peers.at("carol") == "[fd00::7]:7000");
+        CHECK(c.outbox_ttl_seconds == 60);
+        CHECK(c.retry_initial_ms == 100);
+        CHECK(c.retry_max_ms == 1000);
+        CHECK(c.max_datagram_bytes == 1024);
+        CHECK(c.socket == "/run/x.sock");
+        CHECK(c.socket_group == "chatd");
+        CHECK(c.state_dir == "/var/lib/x");
+    }
+
+    TEST_CASE("errors name the key and what is wrong") {
+        struct Case {
+            std::string json, error;
+        };
+        const Case cases[] = {
+            {"", "config: not valid JSON: [json.exception.parse_error.101] parse error at line 1, "
+                 "column 1: syntax error while parsing value - unexpected end of input; expected "
+                 "'[', '{', or a literal"},
+            {"[]", "config: the top level must be a JSON object"},
+            {R"({"listne":"x"})", "config: unknown key 'listne'"},
+            {R"({"listen":7890})", "config: 'listen' must be a string"},
+            {R"({"listen":"host:99999"})",
+             "config: 'listen': invalid port '99999' in 'host:99999' (expected 1-65535)"},
+            {R"({"log_level":"loud"})",
+             "config: 'log_level' must be one of trace, debug, info, warn, error, critical, off; "
+             "got 'loud'"},
+            {R"({"outbox_ttl_seconds":"1d"})", "config: 'outbox_ttl_seconds' must be an integer"},
+            {R"({"outbox_ttl_seconds":0})",
+             "config: 'outbox_ttl_seconds' must be between 1 and 31536000, got 0"},
+            {R"({"retry_initial_ms":500,"retry_max_ms":100})",
+             "config: 'retry_max_ms' must be between 500 and 3600000, got 100"},
+            {R"({"max_datagram_bytes":70000})",
+             "config: 'max_datagram_bytes' must be between 512 and 65507, got 70000"},
+            {R"({"peers":[]})", "config: 'peers' must be an object of alias: \"HOST:PORT\""},
+            {R"({"peers":{"bob":5}})", "config: 'peers.bob' must be a string"},
+            {R"({"peers":{"b:b":"h"}})",
+             "config: peer alias 'b:b' must be non-empty without ':', '[', ']', '/' or spaces"},
+            {R"({"peers":{"bob":"h:0"}})",
+             "config: 'peers.bob': invalid port '0' in 'h:0' (expected 1-65535)"},
+            {R"({"name":")" + std::string(65, 'n') + "\"}", "config: 'name' is longer than 64 bytes"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.json);
+            CHECK_THROWS_WITH_AS(parse_config(c.json), c.error.c_str(), ConfigError);
+        }
+    }
+
+    TEST_CASE("a missing file is named") {
+        CHECK_THROWS_WITH_AS(load_config_file("/nonexistent/chatd.json"),
+                             "config: cannot read '/nonexistent/chatd.json'", ConfigError);
+    }
+}

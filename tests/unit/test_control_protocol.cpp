@@ -1,0 +1,86 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "control_protocol.hpp"
+
+using namespace chat;
+
+TEST_SUITE("control_protocol") {
+    TEST_CASE("every request round-trips") {
+        const Request requests[] = {
+            SendRequest{"bob", "hi\nthere", true, false, 2.5},
+            SendRequest{"[::1]:7890", "x", false, true, 10},
+            InboxRequest{5, true, "10.0.0.5"},
+            InboxRequest{},
+            HistoryRequest{"bob", 7},
+            StatusRequest{},
+            PeersRequest{},
+        };
+        for (const auto& request : requests) {
+            const std::string line = encode_request(request);
+            CHECK(line.back() == '\n');
+            CHECK(line.find('\n') == line.size() - 1);  // one line, whatever the text
+            CHECK(parse_request(line) == request);
+        }
+    }
+
+    TEST_CASE("defaults for missing optional fields") {
+        const auto send = std::get<SendRequest>(parse_request(R"({"cmd":"send","peer":"p","text":"t"})"));
+        CHECK(send.wait);
+        CHECK_FALSE(send.plain);
+        CHECK(send.timeout_seconds == 10);
+        CHECK(std::get<InboxRequest>(parse_request(R"({"cmd":"inbox"})")).limit == 100);
+    }
+
+    TEST_CASE("bad requests say why") {
+        struct Case {
+            std::string line, error;
+        };
+        const Case cases[] = {
+            {"", "request is not valid JSON"},
+            {"{", "request is not valid JSON"},
+            {"[]", "request must be a JSON object"},
+            {"{}", "missing string field 'cmd'"},
+            {R"({"cmd":5})", "missing string field 'cmd'"},
+            {R"({"cmd":"dance"})", "unknown command 'dance'"},
+            {R"({"cmd":"send","text":"t"})", "missing string field 'peer'"},
+            {R"({"cmd":"send","peer":"p"})", "missing string field 'text'"},
+            {R"({"cmd":"send","peer":"p","text":"t","wait":"yes"})", "field 'wait' has the wrong type"},
+            {R"({"cmd":"send","peer":"p","text":"t","timeout":0})",
+             "field 'timeout' must be more than 0 and at most 86400 seconds"},
+            {R"({"cmd":"inbox","limit":-1})", "field 'limit' must be 0 to 1000000"},
+            {R"({"cmd":"inbox","limit":"x"})", "field 'limit' has the wrong type"},
+            {std::string(kMaxRequestBytes + 1, ' '), "request too large"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.line.substr(0, 60));
+            CHECK_THROWS_WITH_AS(parse_request(c.line), c.error.c_str(), ProtocolError);
+        }
+    }
+
+    TEST_CASE("message views round-trip through JSON, with the documented keys") {
+        const MessageView in{7, "in", "10.0.0.5:7890", "alice", "hi", 1'764'183'216'123LL, true, "received"};
+        const auto doc = message_to_json(in);
+        CHECK(doc.at("from") == "10.0.0.5:7890");
+        CHECK(doc.at("ts") == "2025-11-26T18:53:36.123Z");
+        CHECK(doc.at("plain") == true);
+        CHECK(message_from_json(doc) == in);
+
+        const MessageView out{8, "out", "[::1]:7890", "", "yo", 1000, false, "queued"};
+        const auto out_doc = message_to_json(out);
+        CHECK(out_doc.at("to") == "[::1]:7890");
+        CHECK_FALSE(out_doc.contains("name"));
+        CHECK(message_from_json(out_doc) == out);
+    }
+
+    TEST_CASE("error replies are one line of JSON") {
+        const std::string reply = error_reply(codes::bad_peer, "no such \"peer\"\n");
+        CHECK(reply.find('\n') == reply.size() - 1);
+        const auto doc = nlohmann::json::parse(reply);
+        CHECK(doc.at("ok") == false);
+        CHECK(doc.at("code") == "bad_peer");
+        CHECK(doc.at("error") == "no such \"peer\"\n");
+    }
+}

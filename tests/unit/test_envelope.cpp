@@ -1,0 +1,121 @@
+// The UDP wire codec: what each kind of datagram decodes to, and why a bad
+// one is refused.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "envelope.hpp"
+
+using namespace chat;
+
+namespace {
+const std::string kId = "0123456789abcdef0123456789abcdef";
+}
+
+TEST_SUITE("envelope") {
+    TEST_CASE("a message round-trips through encode and decode") {
+        const auto d = decode_datagram(encode_message(kId, "hi \"there\"\n\u00e9", "alice"));
+        CHECK(d.kind == DatagramKind::message);
+        CHECK(d.id == kId);
+        CHECK(d.text == "hi \"there\"\n\u00e9");
+        CHECK(d.name == "alice");
+    }
+
+    TEST_CASE("an ack round-trips") {
+        const auto d = decode_datagram(encode_ack(kId));
+        CHECK(d.kind == DatagramKind::ack);
+        CHECK(d.id == kId);
+    }
+
+    TEST_CASE("plain datagrams are messages; one trailing newline is dropped") {
+        struct Case {
+            std::string bytes, text;
+        };
+        const Case cases[] = {
+            {"hello", "hello"},
+            {"hello\n", "hello"},
+            {"hello\r\n", "hello"},
+            {"two\nlines\n", "two\nlines"},
+            {"[afk] brb", "[afk] brb"},
+            {"[not json]", "[not json]"},
+            {"  leading space", "  leading space"},
+            {"\u00e9t\u00e9 \xF0\x9F\x98\x80", "\u00e9t\u00e9 \xF0\x9F\x98\x80"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.bytes);
+            const auto d = decode_datagram(c.bytes);
+            CHECK(d.kind == DatagramKind::plain);
+            CHECK(d.text == c.text);
+        }
+        CHECK(encode_plain("hi") == "hi\n");
+    }
+
+    TEST_CASE("malformed datagrams say why") {
+        struct Case {
+            std::string bytes, error;
+        };
+        const std::string deep = std::string(100, '[') + std::string(100, ']');
+        std::string deep_object;
+        for (int i = 0; i < 50; ++i) deep_object += "{\"a\":";
+        deep_object += "1" + std::string(50, '}');
+        const Case cases[] = {
+            {"", "empty datagram"},
+            {"\n", "blank plain datagram"},
+            {"\xff\xfe hi", "not valid UTF-8"},
+            {"\xC0\xAF", "not valid UTF-8"},                // overlong '/'
+            {"\xED\xA0\x80", "not valid UTF-8"},            // UTF-16 surrogate
+            {"caf\xC3", "not valid UTF-8"},                 // truncated sequence
+            {"{\"chatd\":1,\"type\":", "invalid JSON"},
+            {"{oops", "invalid JSON"},
+            {deep, "JSON nested too deeply"},
+            {deep_object, "JSON nested too deeply"},
+            {"[1,2]", "JSON that is not an envelope"},
+            {"{\"hello\":1}", "JSON object without a \"chatd\" version"},
+            {"{\"chatd\":\"1\"}", "version is not an integer"},
+            {"{\"chatd\":2,\"type\":\"msg\"}", "unknown version 2"},
+            {"{\"chatd\":1,\"id\":\"" + kId + "\"}", "missing \"type\""},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"xyz\",\"text\":\"a\"}", "missing or invalid \"id\""},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\"}", "message without text"},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"\"}", "message without text"},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":7}", ""},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":\"" +
+                 std::string(65, 'n') + "\"}",
+             "invalid \"name\""},
+            {"{\"chatd\":1,\"type\":\"nope\",\"id\":\"" + kId + "\"}", "unknown type \"nope\""},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.bytes);
+            const auto d = decode_datagram(c.bytes);
+            if (c.error.empty()) {  // a non-string name is ignored, not fatal
+                CHECK(d.kind == DatagramKind::message);
+                CHECK(d.name.empty());
+                continue;
+            }
+            CHECK(d.kind == DatagramKind::malformed);
+            CHECK(d.error == c.error);
+        }
+    }
+
+    TEST_CASE("message ids") {
+        CHECK(is_valid_message_id(kId));
+        CHECK(is_valid_message_id("0123456789abcdef"));
+        CHECK_FALSE(is_valid_message_id("0123456789abcde"));       // too short
+        CHECK_FALSE(is_valid_message_id(std::string(65, 'a')));    // too long
+        CHECK_FALSE(is_valid_message_id("0123456789ABCDEF"));      // upper case
+        CHECK_FALSE(is_valid_message_id("0123456789abcdeg"));
+    }
+
+    TEST_CASE("nesting depth ignores brackets inside strings") {
+        CHECK_FALSE(json_nesting_exceeds("{\"a\":\"[[[[[[[[[[[[\"}", 2));
+        CHECK_FALSE(json_nesting_exceeds("{\"a\":\"\\\"[[[[[[[[\"}", 2));
+        CHECK(json_nesting_exceeds("[[[", 2));
+        CHECK_FALSE(json_nesting_exceeds("[[]]", 2));
+    }
+
+    TEST_CASE("the largest UDP payload decodes as one plain message") {
+        const std::string big(kMaxUdpPayload, 'x');
+        const auto d = decode_datagram(big);
+        CHECK(d.kind == DatagramKind::plain);
+        CHECK(d.text.size() == kMaxUdpPayload);
+    }
+}

@@ -1,0 +1,63 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "paths.hpp"
+
+using namespace chat;
+
+namespace {
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+    return [vars](std::string_view name) -> std::optional<std::string> {
+        const auto it = vars.find(std::string(name));
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+}  // namespace
+
+TEST_SUITE("paths") {
+    TEST_CASE("daemon socket: first rule that applies wins") {
+        struct Case {
+            std::map<std::string, std::string> env;
+            std::string path;
+        };
+        const Case cases[] = {
+            {{}, "/tmp/chatd-1000/chatd.sock"},
+            {{{"XDG_RUNTIME_DIR", "/run/user/1000"}}, "/run/user/1000/chatd.sock"},
+            {{{"XDG_RUNTIME_DIR", "/run/user/1000"}, {"RUNTIME_DIRECTORY", "/run/chatd"}},
+             "/run/chatd/chatd.sock"},
+            {{{"RUNTIME_DIRECTORY", "/run/chatd:/run/other"}}, "/run/chatd/chatd.sock"},
+            {{{"CHATD_SOCKET", "/x/y.sock"}, {"RUNTIME_DIRECTORY", "/run/chatd"}}, "/x/y.sock"},
+            {{{"CHATD_SOCKET", ""}, {"XDG_RUNTIME_DIR", ""}}, "/tmp/chatd-1000/chatd.sock"},
+        };
+        for (const auto& c : cases) {
+            CHECK(default_socket_path(env_of(c.env), 1000) == c.path);
+        }
+    }
+
+    TEST_CASE("client candidates") {
+        CHECK(client_socket_candidates(env_of({{"CHATD_SOCKET", "/s"}}), 0) ==
+              std::vector<std::string>{"/s"});
+        CHECK(client_socket_candidates(env_of({{"XDG_RUNTIME_DIR", "/run/user/5"}}), 5) ==
+              std::vector<std::string>{"/run/user/5/chatd.sock", "/tmp/chatd-5/chatd.sock",
+                                       "/run/chatd/chatd.sock"});
+        CHECK(client_socket_candidates(env_of({}), 0) ==
+              std::vector<std::string>{"/tmp/chatd-0/chatd.sock", "/run/chatd/chatd.sock"});
+    }
+
+    TEST_CASE("state directory") {
+        struct Case {
+            std::map<std::string, std::string> env;
+            std::string dir;
+        };
+        const Case cases[] = {
+            {{}, "/tmp/chatd-7/state"},
+            {{{"HOME", "/home/a"}}, "/home/a/.local/state/chatd"},
+            {{{"HOME", "/home/a"}, {"XDG_STATE_HOME", "/st"}}, "/st/chatd"},
+            {{{"XDG_STATE_HOME", "/st"}, {"STATE_DIRECTORY", "/var/lib/chatd"}}, "/var/lib/chatd"},
+        };
+        for (const auto& c : cases) CHECK(default_state_dir(env_of(c.env), 7) == c.dir);
+    }
+}

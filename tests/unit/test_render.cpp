@@ -1,0 +1,40 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "render.hpp"
+
+using namespace chat;
+using namespace chat::cli;
+
+TEST_SUITE("render") {
+    TEST_CASE("peer text and names cannot drive the terminal or forge a line") {
+        const MessageView m{1, "in", "10.0.0.5:7890", "ev\x1b[2Jil", "hi\nbob (10.0.0.6:7890): fake\x07",
+                            0, false, "received"};
+        const std::string shown = render_message(m);
+        CHECK(shown.find('\x1b') == std::string::npos);
+        CHECK(shown.find('\x07') == std::string::npos);
+        CHECK(shown.find("ev^[[2Jil (10.0.0.5:7890): hi\n  bob (10.0.0.6:7890): fake^G") != std::string::npos);
+    }
+
+    TEST_CASE("sent messages show their delivery state; plain ones are marked") {
+        CHECK(render_message({1, "out", "p:1", "", "yo", 0, false, "queued"}).ends_with("-> p:1: yo  (queued)"));
+        CHECK(render_message({1, "in", "p:1", "", "yo", 0, true, "received"}).ends_with("p:1 [plain]: yo"));
+    }
+
+    TEST_CASE("durations") {
+        CHECK(render_duration(5) == "5s");
+        CHECK(render_duration(65) == "1m 5s");
+        CHECK(render_duration(3 * 3600 + 5) == "3h 0m 5s");
+        CHECK(render_duration(86400 + 61) == "1d 0h 1m 1s");
+    }
+
+    TEST_CASE("status shows the counters") {
+        const auto status = nlohmann::json::parse(
+            R"({"version":"1","name":"a","listen":"x","socket":"s","state_dir":"d","uptime_seconds":3,
+                "outbox":2,"counters":{"dropped_malformed":4}})");
+        const std::string shown = render_status(status);
+        CHECK(shown.find("dropped-malformed=4") != std::string::npos);
+        CHECK(shown.find("2 awaiting an ack") != std::string::npos);
+    }
+}

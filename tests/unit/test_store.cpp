@@ -1,0 +1,121 @@
+// The SQLite store, on a real file in a fresh temporary directory.
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "store.hpp"
+
+using namespace chat;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "chatd-store-XXXXXX").string();
+        path = ::mkdtemp(pattern.data());
+    }
+    ~TempDir() { fs::remove_all(path); }
+    std::string db() const { return (path / "chatd.db").string(); }
+};
+
+IncomingMessage incoming(std::string peer, std::string id, std::string text, std::int64_t ts = 1) {
+    return {std::move(peer), "", std::move(id), std::move(text), false, ts};
+}
+
+}  // namespace
+
+TEST_SUITE("store") {
+    TEST_CASE("a peer's message id is stored once; plain messages always") {
+        TempDir dir;
+        Store store(dir.db());
+        CHECK(store.insert_incoming(incoming("a:1", "0123456789abcdef", "hi")).has_value());
+        CHECK_FALSE(store.insert_incoming(incoming("a:1", "0123456789abcdef", "hi")).has_value());
+        CHECK(store.insert_incoming(incoming("b:1", "0123456789abcdef", "same id, other peer")).has_value());
+        IncomingMessage plain = incoming("c:1", "", "plain");
+        plain.plain = true;
+        CHECK(store.insert_incoming(plain).has_value());
+        CHECK(store.insert_incoming(plain).has_value());
+        CHECK(store.inbox(100).size() == 4);
+    }
+
+    TEST_CASE("inbox: newest N, oldest first, by peer, after an id") {
+        TempDir dir;
+        Store store(dir.db());
+        for (int i = 0; i < 5; ++i) {
+            store.insert_incoming(incoming(i % 2 ? "odd:1" : "even:1", "00000000000000a" + std::to_string(i),
+                                           "m" + std::to_string(i)));
+        }
+        const auto last3 = store.inbox(3);
+        REQUIRE(last3.size() == 3);
+        CHECK(last3[0].text == "m2");
+        CHECK(last3[2].text == "m4");
+        const auto odd = store.inbox(10, "odd:1");
+        REQUIRE(odd.size() == 2);
+        CHECK(odd[0].text == "m1");
+        CHECK(store.inbox(10, "", last3[1].id).size() == 1);
+    }
+
+    TEST_CASE("the outbox: queued until delivered or expired, and it survives reopening") {
+        TempDir dir;
+        std::int64_t first = 0;
+        {
+            Store store(dir.db());
+            store.begin();
+            first = store.insert_outgoing({"p:1", "11111111111111111", "one", false, 10, 1000, "queued"});
+            store.insert_outgoing({"p:1", "22222222222222222", "two", false, 11, 1000, "queued"});
+            store.insert_outgoing({"p:1", "", "plain", true, 12, 1000, "sent"});
+            store.commit();
+            CHECK(store.pending().size() == 2);
+            CHECK_FALSE(store.mark_delivered("other:1", "11111111111111111", 20));  // wrong peer
+            CHECK(store.mark_delivered("p:1", "11111111111111111", 20));
+            CHECK_FALSE(store.mark_delivered("p:1", "11111111111111111", 21));  // only once
+        }
+        Store reopened(dir.db());
+        const auto pending = reopened.pending();
+        REQUIRE(pending.size() == 1);
+        CHECK(pending[0].text == "two");
+        reopened.mark_expired(pending[0].id);
+        CHECK(reopened.pending().empty());
+        const auto history = reopened.history(10);
+        REQUIRE(history.size() == 3);
+        CHECK(history[0].id == first);
+        CHECK(history[0].state == "delivered");
+        CHECK(history[1].state == "expired");
+        CHECK(history[2].state == "sent");
+    }
+
+    TEST_CASE("a rolled-back transaction leaves nothing") {
+        TempDir dir;
+        Store store(dir.db());
+        store.begin();
+        store.insert_incoming(incoming("a:1", "0123456789abcdef", "hi"));
+        store.rollback();
+        CHECK(store.inbox(10).empty());
+    }
+
+    TEST_CASE("peers remember their name and what they speak") {
+        TempDir dir;
+        Store store(dir.db());
+        store.touch_peer("a:1", "alice", false, 5);
+        store.touch_peer("a:1", "", true, 9);
+        const auto peers = store.peers();
+        REQUIRE(peers.size() == 1);
+        CHECK(peers[0].name == "alice");
+        CHECK(peers[0].last_seen_ms == 9);
+        CHECK(peers[0].speaks_envelope);
+        CHECK(peers[0].speaks_plain);
+    }
+
+    TEST_CASE("a file that is not a database is refused with its name") {
+        TempDir dir;
+        std::ofstream(dir.db()) << std::string(4096, 'x');
+        CHECK_THROWS_WITH_AS(Store(dir.db()),
+                             ("store: file is not a database (file '" + dir.db() + "')").c_str(),
+                             StoreError);
+    }
+}

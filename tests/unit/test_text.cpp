@@ -1,0 +1,69 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "text.hpp"
+
+using namespace chat;
+
+TEST_SUITE("text") {
+    TEST_CASE("UTF-8 validation") {
+        struct Case {
+            std::string bytes;
+            bool valid;
+        };
+        const Case cases[] = {
+            {"", true},
+            {"ascii", true},
+            {"\u00e9\u4e2d\xF0\x9F\x98\x80", true},
+            {"\xF4\x8F\xBF\xBF", true},   // U+10FFFF
+            {"\xF4\x90\x80\x80", false},  // above U+10FFFF
+            {"\x80", false},              // lone continuation
+            {"\xC3", false},              // truncated
+            {"\xE0\x80\xAF", false},      // overlong
+            {"\xED\xBF\xBF", false},      // surrogate
+            {"\xFF", false},
+            {std::string("a\0b", 3), true},  // NUL is valid UTF-8; sanitizing shows it
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.bytes);
+            CHECK(is_valid_utf8(c.bytes) == c.valid);
+        }
+    }
+
+    TEST_CASE("terminal sanitizing makes controls visible") {
+        struct Case {
+            std::string in, out;
+        };
+        const Case cases[] = {
+            {"plain text", "plain text"},
+            {"\x1b[31mred\x1b[0m", "^[[31mred^[[0m"},
+            {"bell\a", "bell^G"},
+            {std::string("nul\0", 4), "nul^@"},
+            {"del\x7f", "del^?"},
+            {"tab\there", "tab\there"},
+            {"line1\nline2", "line1\n  line2"},
+            {"cr\roverwrite", "cr^Moverwrite"},
+            {"\xC2\x9B" "31m", "<U+009B>31m"},      // C1 CSI
+            {"\u202Eevil", "<U+202E>evil"},          // right-to-left override
+            {"bad\xFFutf8", "bad<FF>utf8"},
+            {"\u00e9t\u00e9", "\u00e9t\u00e9"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.in);
+            CHECK(sanitize_for_terminal(c.in) == c.out);
+        }
+        CHECK(sanitize_for_terminal("a\nb", "> ") == "a\n> b");
+    }
+
+    TEST_CASE("trim") {
+        CHECK(trim("  a b \n") == "a b");
+        CHECK(trim(" \t\r\n").empty());
+        CHECK(trim("x") == "x");
+    }
+
+    TEST_CASE("RFC 3339 in UTC with milliseconds") {
+        CHECK(format_rfc3339(0) == "1970-01-01T00:00:00.000Z");
+        CHECK(format_rfc3339(1'764'183'216'123LL) == "2025-11-26T18:53:36.123Z");
+    }
+}
