@@ -35,6 +35,11 @@ std::string fmt_seconds(double seconds) {
     return text;
 }
 
+// The reply to `send` once it is settled: delivered, queued or sent (plain).
+json send_reply(const std::string& id, const std::string& to, const char* state, bool plain) {
+    return {{"ok", true}, {"id", id}, {"to", to}, {"state", state}, {"plain", plain}};
+}
+
 std::string message_line(const MessageView& message) {
     return line(json{{"message", message_to_json(message)}});
 }
@@ -209,13 +214,17 @@ void Daemon::on_stored(const MessageView& message, bool plain) {
     auto& mode = peer_modes_[message.peer];
     (plain ? mode.plain : mode.envelope) = true;
     log_->debug("message {} from {}", message.id, message.peer);
-    std::erase_if(followers_, [](const Follower& f) { return !f.reply->is_open(); });
+    prune_followers();
     for (auto& follower : followers_) {
         if (message.id <= follower.last_id) continue;
         if (!follower.peer.empty() && follower.peer != message.peer) continue;
         follower.reply->send_line(message_line(message));
         follower.last_id = message.id;
     }
+}
+
+void Daemon::prune_followers() {
+    std::erase_if(followers_, [](const Follower& f) { return !f.reply->is_open(); });
 }
 
 void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
@@ -229,7 +238,7 @@ void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
     pending_.erase(it);
     const std::int64_t acked_at = now_ms();
     store_worker_->submit({[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
-    answer_waiters(msg_id, line({{"ok", true}, {"id", msg_id}, {"to", peer}, {"state", "delivered"}}));
+    answer_waiters(msg_id, line(send_reply(msg_id, peer, "delivered", false)));
 }
 
 void Daemon::answer_waiters(const std::string& msg_id, const std::string& reply_line) {
@@ -410,8 +419,8 @@ void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::st
                                                             "daemon's log); nothing was sent"));
                 return reply->finish();
             }
-            const json queued = {{"ok", true}, {"id", shared->plain ? "" : shared->msg_id},
-                                 {"to", shared->peer}, {"state", shared->state}, {"plain", shared->plain}};
+            const json queued =
+                send_reply(shared->msg_id, shared->peer, shared->state.c_str(), shared->plain);
             if (shared->plain) {
                 transport_->send(to, std::move(datagram));
                 reply->send_line(line(queued));
@@ -517,7 +526,7 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"state_dir", settings_.state_dir},
                            {"uptime_seconds", uptime.count()},
                            {"outbox", pending_.size()},
-                           {"followers", followers_.size()},
+                           {"followers", (prune_followers(), followers_.size())},
                            {"counters", counters}}));
     reply->finish();
 }

@@ -83,6 +83,7 @@ private:
     // Control thread.
     void on_stored(const MessageView& message, bool plain);
     void on_ack(const std::string& peer, const std::string& msg_id);
+    void prune_followers();
     void arm_retry_timer();
     void on_retry_tick();
     void resolve_peer(const std::string& spec, Resolved done);

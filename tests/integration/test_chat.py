@@ -1,0 +1,191 @@
+"""Two real daemons on loopback: acks, duplicates, the durable outbox,
+restarts, aliases, following the inbox."""
+import json
+import os
+import socket
+import subprocess
+import time
+import unittest
+
+from harness import CHATCLI, ChatTestCase, free_udp_port, wait_for
+
+MSG_ID = "00112233445566778899aabbccddeeff"
+
+
+class ChatTest(ChatTestCase):
+    def test_send_waits_for_the_ack_and_is_shown_once(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        r = a.cli("send", b.address, "hello bob")
+        self.assertEqual(r.stdout.strip(), f"delivered to {b.address}")
+        [m] = b.inbox()
+        self.assertEqual((m["text"], m["from"], m["name"], m["plain"]), ("hello bob", a.address, "alice", False))
+        self.assertRegex(m["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        [h] = a.history()
+        self.assertEqual((h["direction"], h["to"], h["state"]), ("out", b.address, "delivered"))
+        self.assertEqual(a.counters()["acked"], 1)
+        self.assertEqual(b.counters()["received"], 1)
+        human = b.cli("inbox").stdout
+        self.assertIn(f"alice ({a.address}): hello bob", human)
+
+    def test_send_json_reply(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        reply = json.loads(a.cli("--json", "send", b.address, "hi").stdout)
+        self.assertEqual((reply["ok"], reply["state"], reply["to"]), (True, "delivered", b.address))
+        self.assertRegex(reply["id"], "^[0-9a-f]{32}$")
+
+    def test_text_from_stdin(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", b.address, "-", input="long text\nsecond line\n")
+        self.assertEqual(b.inbox()[0]["text"], "long text\nsecond line")
+
+    def test_burst_of_messages_each_stored_once(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        count = 200
+        for i in range(count):
+            a.cli("send", "--no-wait", b.address, f"message {i}")
+        wait_for(lambda: len(b.inbox()) >= count, what="all messages to arrive")
+        texts = [m["text"] for m in b.inbox()]
+        self.assertEqual(sorted(texts), sorted(f"message {i}" for i in range(count)))
+        wait_for(lambda: a.status()["outbox"] == 0, what="every ack")
+        self.assertTrue(all(h["state"] == "delivered" for h in a.history()))
+        print(f"burst: {count} sent, {len(texts)} shown, counters {b.counters()}")
+
+    def test_duplicated_datagram_is_acked_each_time_and_shown_once(self):
+        b = self.daemon("bob")
+        s = self.udp_socket()
+        envelope = json.dumps({"chatd": 1, "type": "msg", "id": MSG_ID, "text": "once", "name": "raw"})
+        for _ in range(3):
+            s.sendto(envelope.encode(), ("127.0.0.1", b.port))
+            ack = json.loads(s.recv(65535))
+            self.assertEqual(ack, {"chatd": 1, "type": "ack", "id": MSG_ID})
+        self.assertEqual([m["text"] for m in b.inbox()], ["once"])
+        self.assertEqual(b.counters()["duplicates"], 2)
+        # Also after a restart, when only the store remembers the id.
+        b.stop()
+        b.start()
+        s.sendto(envelope.encode(), ("127.0.0.1", b.port))
+        self.assertEqual(json.loads(s.recv(65535))["id"], MSG_ID)
+        self.assertEqual(len(b.inbox()), 1)
+
+    def test_message_to_a_stopped_peer_is_delivered_when_it_starts(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", start=False, port=free_udp_port())
+        r = a.cli("send", "--timeout", "0.5", b.address, "are you there?", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no acknowledgement from", r.stderr)
+        self.assertIn("stays in the outbox", r.stderr)
+        self.assertEqual(a.status()["outbox"], 1)
+        b.start()
+        wait_for(lambda: b.inbox(), what="the queued message")
+        self.assertEqual([m["text"] for m in b.inbox()], ["are you there?"])
+        wait_for(lambda: a.history()[0]["state"] == "delivered", what="the ack")
+        self.assertGreater(a.counters()["retried"], 0)
+
+    def test_outbox_survives_a_sender_restart_and_a_kill(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", start=False, port=free_udp_port())
+        a.cli("send", "--no-wait", b.address, "before restart")
+        self.assertEqual(a.stop(), 0)
+        a.start()
+        a.cli("send", "--no-wait", b.address, "before kill")
+        a.kill()
+        a.start()
+        self.assertEqual(a.status()["outbox"], 2)
+        b.start()
+        wait_for(lambda: len(b.inbox()) == 2, what="both queued messages")
+        self.assertEqual(sorted(m["text"] for m in b.inbox()), ["before kill", "before restart"])
+        wait_for(lambda: a.status()["outbox"] == 0, what="the acks")
+
+    def test_restart_keeps_history_and_removes_the_socket(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", b.address, "kept")
+        self.assertEqual(b.stop(), 0)
+        self.assertFalse(os.path.exists(b.socket))
+        b.start()
+        self.assertEqual([m["text"] for m in b.inbox()], ["kept"])
+        self.assertEqual(a.history()[0]["state"], "delivered")
+
+    def test_unacked_message_expires(self):
+        a = self.daemon("alice", outbox_ttl_seconds=1)
+        port = free_udp_port()
+        a.cli("send", "--no-wait", f"127.0.0.1:{port}", "into the void")
+        wait_for(lambda: a.history()[0]["state"] == "expired", what="expiry")
+        self.assertEqual(a.counters()["expired"], 1)
+        self.assertEqual(a.status()["outbox"], 0)
+
+    def test_alias_from_config(self):
+        b = self.daemon("bob")
+        a = self.daemon("alice", peers={"bob": b.address})
+        a.cli("send", "bob", "via alias")
+        self.assertEqual(b.inbox()[0]["text"], "via alias")
+        self.assertEqual(a.history("bob")[0]["text"], "via alias")
+        peers = json.loads(a.cli("--json", "peers").stdout)
+        self.assertEqual(peers["aliases"], {"bob": b.address})
+
+    def test_peers_shows_who_was_seen(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", b.address, "hi")
+        [p] = json.loads(b.cli("--json", "peers").stdout)["peers"]
+        self.assertEqual((p["address"], p["name"], p["speaks"]), (a.address, "alice", "chatd"))
+        self.assertIn(a.address, b.cli("peers").stdout)
+
+    def test_ipv6_loopback(self):
+        if not socket.has_ipv6:
+            self.skipTest("no IPv6")
+        try:
+            free_udp_port("::1")
+        except OSError:
+            self.skipTest("no ::1 on this machine")
+        a, b = self.daemon("alice", host="::1"), self.daemon("bob", host="::1")
+        a.cli("send", b.address, "over v6")
+        self.assertEqual(b.inbox()[0]["from"], a.address)
+
+    def test_dual_stack_listener_talks_to_ipv4(self):
+        try:
+            free_udp_port("::")
+        except OSError:
+            self.skipTest("no IPv6")
+        a = self.daemon("alice", host="::")
+        b = self.daemon("bob")
+        a.cli("send", b.address, "from dual stack")
+        [m] = b.inbox()
+        self.assertEqual(m["from"], f"127.0.0.1:{a.port}")
+        b.cli("send", f"127.0.0.1:{a.port}", "back to it")
+        self.assertEqual(a.inbox()[0]["from"], b.address)
+
+    def test_ipv4_listener_refuses_an_ipv6_peer_clearly(self):
+        a = self.daemon("alice")
+        r = a.cli("send", "[::1]:7890", "x", check=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot reach IPv6 peer", r.stderr)
+
+    def test_inbox_follow_streams_new_messages(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", b.address, "old")
+        follower = subprocess.Popen([CHATCLI, "--socket", b.socket, "--json", "inbox", "--follow", "--limit", "1"],
+                                    stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(json.loads(follower.stdout.readline())["text"], "old")
+            wait_for(lambda: b.status()["followers"] == 1, what="the follower")
+            for text in ("new 1", "new 2"):
+                a.cli("send", b.address, text)
+                self.assertEqual(json.loads(follower.stdout.readline())["text"], text)
+        finally:
+            follower.terminate()
+            follower.wait()
+            follower.stdout.close()
+        wait_for(lambda: b.status()["followers"] == 0, what="the hung-up follower to be dropped")
+
+    def test_history_both_directions_with_state(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", b.address, "ping")
+        b.cli("send", a.address, "pong")
+        h = a.history(b.address)
+        self.assertEqual([(m["direction"], m["text"]) for m in h], [("out", "ping"), ("in", "pong")])
+        self.assertEqual(h[0]["state"], "delivered")
+        human = a.cli("history").stdout
+        self.assertIn(f"-> {b.address}: ping  (delivered)", human)
+
+
+if __name__ == "__main__":
+    unittest.main()
