@@ -4,7 +4,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/time.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -64,11 +67,24 @@ void ControlClient::send(const Request& request) {
     }
 }
 
+void ControlClient::set_read_timeout(double seconds) {
+    read_timeout_ = seconds;
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(seconds);
+    tv.tv_usec = static_cast<suseconds_t>((seconds - static_cast<double>(tv.tv_sec)) * 1e6);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 bool ControlClient::fill() {
     char chunk[16384];
     for (;;) {
         const ssize_t n = ::read(fd_, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%g", read_timeout_);
+            throw NoAnswer(std::string("chatd did not answer within ") + seconds + " s");
+        }
         if (n <= 0) return false;
         buffer_.append(chunk, static_cast<std::size_t>(n));
         return true;

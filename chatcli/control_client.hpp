@@ -18,6 +18,9 @@ public:
     ~ControlClient();
 
     void send(const Request& request);
+    // Reads give up after this long (a daemon that never answers), throwing
+    // NoAnswer; 0 waits forever, as following does.
+    void set_read_timeout(double seconds);
     // The next line without its '\n'; nullopt when the daemon closed.
     std::optional<std::string> read_line();
     // Reads what is available into the buffer (for poll loops); false on EOF.
@@ -28,10 +31,14 @@ public:
     struct Unreachable : std::runtime_error {
         using std::runtime_error::runtime_error;
     };
+    struct NoAnswer : std::runtime_error {
+        using std::runtime_error::runtime_error;
+    };
 
 private:
     explicit ControlClient(int fd) : fd_(fd) {}
     int fd_ = -1;
+    double read_timeout_ = 0;
     std::string buffer_;
 };
 

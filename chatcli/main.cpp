@@ -19,6 +19,8 @@ namespace {
 using nlohmann::json;
 using namespace chat::cli;
 
+constexpr double kAnswerGraceSeconds = 5;
+
 int exit_code_for(const json& reply) {
     const std::string code = reply.value("code", "");
     if (code == chat::codes::bad_request || code == chat::codes::bad_peer ||
@@ -121,9 +123,19 @@ int main(int argc, char** argv) {
         }
         ControlClient client = ControlClient::connect(candidates);
         client.send(inv.request);
+        // Room past send's own timeout, which the daemon enforces and reports.
+        if (const auto* send = std::get_if<chat::SendRequest>(&inv.request)) {
+            client.set_read_timeout(send->timeout_seconds + kAnswerGraceSeconds);
+        } else if (!std::get_if<chat::InboxRequest>(&inv.request) ||
+                   !std::get<chat::InboxRequest>(inv.request).follow) {
+            client.set_read_timeout(kAnswerGraceSeconds);
+        }
         return print_replies(client, inv);
     } catch (const ControlClient::Unreachable& e) {
         std::cerr << "chatcli: " << e.what() << "\n";
         return kExitUnreachable;
+    } catch (const ControlClient::NoAnswer& e) {
+        std::cerr << "chatcli: " << e.what() << "\n";
+        return kExitFailed;
     }
 }

@@ -169,35 +169,39 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
             post([this, peer, id = std::move(d.id)] { on_ack(peer, id); });
             return;
         case DatagramKind::plain:
-            store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from, true);
+            store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from);
             return;
-        case DatagramKind::message: {
-            const bool fresh = recent_ids_.insert(peer + ' ' + d.id);
+        case DatagramKind::message:
             store_incoming({peer, std::move(d.name), std::move(d.id), std::move(d.text), false, now_ms()},
-                           from, fresh);
+                           from);
             return;
-        }
     }
 }
 
 // Stores first, acks after the commit: an ack promises the message is on
 // disk. A duplicate is acked again (its first ack may have been lost) but
-// shown once.
-void Daemon::store_incoming(IncomingMessage message, const Endpoint& from, bool fresh) {
+// shown once. The duplicate window lives on the store thread and learns an
+// id only once it is committed, so a failed commit never turns the retry
+// into a "duplicate" that is acked but was never stored.
+void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
     auto stored = std::make_shared<std::optional<MessageView>>();
     auto incoming = std::make_shared<IncomingMessage>(std::move(message));
+    const std::string key = incoming->plain ? "" : incoming->peer + ' ' + incoming->msg_id;
     StoreOp op;
-    op.work = [incoming, stored, fresh](Store& store) {
+    op.work = [this, incoming, stored, key](Store& store) {
         store.touch_peer(incoming->peer, incoming->name, incoming->plain, incoming->ts_ms);
-        if (!fresh) return;
+        if (!key.empty() && committed_ids_.contains(key)) return;
         if (auto row = store.insert_incoming(*incoming)) {
             *stored = MessageView{*row,           "in",   incoming->peer,   incoming->name,
                                   incoming->text, incoming->ts_ms, incoming->plain, "received"};
         }
     };
-    op.done = [this, incoming, stored, from](bool durable) {
+    op.done = [this, incoming, stored, from, key](bool durable) {
         if (!durable) return;  // no ack: the sender retries
-        if (!incoming->plain) transport_->send(from, encode_ack(incoming->msg_id));
+        if (!key.empty()) {
+            committed_ids_.insert(key);
+            transport_->send(from, encode_ack(incoming->msg_id));
+        }
         if (*stored) {
             bump(counters_.received);
             post([this, view = **stored] { on_stored(view, view.plain); });
@@ -426,9 +430,12 @@ void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::st
                 reply->send_line(line(queued));
                 return reply->finish();
             }
-            pending_[shared->msg_id] = {*row, shared->peer, to, std::move(datagram), 0,
-                                        steady_clock::now(), shared->expires_ms};
-            on_retry_tick();  // sends it now
+            const auto now = steady_clock::now();
+            const milliseconds first_retry(settings_.config.retry_initial_ms);
+            transport_->send(to, datagram);
+            pending_[shared->msg_id] = {*row, shared->peer, to, std::move(datagram), 1,
+                                        now + first_retry, shared->expires_ms};
+            arm_retry_timer();
             if (!wait) {
                 reply->send_line(line(queued));
                 return reply->finish();

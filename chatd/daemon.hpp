@@ -78,7 +78,7 @@ private:
 
     // Receiver thread.
     void on_datagram(std::string_view bytes, const Endpoint& from, bool truncated);
-    void store_incoming(IncomingMessage message, const Endpoint& from, bool fresh);
+    void store_incoming(IncomingMessage message, const Endpoint& from);
 
     // Control thread.
     void on_stored(const MessageView& message, bool plain);
@@ -114,7 +114,7 @@ private:
     bool retry_timer_armed_ = false;
     bool running_ = false;
 
-    DedupWindow recent_ids_{65536};  // receiver thread only
+    DedupWindow committed_ids_{65536};  // store thread only: "peer id" keys durably stored
     std::unordered_map<std::string, Pending> pending_;
     std::unordered_multimap<std::string, Waiter> waiters_;
     std::vector<Follower> followers_;

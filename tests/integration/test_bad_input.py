@@ -165,6 +165,16 @@ class BadUserInputTest(ChatTestCase):
             self.assertIn(error, r.stderr.decode())
         self.assertEqual(a.history(), [])
 
+    def test_a_daemon_that_never_answers_is_not_waited_on_forever(self):
+        path = os.path.join(self.root, "silent.sock")
+        silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        silent.bind(path)
+        silent.listen(1)
+        self.addCleanup(silent.close)
+        r = subprocess.run([CHATCLI, "--socket", path, "status"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("chatd did not answer within 5 s", r.stderr)
+
     def test_unreachable_daemon_exits_3_and_says_what_was_tried(self):
         missing = os.path.join(self.root, "nope.sock")
         r = subprocess.run([CHATCLI, "--socket", missing, "status"], capture_output=True, text=True)
