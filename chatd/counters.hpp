@@ -18,6 +18,7 @@ struct Counters {
     std::atomic<std::uint64_t> expired{0};            // outbox messages never acked in time
     std::atomic<std::uint64_t> send_errors{0};        // sendto failures
     std::atomic<std::uint64_t> store_errors{0};       // failed store transactions
+    std::atomic<std::uint64_t> store_commits{0};      // transactions (each a batch of writes)
 };
 
 inline void bump(std::atomic<std::uint64_t>& counter) {

@@ -326,7 +326,8 @@ void Daemon::resolve_peer(const std::string& spec, Resolved done) {
         return;
     }
     const int family = transport_->family();
-    const auto usable = [&](const Endpoint& e, const std::string& shown) {
+    // Copied into the resolver callback: it must own what it uses.
+    const auto usable = [this, done, family](const Endpoint& e, const std::string& shown) {
         if (auto to = for_socket_family(e, family)) {
             done("", *to);
         } else {
@@ -341,20 +342,27 @@ void Daemon::resolve_peer(const std::string& spec, Resolved done) {
     }
     resolver_.async_resolve(
         hp.host, std::to_string(hp.port), asio::ip::udp::resolver::numeric_service,
-        [done, usable, target](asio::error_code ec, asio::ip::udp::resolver::results_type results) {
+        [done, usable, target, family](asio::error_code ec,
+                                       asio::ip::udp::resolver::results_type results) {
             if (ec) {
                 done("cannot resolve peer '" + target + "': " + ec.message(), {});
                 return;
             }
+            // Prefer an address this socket can reach (localhost may list ::1
+            // first for an IPv4 socket); else let usable() say why not.
+            std::optional<Endpoint> fallback;
             for (const auto& entry : results) {
                 Endpoint e;
                 std::memcpy(&e.storage, entry.endpoint().data(), entry.endpoint().size());
                 e.length = static_cast<socklen_t>(entry.endpoint().size());
-                if (e.family() == AF_INET || e.family() == AF_INET6) {
+                if (e.family() != AF_INET && e.family() != AF_INET6) continue;
+                if (for_socket_family(e, family)) {
                     usable(e, target);
                     return;
                 }
+                if (!fallback) fallback = e;
             }
+            if (fallback) return usable(*fallback, target);
             done("peer '" + target + "' has no address", {});
         });
 }
@@ -523,7 +531,8 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"unknown_acks", load(counters_.unknown_acks)},
                            {"expired", load(counters_.expired)},
                            {"send_errors", load(counters_.send_errors)},
-                           {"store_errors", load(counters_.store_errors)}};
+                           {"store_errors", load(counters_.store_errors)},
+                           {"store_commits", load(counters_.store_commits)}};
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_);
     reply->send_line(line({{"ok", true},
                            {"version", CHAT_VERSION},

@@ -44,6 +44,7 @@ void StoreWorker::run() {
             }
             store_->commit();
             committed = true;
+            bump(counters_.store_commits);
         } catch (const std::exception& e) {
             bump(counters_.store_errors);
             log_->error("store transaction of {} operations failed: {}", batch.size(), e.what());

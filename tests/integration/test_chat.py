@@ -50,6 +50,34 @@ class ChatTest(ChatTestCase):
         self.assertTrue(all(h["state"] == "delivered" for h in a.history()))
         print(f"burst: {count} sent, {len(texts)} shown, counters {b.counters()}")
 
+    def test_a_burst_is_stored_in_batches_not_one_fsync_each(self):
+        b = self.daemon("bob")
+        s = self.udp_socket()
+        s.settimeout(0.2)
+        count = 2000
+        unacked = {"%032x" % (i + 1): f"burst {i}" for i in range(count)}
+        started = time.monotonic()
+        for _ in range(50):  # resend what was not acked, as a real sender does
+            for n, (msg_id, text) in enumerate(list(unacked.items())):
+                s.sendto(json.dumps({"chatd": 1, "type": "msg", "id": msg_id, "text": text}).encode(),
+                         ("127.0.0.1", b.port))
+                if n % 200 == 199:
+                    time.sleep(0.002)
+            try:
+                while unacked:
+                    unacked.pop(json.loads(s.recv(65535))["id"], None)
+            except TimeoutError:
+                pass
+            if not unacked:
+                break
+        elapsed = time.monotonic() - started
+        self.assertEqual(unacked, {})
+        c = b.counters()
+        self.assertEqual(c["received"], count)
+        print(f"burst: {count} messages stored and acked in {elapsed:.2f}s with {c['store_commits']} "
+              f"commits ({count / c['store_commits']:.0f} per commit)")
+        self.assertLessEqual(c["store_commits"], count / 4)
+
     def test_duplicated_datagram_is_acked_each_time_and_shown_once(self):
         b = self.daemon("bob")
         s = self.udp_socket()
@@ -128,6 +156,11 @@ class ChatTest(ChatTestCase):
         [p] = json.loads(b.cli("--json", "peers").stdout)["peers"]
         self.assertEqual((p["address"], p["name"], p["speaks"]), (a.address, "alice", "chatd"))
         self.assertIn(a.address, b.cli("peers").stdout)
+
+    def test_peer_by_host_name(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", f"localhost:{b.port}", "by name")
+        self.assertEqual(b.inbox()[0]["text"], "by name")
 
     def test_ipv6_loopback(self):
         if not socket.has_ipv6:
