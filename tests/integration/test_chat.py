@@ -1,13 +1,15 @@
 """Two real daemons on loopback: acks, duplicates, the durable outbox,
 restarts, aliases, following the inbox."""
+import grp
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
 import unittest
 
-from harness import CHATCLI, ChatTestCase, free_udp_port, wait_for
+from harness import CHATCLI, CHATD, ChatTestCase, free_udp_port, wait_for
 
 MSG_ID = "00112233445566778899aabbccddeeff"
 
@@ -132,6 +134,35 @@ class ChatTest(ChatTestCase):
         b.start()
         self.assertEqual([m["text"] for m in b.inbox()], ["kept"])
         self.assertEqual(a.history()[0]["state"], "delivered")
+
+    def test_sigint_and_sigterm_stop_cleanly(self):
+        a = self.daemon("alice")
+        self.assertEqual(a.stop(signal.SIGINT), 0)
+        self.assertFalse(os.path.exists(a.socket))
+        self.assertIn("SIGINT: stopping", a.log())
+        a.start()
+        self.assertEqual(a.stop(signal.SIGTERM), 0)
+        self.assertIn("SIGTERM: stopping", a.log())
+
+    def test_socket_is_private_or_shared_with_the_configured_group(self):
+        a = self.daemon("alice")
+        self.assertEqual(os.stat(a.socket).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(a.config["state_dir"]).st_mode & 0o777, 0o700)
+        group = grp.getgrgid(os.getgid()).gr_name
+        b = self.daemon("bob", socket_group=group)
+        st = os.stat(b.socket)
+        self.assertEqual((st.st_mode & 0o777, st.st_gid), (0o660, os.getgid()))
+        r = subprocess.run([CHATD, "--listen", "127.0.0.1:0", "--socket", os.path.join(self.root, "g.sock"),
+                            "--state-dir", os.path.join(self.root, "g"), "--config", self.write_json(
+                                {"socket_group": "no-such-group-here"})], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("socket_group 'no-such-group-here' does not exist", r.stderr)
+
+    def write_json(self, doc):
+        path = os.path.join(self.root, "extra.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        return path
 
     def test_unacked_message_expires(self):
         a = self.daemon("alice", outbox_ttl_seconds=1)
