@@ -142,7 +142,8 @@ private:
         while (auto line = follow.take_buffered_line()) {
             const json reply = json::parse(*line, nullptr, false);
             if (reply.is_object() && reply.contains("message")) {
-                print_above(json_ ? reply["message"].dump() : render_message(message_from_json(reply["message"])));
+                print_above(json_ ? reply["message"].dump()
+                                  : render_message(message_from_json(reply["message"])));
             } else if (reply.is_object() && reply.value("ok", true) == false) {
                 std::cerr << "\r\033[Kchatcli: " << reply.value("error", "error") << "\n";
                 exit_code_ = reply.value("code", "") == codes::bad_peer ? kExitUsage : kExitFailed;
@@ -186,7 +187,9 @@ private:
             return;
         }
         switch (c) {
-            case 0x1B: escape_ = 1; return;
+            case 0x1B:
+                escape_ = 1;
+                return;
             case '\r':
             case '\n': {
                 std::string text = std::exchange(line_, {});
@@ -206,12 +209,15 @@ private:
                 return;
             case 0x7F:
             case 0x08:
-                while (!line_.empty() && (static_cast<unsigned char>(line_.back()) & 0xC0) == 0x80) {
+                while (!line_.empty() &&
+                       (static_cast<unsigned char>(line_.back()) & 0xC0) == 0x80) {
                     line_.pop_back();
                 }
                 if (!line_.empty()) line_.pop_back();
                 break;
-            case 0x15: line_.clear(); break;  // Ctrl-U
+            case 0x15:
+                line_.clear();
+                break;  // Ctrl-U
             default:
                 if (c < 0x20) return;
                 line_ += static_cast<char>(c);
@@ -237,7 +243,8 @@ private:
         SendRequest request{peer_, text, false, true, kSendTimeoutSeconds};
         ControlClient client = ControlClient::connect(candidates_);
         client.send(request);
-        if (!json_) print_above("[" + local_time(now_ms()) + "] you: " + sanitize_for_terminal(text));
+        if (!json_)
+            print_above("[" + local_time(now_ms()) + "] you: " + sanitize_for_terminal(text));
         in_flight_.push_back({std::move(client), std::move(text)});
     }
 
@@ -252,7 +259,8 @@ private:
         } else if (reply.is_object() && reply.value("ok", false)) {
             print_above("  delivered: " + sanitize_for_terminal(f.text));
         } else {
-            const std::string why = reply.is_object() ? reply.value("error", "no reply") : "chatd closed the connection";
+            const std::string why = reply.is_object() ? reply.value("error", "no reply")
+                                                      : "chatd closed the connection";
             print_above("  NOT delivered yet: " + sanitize_for_terminal(f.text) + " (" + why + ")");
         }
         if (!(reply.is_object() && reply.value("ok", false))) exit_code_ = kExitFailed;
@@ -280,7 +288,8 @@ private:
 
 }  // namespace
 
-int run_chat(const std::vector<std::string>& socket_candidates, const std::string& peer, bool json) {
+int run_chat(const std::vector<std::string>& socket_candidates, const std::string& peer,
+             bool json) {
     return ChatLoop(socket_candidates, peer, json).run();
 }
 

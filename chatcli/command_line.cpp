@@ -6,10 +6,11 @@
 namespace chat::cli {
 
 ParseOutcome parse_command_line(const std::vector<std::string>& args) {
-    CLI::App app{"chatcli: talk to chatd, the LAN chat daemon.\n"
-                 "PEER is HOST:PORT, [IPv6]:PORT, HOST (port 7890) or an alias from chatd's config.\n"
-                 "Exit codes: 0 ok, 1 failed (e.g. not acknowledged in time), 2 usage error,\n"
-                 "3 chatd not reachable."};
+    CLI::App app{
+        "chatcli: talk to chatd, the LAN chat daemon.\n"
+        "PEER is HOST:PORT, [IPv6]:PORT, HOST (port 7890) or an alias from chatd's config.\n"
+        "Exit codes: 0 ok, 1 failed (e.g. not acknowledged in time), 2 usage error,\n"
+        "3 chatd not reachable."};
     app.set_version_flag("--version", std::string("chatcli ") + CHAT_VERSION);
     app.require_subcommand(1);
 
@@ -30,16 +31,19 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
         "once encoded; longer text is refused and nothing is sent. Without an ack within\n"
         "--timeout the command fails (exit 1) and the message stays in chatd's outbox,\n"
         "retried until it expires (outbox_ttl_seconds, default 24 h).");
-    send_cmd->add_flag("--plain", send.plain, "send raw UTF-8 text, as nc -u does (no ack, no retry)");
+    send_cmd->add_flag("--plain", send.plain,
+                       "send raw UTF-8 text, as nc -u does (no ack, no retry)");
     send_cmd->add_flag("--no-wait", no_wait, "return once queued, without waiting for the ack");
-    send_cmd->add_option("--timeout", send.timeout_seconds, "seconds to wait for the ack (default 10)")
+    send_cmd
+        ->add_option("--timeout", send.timeout_seconds, "seconds to wait for the ack (default 10)")
         ->check(CLI::Range(0.001, 86400.0));
     send_cmd->add_option("PEER", send.peer, "who to send to")->required();
     send_cmd->add_option("TEXT", words, "the message, or - for stdin")->required();
 
     InboxRequest inbox;
     auto* inbox_cmd = app.add_subcommand("inbox", "Show received messages, oldest first.");
-    inbox_cmd->add_flag("-f,--follow", inbox.follow, "keep running and print new messages as they arrive");
+    inbox_cmd->add_flag("-f,--follow", inbox.follow,
+                        "keep running and print new messages as they arrive");
     inbox_cmd->add_option("-n,--limit", inbox.limit, "show at most the newest N (default 100)")
         ->check(CLI::Range(0, 1'000'000));
 
@@ -53,13 +57,15 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     chat_cmd->add_option("PEER", chat_peer, "who to chat with")->required();
 
     HistoryRequest history;
-    auto* history_cmd = app.add_subcommand("history", "Messages in both directions, with delivery state.");
+    auto* history_cmd =
+        app.add_subcommand("history", "Messages in both directions, with delivery state.");
     history_cmd->add_option("PEER", history.peer, "only this peer");
     history_cmd->add_option("-n,--limit", history.limit, "show at most the newest N (default 100)")
         ->check(CLI::Range(0, 1'000'000));
 
     auto* status_cmd = app.add_subcommand("status", "Version, addresses, uptime and counters.");
-    auto* peers_cmd = app.add_subcommand("peers", "Aliases and the peers seen, with last-seen time.");
+    auto* peers_cmd =
+        app.add_subcommand("peers", "Aliases and the peers seen, with last-seen time.");
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {

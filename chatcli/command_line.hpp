@@ -17,8 +17,8 @@ inline constexpr int kExitUnreachable = 3;
 struct Invocation {
     std::string socket;  // empty: look in the default places
     bool json = false;
-    std::string command;  // send, inbox, chat, history, status, peers
-    Request request;      // for chat: an InboxRequest following the peer
+    std::string command;           // send, inbox, chat, history, status, peers
+    Request request;               // for chat: an InboxRequest following the peer
     bool text_from_stdin = false;  // send: TEXT was "-"
 };
 

@@ -66,8 +66,11 @@ int print_replies(ControlClient& client, const Invocation& inv) {
                 const std::string state = reply.value("state", "");
                 const std::string to = reply.value("to", "");
                 if (state == "delivered") std::cout << "delivered to " << to << "\n";
-                if (state == "queued") std::cout << "queued for " << to << " (id " << reply.value("id", "") << ")\n";
-                if (state == "sent") std::cout << "sent to " << to << " as plain text (plain peers do not acknowledge)\n";
+                if (state == "queued")
+                    std::cout << "queued for " << to << " (id " << reply.value("id", "") << ")\n";
+                if (state == "sent")
+                    std::cout << "sent to " << to
+                              << " as plain text (plain peers do not acknowledge)\n";
             }
         }
         if (!ok) {
@@ -76,7 +79,8 @@ int print_replies(ControlClient& client, const Invocation& inv) {
         }
         return kExitOk;
     }
-    if (std::get_if<chat::InboxRequest>(&inv.request) && std::get<chat::InboxRequest>(inv.request).follow) {
+    if (std::get_if<chat::InboxRequest>(&inv.request) &&
+        std::get<chat::InboxRequest>(inv.request).follow) {
         std::cerr << "chatcli: chatd closed the connection\n";
     } else {
         std::cerr << "chatcli: chatd closed the connection without an answer\n";
@@ -94,7 +98,8 @@ int main(int argc, char** argv) {
     }
     Invocation inv = *outcome.invocation;
     if (inv.text_from_stdin) {
-        std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        std::string text((std::istreambuf_iterator<char>(std::cin)),
+                         std::istreambuf_iterator<char>());
         if (text.ends_with('\n')) text.pop_back();
         std::get<chat::SendRequest>(inv.request).text = std::move(text);
     }

@@ -80,8 +80,8 @@ std::string render_peers(const json& reply) {
         for (const auto& p : peers) {
             out << "  " << p.value("address", "?");
             if (p.contains("name")) out << "  " << sanitize_for_terminal(p.value("name", ""));
-            out << "  last seen " << p.value("last_seen", "?") << "  speaks " << p.value("speaks", "?")
-                << "\n";
+            out << "  last seen " << p.value("last_seen", "?") << "  speaks "
+                << p.value("speaks", "?") << "\n";
         }
     }
     return out.str();

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/un.h>
 #include <array>
 #include <asio/read_until.hpp>
 #include <asio/streambuf.hpp>
@@ -15,7 +16,6 @@
 #include <deque>
 #include <filesystem>
 #include <stdexcept>
-#include <sys/un.h>
 
 namespace chat {
 
@@ -65,10 +65,10 @@ public:
 
 private:
     void read_request() {
-        asio::async_read_until(
-            socket_, input_, '\n', [self = shared_from_this()](asio::error_code ec, std::size_t n) {
-                self->on_request(ec, n);
-            });
+        asio::async_read_until(socket_, input_, '\n',
+                               [self = shared_from_this()](asio::error_code ec, std::size_t n) {
+                                   self->on_request(ec, n);
+                               });
     }
 
     void on_request(asio::error_code ec, std::size_t length) {
@@ -82,8 +82,9 @@ private:
             close();
             return;
         }
-        std::string line(asio::buffers_begin(input_.data()),
-                         asio::buffers_begin(input_.data()) + static_cast<std::ptrdiff_t>(length) - 1);
+        std::string line(
+            asio::buffers_begin(input_.data()),
+            asio::buffers_begin(input_.data()) + static_cast<std::ptrdiff_t>(length) - 1);
         input_.consume(length);
         Request request;
         try {
@@ -217,17 +218,19 @@ void ControlServer::start() {
 }
 
 void ControlServer::accept_next() {
-    acceptor_.async_accept([this](asio::error_code ec, asio::local::stream_protocol::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) {
-            auto session = std::make_shared<ControlSession>(std::move(socket), *this, handler_, *log_);
-            sessions_.insert(session);
-            session->start();
-        } else {
-            log_->warn("control socket accept failed: {}", ec.message());
-        }
-        accept_next();
-    });
+    acceptor_.async_accept(
+        [this](asio::error_code ec, asio::local::stream_protocol::socket socket) {
+            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+            if (!ec) {
+                auto session =
+                    std::make_shared<ControlSession>(std::move(socket), *this, handler_, *log_);
+                sessions_.insert(session);
+                session->start();
+            } else {
+                log_->warn("control socket accept failed: {}", ec.message());
+            }
+            accept_next();
+        });
 }
 
 void ControlServer::stop() {

@@ -40,8 +40,8 @@ class ControlSession;
 class ControlServer {
 public:
     // group empty: the socket is 0600; else 0660 owned by that group.
-    ControlServer(asio::io_context& io, std::string path, std::string group, RequestHandler& handler,
-                  std::shared_ptr<spdlog::logger> log);
+    ControlServer(asio::io_context& io, std::string path, std::string group,
+                  RequestHandler& handler, std::shared_ptr<spdlog::logger> log);
     ~ControlServer();
 
     // Binds the socket (replacing a stale one); throws std::runtime_error.

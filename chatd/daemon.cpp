@@ -54,7 +54,8 @@ Endpoint listen_endpoint(const std::string& listen) {
     addrinfo* found = nullptr;
     const std::string port = std::to_string(hp.port);
     if (const int rc = ::getaddrinfo(hp.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-        throw std::runtime_error("cannot resolve listen host '" + hp.host + "': " + gai_strerror(rc));
+        throw std::runtime_error("cannot resolve listen host '" + hp.host +
+                                 "': " + gai_strerror(rc));
     }
     Endpoint e;
     std::memcpy(&e.storage, found->ai_addr, found->ai_addrlen);
@@ -84,14 +85,17 @@ void Daemon::start() {
     if (fs::create_directories(settings_.state_dir, ec)) {
         fs::permissions(settings_.state_dir, fs::perms::owner_all, ec);  // history is private
     }
-    if (ec) throw std::runtime_error("cannot create state directory " + settings_.state_dir + ": " + ec.message());
+    if (ec)
+        throw std::runtime_error("cannot create state directory " + settings_.state_dir + ": " +
+                                 ec.message());
     const std::string db_path = (fs::path(settings_.state_dir) / "chatd.db").string();
 
     auto writer = std::make_unique<Store>(db_path);
     fs::permissions(db_path, fs::perms::owner_read | fs::perms::owner_write, ec);
     reader_ = std::make_unique<Store>(db_path);
-    transport_ = std::make_unique<UdpTransport>(listen_endpoint(settings_.config.listen),
-                                                settings_.config.max_datagram_bytes, counters_, log_);
+    transport_ =
+        std::make_unique<UdpTransport>(listen_endpoint(settings_.config.listen),
+                                       settings_.config.max_datagram_bytes, counters_, log_);
     control_.start();
 
     for (const auto& peer : reader_->peers()) {
@@ -103,12 +107,13 @@ void Daemon::start() {
         const auto numeric = numeric_endpoint(hp.host, hp.port);
         const auto to = numeric ? for_socket_family(*numeric, transport_->family()) : std::nullopt;
         if (!to) {
-            log_->warn("outbox message {} to {} cannot be sent from {}; left queued", row.id, row.peer,
-                       listen_address());
+            log_->warn("outbox message {} to {} cannot be sent from {}; left queued", row.id,
+                       row.peer, listen_address());
             continue;
         }
-        pending_[row.msg_id] = {row.id, row.peer, *to, encode_message(row.msg_id, row.text, settings_.name),
-                                0, now, row.expires_ms};
+        pending_[row.msg_id] = {
+            row.id, row.peer, *to,           encode_message(row.msg_id, row.text, settings_.name),
+            0,      now,      row.expires_ms};
     }
 
     store_worker_ = std::make_unique<StoreWorker>(std::move(writer), counters_, log_);
@@ -172,8 +177,9 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
             store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from);
             return;
         case DatagramKind::message:
-            store_incoming({peer, std::move(d.name), std::move(d.id), std::move(d.text), false, now_ms()},
-                           from);
+            store_incoming(
+                {peer, std::move(d.name), std::move(d.id), std::move(d.text), false, now_ms()},
+                from);
             return;
     }
 }
@@ -192,8 +198,14 @@ void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
         store.touch_peer(incoming->peer, incoming->name, incoming->plain, incoming->ts_ms);
         if (!key.empty() && committed_ids_.contains(key)) return;
         if (auto row = store.insert_incoming(*incoming)) {
-            *stored = MessageView{*row,           "in",   incoming->peer,   incoming->name,
-                                  incoming->text, incoming->ts_ms, incoming->plain, "received"};
+            *stored = MessageView{*row,
+                                  "in",
+                                  incoming->peer,
+                                  incoming->name,
+                                  incoming->text,
+                                  incoming->ts_ms,
+                                  incoming->plain,
+                                  "received"};
         }
     };
     op.done = [this, incoming, stored, from, key](bool durable) {
@@ -241,7 +253,8 @@ void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
     bump(counters_.acked);
     pending_.erase(it);
     const std::int64_t acked_at = now_ms();
-    store_worker_->submit({[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
+    store_worker_->submit(
+        {[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
     answer_waiters(msg_id, line(send_reply(msg_id, peer, "delivered", false)));
 }
 
@@ -275,7 +288,8 @@ void Daemon::on_retry_tick() {
         Pending& p = it->second;
         if (wall_now >= p.expires_ms) {
             bump(counters_.expired);
-            log_->info("message to {} expired unacknowledged after {} attempts", p.peer, p.attempts);
+            log_->info("message to {} expired unacknowledged after {} attempts", p.peer,
+                       p.attempts);
             const auto row = p.row;
             store_worker_->submit({[row](Store& s) { s.mark_expired(row); }, {}});
             answer_waiters(it->first, error_reply(codes::failed, "the message to " + p.peer +
@@ -373,12 +387,13 @@ void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) 
         return reply->finish();
     }
     if (!is_valid_utf8(request.text)) {
-        reply->send_line(error_reply(codes::bad_request, "the text is not valid UTF-8; nothing was sent"));
+        reply->send_line(
+            error_reply(codes::bad_request, "the text is not valid UTF-8; nothing was sent"));
         return reply->finish();
     }
     const std::string spec = request.peer;
     resolve_peer(spec, [this, request = std::move(request), reply](const std::string& error,
-                                                                  const Endpoint& to) mutable {
+                                                                   const Endpoint& to) mutable {
         if (!running_) return;
         if (!error.empty()) {
             reply->send_line(error_reply(codes::bad_peer, error));
@@ -388,26 +403,31 @@ void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) 
     });
 }
 
-void Daemon::send_resolved(SendRequest request, const Endpoint& to, std::shared_ptr<ReplySink> reply) {
+void Daemon::send_resolved(SendRequest request, const Endpoint& to,
+                           std::shared_ptr<ReplySink> reply) {
     const std::string peer = endpoint_key(to);
     const auto mode = peer_modes_.find(peer);
     // A peer that has only ever spoken plain text gets plain text back.
     const bool plain = request.plain ||
                        (mode != peer_modes_.end() && mode->second.plain && !mode->second.envelope);
     const std::string msg_id = plain ? "" : new_message_id();
-    std::string datagram = plain ? encode_plain(request.text)
-                                 : encode_message(msg_id, request.text, settings_.name);
+    std::string datagram =
+        plain ? encode_plain(request.text) : encode_message(msg_id, request.text, settings_.name);
     if (datagram.size() > settings_.config.max_datagram_bytes) {
-        reply->send_line(error_reply(
-            codes::too_large, "the message is " + std::to_string(datagram.size()) +
-                                  " bytes as a datagram; the limit is " +
-                                  std::to_string(settings_.config.max_datagram_bytes) +
-                                  " (max_datagram_bytes); nothing was sent"));
+        reply->send_line(
+            error_reply(codes::too_large, "the message is " + std::to_string(datagram.size()) +
+                                              " bytes as a datagram; the limit is " +
+                                              std::to_string(settings_.config.max_datagram_bytes) +
+                                              " (max_datagram_bytes); nothing was sent"));
         return reply->finish();
     }
     const std::int64_t now = now_ms();
-    OutgoingMessage message{peer,  msg_id, std::move(request.text), plain,
-                            now,   now + settings_.config.outbox_ttl_seconds * 1000,
+    OutgoingMessage message{peer,
+                            msg_id,
+                            std::move(request.text),
+                            plain,
+                            now,
+                            now + settings_.config.outbox_ttl_seconds * 1000,
                             plain ? "sent" : "queued"};
     queue_outgoing(std::move(message), to, std::move(datagram), request.wait && !plain,
                    request.timeout_seconds, reply);
@@ -427,8 +447,9 @@ void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::st
               durable]() mutable {
             if (!running_) return;
             if (!durable) {
-                reply->send_line(error_reply(codes::failed, "could not store the message (see the "
-                                                            "daemon's log); nothing was sent"));
+                reply->send_line(error_reply(codes::failed,
+                                             "could not store the message (see the "
+                                             "daemon's log); nothing was sent"));
                 return reply->finish();
             }
             const json queued =
@@ -441,8 +462,13 @@ void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::st
             const auto now = steady_clock::now();
             const milliseconds first_retry(settings_.config.retry_initial_ms);
             transport_->send(to, datagram);
-            pending_[shared->msg_id] = {*row, shared->peer, to, std::move(datagram), 1,
-                                        now + first_retry, shared->expires_ms};
+            pending_[shared->msg_id] = {*row,
+                                        shared->peer,
+                                        to,
+                                        std::move(datagram),
+                                        1,
+                                        now + first_retry,
+                                        shared->expires_ms};
             arm_retry_timer();
             if (!wait) {
                 reply->send_line(line(queued));
@@ -456,8 +482,11 @@ void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::st
                 const auto [first, last] = waiters_.equal_range(shared->msg_id);
                 for (auto it = first; it != last; ++it) {
                     if (it->second.timer != timer) continue;
-                    json failed = {{"ok", false}, {"code", codes::timeout}, {"id", shared->msg_id},
-                                   {"to", shared->peer}, {"state", "queued"}};
+                    json failed = {{"ok", false},
+                                   {"code", codes::timeout},
+                                   {"id", shared->msg_id},
+                                   {"to", shared->peer},
+                                   {"state", "queued"}};
                     failed["error"] = "no acknowledgement from " + shared->peer + " within " +
                                       fmt_seconds(timeout_seconds) +
                                       "; the message stays in the outbox and is retried until " +
@@ -520,7 +549,9 @@ void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> r
 }
 
 void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
-    const auto load = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    const auto load = [](const std::atomic<std::uint64_t>& c) {
+        return c.load(std::memory_order_relaxed);
+    };
     const json counters = {{"received", load(counters_.received)},
                            {"sent", load(counters_.sent)},
                            {"acked", load(counters_.acked)},
@@ -533,7 +564,8 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"send_errors", load(counters_.send_errors)},
                            {"store_errors", load(counters_.store_errors)},
                            {"store_commits", load(counters_.store_commits)}};
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_);
+    const auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_);
     reply->send_line(line({{"ok", true},
                            {"version", CHAT_VERSION},
                            {"name", settings_.name},
@@ -550,9 +582,10 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
 void Daemon::handle_peers(std::shared_ptr<ReplySink> reply) {
     json peers = json::array();
     for (const auto& p : reader_->peers()) {
-        json entry = {{"address", p.address},
-                      {"last_seen", format_rfc3339(p.last_seen_ms)},
-                      {"speaks", p.speaks_envelope ? (p.speaks_plain ? "both" : "chatd") : "plain"}};
+        json entry = {
+            {"address", p.address},
+            {"last_seen", format_rfc3339(p.last_seen_ms)},
+            {"speaks", p.speaks_envelope ? (p.speaks_plain ? "both" : "chatd") : "plain"}};
         if (!p.name.empty()) entry["name"] = p.name;
         peers.push_back(std::move(entry));
     }

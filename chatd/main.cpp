@@ -40,16 +40,18 @@ std::string host_name() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"chatd: peer-to-peer LAN chat daemon.\n"
-                 "Listens for messages on a UDP port (default 7890) and serves chatcli on a\n"
-                 "local control socket. Flags override the JSON config file."};
+    CLI::App app{
+        "chatd: peer-to-peer LAN chat daemon.\n"
+        "Listens for messages on a UDP port (default 7890) and serves chatcli on a\n"
+        "local control socket. Flags override the JSON config file."};
     app.set_version_flag("--version", std::string("chatd ") + CHAT_VERSION);
     std::string config_path;
     std::optional<std::string> listen, socket, state_dir, name, log_level;
     bool print_config = false;
     app.add_option("-c,--config", config_path, "JSON config file (every key: config/chatd.json)")
         ->check(CLI::ExistingFile);
-    app.add_option("-l,--listen", listen, "UDP address to bind, HOST:PORT or [IPv6]:PORT (default 0.0.0.0:7890)");
+    app.add_option("-l,--listen", listen,
+                   "UDP address to bind, HOST:PORT or [IPv6]:PORT (default 0.0.0.0:7890)");
     app.add_option("-s,--socket", socket,
                    "control socket path (default $CHATD_SOCKET, $RUNTIME_DIRECTORY/chatd.sock,\n"
                    "$XDG_RUNTIME_DIR/chatd.sock or /tmp/chatd-$UID/chatd.sock)");
@@ -58,7 +60,8 @@ int main(int argc, char** argv) {
                    "$XDG_STATE_HOME/chatd or ~/.local/state/chatd)");
     app.add_option("-n,--name", name, "name shown to peers (default: the host name)");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
-    app.add_flag("--print-default-config", print_config, "print every config key with its default and exit");
+    app.add_flag("--print-default-config", print_config,
+                 "print every config key with its default and exit");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -72,7 +75,8 @@ int main(int argc, char** argv) {
 
     chat::DaemonSettings settings;
     try {
-        chat::Config config = config_path.empty() ? chat::Config{} : chat::load_config_file(config_path);
+        chat::Config config =
+            config_path.empty() ? chat::Config{} : chat::load_config_file(config_path);
         if (listen) config.listen = *listen;
         if (socket) config.socket = *socket;
         if (state_dir) config.state_dir = *state_dir;
@@ -109,18 +113,18 @@ int main(int argc, char** argv) {
         return kExitFailure;
     }
 
-    std::function<void(const asio::error_code&, int)> on_signal =
-        [&](const asio::error_code& ec, int signo) {
-            if (ec) return;
-            if (signo == SIGHUP) {
-                log->info("SIGHUP: configuration reload is not supported yet; ignoring");
-                signals.async_wait(on_signal);
-                return;
-            }
-            log->info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
-            daemon.stop();
-            io.stop();
-        };
+    std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,
+                                                                      int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+            log->info("SIGHUP: configuration reload is not supported yet; ignoring");
+            signals.async_wait(on_signal);
+            return;
+        }
+        log->info("{}: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+        daemon.stop();
+        io.stop();
+    };
     signals.async_wait(on_signal);
     io.run();
     daemon.stop();

@@ -47,7 +47,8 @@ public:
     Statement& operator=(const Statement&) = delete;
 
     Statement& bind(int index, const std::string& value) {
-        sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                          SQLITE_TRANSIENT);
         return *this;
     }
     Statement& bind(int index, std::int64_t value) {
@@ -68,7 +69,8 @@ public:
     std::int64_t integer(int column) { return sqlite3_column_int64(stmt_, column); }
     std::string text(int column) {
         const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-        return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+        return data ? std::string(data,
+                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
                     : std::string();
     }
 
@@ -130,10 +132,15 @@ void Store::rollback() {
 }
 
 std::optional<std::int64_t> Store::insert_incoming(const IncomingMessage& m) {
-    Statement insert(db_,
-                     "INSERT OR IGNORE INTO messages (direction, peer, peer_name, msg_id, text, plain, "
-                     "ts, state) VALUES ('in', ?1, ?2, ?3, ?4, ?5, ?6, 'received')");
-    insert.bind(1, m.peer).bind(2, m.name).bind(4, m.text).bind(5, std::int64_t{m.plain}).bind(6, m.ts_ms);
+    Statement insert(
+        db_,
+        "INSERT OR IGNORE INTO messages (direction, peer, peer_name, msg_id, text, plain, "
+        "ts, state) VALUES ('in', ?1, ?2, ?3, ?4, ?5, ?6, 'received')");
+    insert.bind(1, m.peer)
+        .bind(2, m.name)
+        .bind(4, m.text)
+        .bind(5, std::int64_t{m.plain})
+        .bind(6, m.ts_ms);
     if (m.msg_id.empty()) {
         insert.bind_null(3);
     } else {
@@ -145,9 +152,10 @@ std::optional<std::int64_t> Store::insert_incoming(const IncomingMessage& m) {
 }
 
 std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
-    Statement insert(db_,
-                     "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires) "
-                     "VALUES ('out', ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    Statement insert(
+        db_,
+        "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires) "
+        "VALUES ('out', ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     insert.bind(1, m.peer).bind(2, m.msg_id).bind(3, m.text).bind(4, std::int64_t{m.plain});
     insert.bind(5, m.ts_ms).bind(6, m.state).bind(7, m.expires_ms);
     insert.step();
@@ -155,9 +163,10 @@ std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
 }
 
 bool Store::mark_delivered(const std::string& peer, const std::string& msg_id, std::int64_t ts_ms) {
-    Statement update(db_,
-                     "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE direction = 'out' "
-                     "AND state = 'queued' AND peer = ?1 AND msg_id = ?2");
+    Statement update(
+        db_,
+        "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE direction = 'out' "
+        "AND state = 'queued' AND peer = ?1 AND msg_id = ?2");
     update.bind(1, peer).bind(2, msg_id).bind(3, ts_ms).step();
     return sqlite3_changes(db_) > 0;
 }
@@ -219,8 +228,8 @@ std::vector<PendingRow> Store::pending() {
                      "AND state = 'queued' ORDER BY id");
     std::vector<PendingRow> rows;
     while (select.step()) {
-        rows.push_back({select.integer(0), select.text(1), select.text(2), select.text(3),
-                        select.integer(4)});
+        rows.push_back(
+            {select.integer(0), select.text(1), select.text(2), select.text(3), select.integer(4)});
     }
     return rows;
 }

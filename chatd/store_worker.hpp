@@ -24,7 +24,8 @@ struct StoreOp {
 
 class StoreWorker {
 public:
-    StoreWorker(std::unique_ptr<Store> store, Counters& counters, std::shared_ptr<spdlog::logger> log);
+    StoreWorker(std::unique_ptr<Store> store, Counters& counters,
+                std::shared_ptr<spdlog::logger> log);
     ~StoreWorker();
     StoreWorker(const StoreWorker&) = delete;
     StoreWorker& operator=(const StoreWorker&) = delete;

@@ -22,7 +22,8 @@ namespace chat {
 class UdpTransport {
 public:
     // Runs on the receiver thread; must not block for long.
-    using Handler = std::function<void(std::string_view bytes, const Endpoint& from, bool truncated)>;
+    using Handler =
+        std::function<void(std::string_view bytes, const Endpoint& from, bool truncated)>;
 
     // Binds at once (throws std::system_error with the address on failure),
     // so the caller knows before any thread starts.

@@ -19,10 +19,12 @@ std::uint16_t parse_port(std::string_view text, std::string_view whole, bool all
 
 void check_host(std::string_view host, std::string_view whole) {
     if (host.empty()) throw std::invalid_argument("missing host in '" + std::string(whole) + "'");
-    if (host.size() > 253) throw std::invalid_argument("host name too long in '" + std::string(whole) + "'");
+    if (host.size() > 253)
+        throw std::invalid_argument("host name too long in '" + std::string(whole) + "'");
     for (const char c : host) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '-' || c == '_' || c == ':' || c == '%';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' || c == ':' ||
+                        c == '%';
         if (!ok) {
             throw std::invalid_argument("invalid character in host '" + std::string(host) + "'");
         }
@@ -42,12 +44,14 @@ HostPort parse_host_port(std::string_view text, bool allow_port_zero) {
         const auto rest = text.substr(close + 1);
         if (!rest.empty()) {
             if (!rest.starts_with(':')) {
-                throw std::invalid_argument("expected ':PORT' after ']' in '" + std::string(text) + "'");
+                throw std::invalid_argument("expected ':PORT' after ']' in '" + std::string(text) +
+                                            "'");
             }
             result.port = parse_port(rest.substr(1), text, allow_port_zero);
         }
         if (result.host.find(':') == std::string::npos) {
-            throw std::invalid_argument("brackets are for IPv6 addresses, in '" + std::string(text) + "'");
+            throw std::invalid_argument("brackets are for IPv6 addresses, in '" +
+                                        std::string(text) + "'");
         }
     } else if (const auto colon = text.rfind(':'); colon == std::string_view::npos) {
         result.host = std::string(text);

@@ -21,7 +21,8 @@ std::string get_string(const json& value, std::string_view key) {
 }
 
 std::int64_t get_int(const json& value, std::string_view key) {
-    if (!value.is_number_integer()) throw ConfigError("config: " + in_quotes(key) + " must be an integer");
+    if (!value.is_number_integer())
+        throw ConfigError("config: " + in_quotes(key) + " must be an integer");
     return value.get<std::int64_t>();
 }
 
@@ -72,7 +73,8 @@ Config parse_config(std::string_view json_text) {
         } else if (key == "log_level") {
             config.log_level = get_string(value, key);
         } else if (key == "peers") {
-            if (!value.is_object()) throw ConfigError("config: 'peers' must be an object of alias: \"HOST:PORT\"");
+            if (!value.is_object())
+                throw ConfigError("config: 'peers' must be an object of alias: \"HOST:PORT\"");
             for (const auto& [alias, address] : value.items()) {
                 config.peers[alias] = get_string(address, "peers." + alias);
             }
@@ -100,12 +102,16 @@ void validate_config(const Config& c) {
     } catch (const std::invalid_argument& e) {
         throw ConfigError(std::string("config: 'listen': ") + e.what());
     }
-    if (std::find(std::begin(kLogLevels), std::end(kLogLevels), c.log_level) == std::end(kLogLevels)) {
-        throw ConfigError("config: 'log_level' must be one of trace, debug, info, warn, error, "
-                          "critical, off; got '" + c.log_level + "'");
+    if (std::find(std::begin(kLogLevels), std::end(kLogLevels), c.log_level) ==
+        std::end(kLogLevels)) {
+        throw ConfigError(
+            "config: 'log_level' must be one of trace, debug, info, warn, error, "
+            "critical, off; got '" +
+            c.log_level + "'");
     }
     if (c.name.size() > kMaxNameBytes) {
-        throw ConfigError("config: 'name' is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+        throw ConfigError("config: 'name' is longer than " + std::to_string(kMaxNameBytes) +
+                          " bytes");
     }
     for (const auto& [alias, address] : c.peers) {
         if (alias.empty() || alias.find_first_of(":[]/ ") != std::string::npos) {

@@ -40,7 +40,7 @@ void validate_config(const Config& config);
 // The same keys and defaults as parse_config("{}"), as pretty JSON.
 std::string default_config_json();
 
-inline constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn",
+inline constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                                   "error", "critical", "off"};
 
 }  // namespace chat

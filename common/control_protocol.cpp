@@ -57,10 +57,11 @@ std::string encode_request(const Request& request) {
         [](const auto& r) -> json {
             using T = std::decay_t<decltype(r)>;
             if constexpr (std::is_same_v<T, SendRequest>) {
-                return {{"cmd", "send"},   {"peer", r.peer}, {"text", r.text},
+                return {{"cmd", "send"},    {"peer", r.peer}, {"text", r.text},
                         {"plain", r.plain}, {"wait", r.wait}, {"timeout", r.timeout_seconds}};
             } else if constexpr (std::is_same_v<T, InboxRequest>) {
-                return {{"cmd", "inbox"}, {"limit", r.limit}, {"follow", r.follow}, {"peer", r.peer}};
+                return {
+                    {"cmd", "inbox"}, {"limit", r.limit}, {"follow", r.follow}, {"peer", r.peer}};
             } else if constexpr (std::is_same_v<T, HistoryRequest>) {
                 return {{"cmd", "history"}, {"peer", r.peer}, {"limit", r.limit}};
             } else if constexpr (std::is_same_v<T, StatusRequest>) {

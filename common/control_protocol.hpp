@@ -47,7 +47,8 @@ struct PeersRequest {
     bool operator==(const PeersRequest&) const = default;
 };
 
-using Request = std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest>;
+using Request =
+    std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest>;
 
 class ProtocolError : public std::runtime_error {
 public:
@@ -70,14 +71,14 @@ inline constexpr const char* failed = "failed";            // failed: exit 1
 
 // A stored message as the client sees it.
 struct MessageView {
-    std::int64_t id = 0;         // local, increasing
-    std::string direction;       // "in" or "out"
-    std::string peer;            // ip:port
-    std::string name;            // the peer's name, if known
+    std::int64_t id = 0;    // local, increasing
+    std::string direction;  // "in" or "out"
+    std::string peer;       // ip:port
+    std::string name;       // the peer's name, if known
     std::string text;
-    std::int64_t ts_ms = 0;      // received (in) or created (out)
+    std::int64_t ts_ms = 0;  // received (in) or created (out)
     bool plain = false;
-    std::string state;           // in: received; out: queued, delivered, sent, expired
+    std::string state;  // in: received; out: queued, delivered, sent, expired
     bool operator==(const MessageView&) const = default;
 };
 

@@ -68,7 +68,8 @@ DecodedDatagram decode_datagram(std::string_view bytes) {
     const std::string_view trimmed = trim(bytes);
     if (trimmed.starts_with('{')) return decode_envelope(trimmed);
     if (trimmed.starts_with('[') && trimmed.ends_with(']')) {
-        if (json_nesting_exceeds(trimmed, kMaxJsonDepth)) return malformed("JSON nested too deeply");
+        if (json_nesting_exceeds(trimmed, kMaxJsonDepth))
+            return malformed("JSON nested too deeply");
         if (json::accept(trimmed)) return malformed("JSON that is not an envelope");
     }
 

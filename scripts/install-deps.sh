@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config
     libasio-dev libspdlog-dev nlohmann-json3-dev doctest-dev libcli11-dev libsqlite3-dev
-    python3 netcat-openbsd tmux
+    python3 netcat-openbsd tmux clang-format
 )
 
 missing=()

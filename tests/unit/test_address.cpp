@@ -14,16 +14,11 @@ TEST_SUITE("address") {
             std::uint16_t port;
         };
         const Case cases[] = {
-            {"10.0.0.5:7890", "10.0.0.5", 7890},
-            {"10.0.0.5", "10.0.0.5", kDefaultPort},
-            {"bob.lan:1", "bob.lan", 1},
-            {"localhost", "localhost", kDefaultPort},
-            {"[::1]:7891", "::1", 7891},
-            {"[fe80::1%eth0]:9", "fe80::1%eth0", 9},
-            {"[::1]", "::1", kDefaultPort},
-            {"::1", "::1", kDefaultPort},
-            {"fd00::5", "fd00::5", kDefaultPort},
-            {"127.0.0.1:65535", "127.0.0.1", 65535},
+            {"10.0.0.5:7890", "10.0.0.5", 7890},  {"10.0.0.5", "10.0.0.5", kDefaultPort},
+            {"bob.lan:1", "bob.lan", 1},          {"localhost", "localhost", kDefaultPort},
+            {"[::1]:7891", "::1", 7891},          {"[fe80::1%eth0]:9", "fe80::1%eth0", 9},
+            {"[::1]", "::1", kDefaultPort},       {"::1", "::1", kDefaultPort},
+            {"fd00::5", "fd00::5", kDefaultPort}, {"127.0.0.1:65535", "127.0.0.1", 65535},
         };
         for (const auto& c : cases) {
             CAPTURE(c.text);

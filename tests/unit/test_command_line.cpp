@@ -16,13 +16,16 @@ TEST_SUITE("command_line") {
         auto out = parse({"send", "bob", "hello", "world"});
         REQUIRE(out.invocation);
         CHECK(out.invocation->command == "send");
-        CHECK(std::get<SendRequest>(out.invocation->request) == SendRequest{"bob", "hello world", false, true, 10});
+        CHECK(std::get<SendRequest>(out.invocation->request) ==
+              SendRequest{"bob", "hello world", false, true, 10});
 
-        out = parse({"--json", "--socket", "/s", "send", "--plain", "--no-wait", "--timeout", "2.5", "[::1]:7", "x"});
+        out = parse({"--json", "--socket", "/s", "send", "--plain", "--no-wait", "--timeout", "2.5",
+                     "[::1]:7", "x"});
         REQUIRE(out.invocation);
         CHECK(out.invocation->json);
         CHECK(out.invocation->socket == "/s");
-        CHECK(std::get<SendRequest>(out.invocation->request) == SendRequest{"[::1]:7", "x", true, false, 2.5});
+        CHECK(std::get<SendRequest>(out.invocation->request) ==
+              SendRequest{"[::1]:7", "x", true, false, 2.5});
 
         out = parse({"send", "bob", "-"});
         REQUIRE(out.invocation);
@@ -30,12 +33,16 @@ TEST_SUITE("command_line") {
     }
 
     TEST_CASE("the other commands") {
-        CHECK(std::get<InboxRequest>(parse({"inbox", "--follow", "--limit", "5"}).invocation->request) ==
+        CHECK(std::get<InboxRequest>(
+                  parse({"inbox", "--follow", "--limit", "5"}).invocation->request) ==
               InboxRequest{5, true, ""});
-        CHECK(std::get<InboxRequest>(parse({"chat", "bob"}).invocation->request) == InboxRequest{0, true, "bob"});
+        CHECK(std::get<InboxRequest>(parse({"chat", "bob"}).invocation->request) ==
+              InboxRequest{0, true, "bob"});
         CHECK(parse({"chat", "bob"}).invocation->command == "chat");
-        CHECK(std::get<HistoryRequest>(parse({"history", "bob"}).invocation->request) == HistoryRequest{"bob", 100});
-        CHECK(std::get<HistoryRequest>(parse({"history"}).invocation->request) == HistoryRequest{"", 100});
+        CHECK(std::get<HistoryRequest>(parse({"history", "bob"}).invocation->request) ==
+              HistoryRequest{"bob", 100});
+        CHECK(std::get<HistoryRequest>(parse({"history"}).invocation->request) ==
+              HistoryRequest{"", 100});
         CHECK(std::holds_alternative<StatusRequest>(parse({"status"}).invocation->request));
         CHECK(std::holds_alternative<PeersRequest>(parse({"peers"}).invocation->request));
     }

@@ -50,9 +50,10 @@ TEST_SUITE("config") {
             std::string json, error;
         };
         const Case cases[] = {
-            {"", "config: not valid JSON: [json.exception.parse_error.101] parse error at line 1, "
-                 "column 1: syntax error while parsing value - unexpected end of input; expected "
-                 "'[', '{', or a literal"},
+            {"",
+             "config: not valid JSON: [json.exception.parse_error.101] parse error at line 1, "
+             "column 1: syntax error while parsing value - unexpected end of input; expected "
+             "'[', '{', or a literal"},
             {"[]", "config: the top level must be a JSON object"},
             {R"({"listne":"x"})", "config: unknown key 'listne'"},
             {R"({"listen":7890})", "config: 'listen' must be a string"},
@@ -74,7 +75,8 @@ TEST_SUITE("config") {
              "config: peer alias 'b:b' must be non-empty without ':', '[', ']', '/' or spaces"},
             {R"({"peers":{"bob":"h:0"}})",
              "config: 'peers.bob': invalid port '0' in 'h:0' (expected 1-65535)"},
-            {R"({"name":")" + std::string(65, 'n') + "\"}", "config: 'name' is longer than 64 bytes"},
+            {R"({"name":")" + std::string(65, 'n') + "\"}",
+             "config: 'name' is longer than 64 bytes"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.json);

@@ -27,7 +27,8 @@ TEST_SUITE("control_protocol") {
     }
 
     TEST_CASE("defaults for missing optional fields") {
-        const auto send = std::get<SendRequest>(parse_request(R"({"cmd":"send","peer":"p","text":"t"})"));
+        const auto send =
+            std::get<SendRequest>(parse_request(R"({"cmd":"send","peer":"p","text":"t"})"));
         CHECK(send.wait);
         CHECK_FALSE(send.plain);
         CHECK(send.timeout_seconds == 10);
@@ -47,7 +48,8 @@ TEST_SUITE("control_protocol") {
             {R"({"cmd":"dance"})", "unknown command 'dance'"},
             {R"({"cmd":"send","text":"t"})", "missing string field 'peer'"},
             {R"({"cmd":"send","peer":"p"})", "missing string field 'text'"},
-            {R"({"cmd":"send","peer":"p","text":"t","wait":"yes"})", "field 'wait' has the wrong type"},
+            {R"({"cmd":"send","peer":"p","text":"t","wait":"yes"})",
+             "field 'wait' has the wrong type"},
             {R"({"cmd":"send","peer":"p","text":"t","timeout":0})",
              "field 'timeout' must be more than 0 and at most 86400 seconds"},
             {R"({"cmd":"inbox","limit":-1})", "field 'limit' must be 0 to 1000000"},
@@ -61,7 +63,8 @@ TEST_SUITE("control_protocol") {
     }
 
     TEST_CASE("message views round-trip through JSON, with the documented keys") {
-        const MessageView in{7, "in", "10.0.0.5:7890", "alice", "hi", 1'764'183'216'123LL, true, "received"};
+        const MessageView in{7,    "in",      "10.0.0.5:7890", "alice", "hi", 1'764'183'216'123LL,
+                             true, "received"};
         const auto doc = message_to_json(in);
         CHECK(doc.at("from") == "10.0.0.5:7890");
         CHECK(doc.at("ts") == "2025-11-26T18:53:36.123Z");

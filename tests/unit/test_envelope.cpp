@@ -62,9 +62,9 @@ TEST_SUITE("envelope") {
             {"", "empty datagram"},
             {"\n", "blank plain datagram"},
             {"\xff\xfe hi", "not valid UTF-8"},
-            {"\xC0\xAF", "not valid UTF-8"},                // overlong '/'
-            {"\xED\xA0\x80", "not valid UTF-8"},            // UTF-16 surrogate
-            {"caf\xC3", "not valid UTF-8"},                 // truncated sequence
+            {"\xC0\xAF", "not valid UTF-8"},      // overlong '/'
+            {"\xED\xA0\x80", "not valid UTF-8"},  // UTF-16 surrogate
+            {"caf\xC3", "not valid UTF-8"},       // truncated sequence
             {"{\"chatd\":1,\"type\":", "invalid JSON"},
             {"{oops", "invalid JSON"},
             {deep, "JSON nested too deeply"},
@@ -74,9 +74,11 @@ TEST_SUITE("envelope") {
             {"{\"chatd\":\"1\"}", "version is not an integer"},
             {"{\"chatd\":2,\"type\":\"msg\"}", "unknown version 2"},
             {"{\"chatd\":1,\"id\":\"" + kId + "\"}", "missing \"type\""},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"xyz\",\"text\":\"a\"}", "missing or invalid \"id\""},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"xyz\",\"text\":\"a\"}",
+             "missing or invalid \"id\""},
             {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\"}", "message without text"},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"\"}", "message without text"},
+            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"\"}",
+             "message without text"},
             {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":7}", ""},
             {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":\"" +
                  std::string(65, 'n') + "\"}",
@@ -99,9 +101,9 @@ TEST_SUITE("envelope") {
     TEST_CASE("message ids") {
         CHECK(is_valid_message_id(kId));
         CHECK(is_valid_message_id("0123456789abcdef"));
-        CHECK_FALSE(is_valid_message_id("0123456789abcde"));       // too short
-        CHECK_FALSE(is_valid_message_id(std::string(65, 'a')));    // too long
-        CHECK_FALSE(is_valid_message_id("0123456789ABCDEF"));      // upper case
+        CHECK_FALSE(is_valid_message_id("0123456789abcde"));     // too short
+        CHECK_FALSE(is_valid_message_id(std::string(65, 'a')));  // too long
+        CHECK_FALSE(is_valid_message_id("0123456789ABCDEF"));    // upper case
         CHECK_FALSE(is_valid_message_id("0123456789abcdeg"));
     }
 

@@ -9,17 +9,21 @@ using namespace chat::cli;
 
 TEST_SUITE("render") {
     TEST_CASE("peer text and names cannot drive the terminal or forge a line") {
-        const MessageView m{1, "in", "10.0.0.5:7890", "ev\x1b[2Jil", "hi\nbob (10.0.0.6:7890): fake\x07",
-                            0, false, "received"};
+        const MessageView m{
+            1, "in",  "10.0.0.5:7890", "ev\x1b[2Jil", "hi\nbob (10.0.0.6:7890): fake\x07",
+            0, false, "received"};
         const std::string shown = render_message(m);
         CHECK(shown.find('\x1b') == std::string::npos);
         CHECK(shown.find('\x07') == std::string::npos);
-        CHECK(shown.find("ev^[[2Jil (10.0.0.5:7890): hi\n  bob (10.0.0.6:7890): fake^G") != std::string::npos);
+        CHECK(shown.find("ev^[[2Jil (10.0.0.5:7890): hi\n  bob (10.0.0.6:7890): fake^G") !=
+              std::string::npos);
     }
 
     TEST_CASE("sent messages show their delivery state; plain ones are marked") {
-        CHECK(render_message({1, "out", "p:1", "", "yo", 0, false, "queued"}).ends_with("-> p:1: yo  (queued)"));
-        CHECK(render_message({1, "in", "p:1", "", "yo", 0, true, "received"}).ends_with("p:1 [plain]: yo"));
+        CHECK(render_message({1, "out", "p:1", "", "yo", 0, false, "queued"})
+                  .ends_with("-> p:1: yo  (queued)"));
+        CHECK(render_message({1, "in", "p:1", "", "yo", 0, true, "received"})
+                  .ends_with("p:1 [plain]: yo"));
     }
 
     TEST_CASE("durations") {

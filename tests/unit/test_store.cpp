@@ -35,7 +35,8 @@ TEST_SUITE("store") {
         Store store(dir.db());
         CHECK(store.insert_incoming(incoming("a:1", "0123456789abcdef", "hi")).has_value());
         CHECK_FALSE(store.insert_incoming(incoming("a:1", "0123456789abcdef", "hi")).has_value());
-        CHECK(store.insert_incoming(incoming("b:1", "0123456789abcdef", "same id, other peer")).has_value());
+        CHECK(store.insert_incoming(incoming("b:1", "0123456789abcdef", "same id, other peer"))
+                  .has_value());
         IncomingMessage plain = incoming("c:1", "", "plain");
         plain.plain = true;
         CHECK(store.insert_incoming(plain).has_value());
@@ -47,7 +48,8 @@ TEST_SUITE("store") {
         TempDir dir;
         Store store(dir.db());
         for (int i = 0; i < 5; ++i) {
-            store.insert_incoming(incoming(i % 2 ? "odd:1" : "even:1", "00000000000000a" + std::to_string(i),
+            store.insert_incoming(incoming(i % 2 ? "odd:1" : "even:1",
+                                           "00000000000000a" + std::to_string(i),
                                            "m" + std::to_string(i)));
         }
         const auto last3 = store.inbox(3);
@@ -66,7 +68,8 @@ TEST_SUITE("store") {
         {
             Store store(dir.db());
             store.begin();
-            first = store.insert_outgoing({"p:1", "11111111111111111", "one", false, 10, 1000, "queued"});
+            first = store.insert_outgoing(
+                {"p:1", "11111111111111111", "one", false, 10, 1000, "queued"});
             store.insert_outgoing({"p:1", "22222222222222222", "two", false, 11, 1000, "queued"});
             store.insert_outgoing({"p:1", "", "plain", true, 12, 1000, "sent"});
             store.commit();

@@ -44,8 +44,10 @@ TEST_SUITE("text") {
             {"tab\there", "tab\there"},
             {"line1\nline2", "line1\n  line2"},
             {"cr\roverwrite", "cr^Moverwrite"},
-            {"\xC2\x9B" "31m", "<U+009B>31m"},      // C1 CSI
-            {"\u202Eevil", "<U+202E>evil"},          // right-to-left override
+            {"\xC2\x9B"
+             "31m",
+             "<U+009B>31m"},                 // C1 CSI
+            {"\u202Eevil", "<U+202E>evil"},  // right-to-left override
             {"bad\xFFutf8", "bad<FF>utf8"},
             {"\u00e9t\u00e9", "\u00e9t\u00e9"},
         };
