@@ -381,6 +381,24 @@ void Daemon::resolve_peer(const std::string& spec, Resolved done) {
         });
 }
 
+void Daemon::resolve_or_reject(const std::string& spec, std::shared_ptr<ReplySink> reply,
+                               std::function<void(const Endpoint&)> resolved) {
+    resolve_peer(spec, [this, reply, resolved](const std::string& error, const Endpoint& endpoint) {
+        if (!running_) return;
+        if (!error.empty()) {
+            reply->send_line(error_reply(codes::bad_peer, error));
+            return reply->finish();
+        }
+        resolved(endpoint);
+    });
+}
+
+void Daemon::with_peer_key(const std::string& spec, std::shared_ptr<ReplySink> reply,
+                           std::function<void(const std::string& key)> respond) {
+    if (spec.empty()) return respond("");
+    resolve_or_reject(spec, reply, [respond](const Endpoint& e) { respond(endpoint_key(e)); });
+}
+
 void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) {
     if (request.text.empty()) {
         reply->send_line(error_reply(codes::bad_request, "empty message; nothing was sent"));
@@ -392,14 +410,8 @@ void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) 
         return reply->finish();
     }
     const std::string spec = request.peer;
-    resolve_peer(spec, [this, request = std::move(request), reply](const std::string& error,
-                                                                   const Endpoint& to) mutable {
-        if (!running_) return;
-        if (!error.empty()) {
-            reply->send_line(error_reply(codes::bad_peer, error));
-            return reply->finish();
-        }
-        send_resolved(std::move(request), to, reply);
+    resolve_or_reject(spec, reply, [this, request = std::move(request), reply](const Endpoint& to) {
+        send_resolved(request, to, reply);
     });
 }
 
@@ -519,15 +531,7 @@ void Daemon::handle_inbox(InboxRequest request, std::shared_ptr<ReplySink> reply
             reply->finish();
         }
     };
-    if (request.peer.empty()) return respond("");
-    resolve_peer(request.peer, [this, reply, respond](const std::string& error, const Endpoint& e) {
-        if (!running_) return;
-        if (!error.empty()) {
-            reply->send_line(error_reply(codes::bad_peer, error));
-            return reply->finish();
-        }
-        respond(endpoint_key(e));
-    });
+    with_peer_key(request.peer, reply, respond);
 }
 
 void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply) {
@@ -537,15 +541,7 @@ void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> r
         reply->send_line(line({{"ok", true}, {"count", messages.size()}}));
         reply->finish();
     };
-    if (request.peer.empty()) return respond("");
-    resolve_peer(request.peer, [this, reply, respond](const std::string& error, const Endpoint& e) {
-        if (!running_) return;
-        if (!error.empty()) {
-            reply->send_line(error_reply(codes::bad_peer, error));
-            return reply->finish();
-        }
-        respond(endpoint_key(e));
-    });
+    with_peer_key(request.peer, reply, respond);
 }
 
 void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {

@@ -87,6 +87,12 @@ private:
     void arm_retry_timer();
     void on_retry_tick();
     void resolve_peer(const std::string& spec, Resolved done);
+    // As resolve_peer, but a bad peer is answered (bad_peer) here.
+    void resolve_or_reject(const std::string& spec, std::shared_ptr<ReplySink> reply,
+                           std::function<void(const Endpoint&)> resolved);
+    // An optional peer filter as its key ("" for none).
+    void with_peer_key(const std::string& spec, std::shared_ptr<ReplySink> reply,
+                       std::function<void(const std::string& key)> respond);
     void handle_send(SendRequest request, std::shared_ptr<ReplySink> reply);
     void send_resolved(SendRequest request, const Endpoint& to, std::shared_ptr<ReplySink> reply);
     void queue_outgoing(OutgoingMessage message, const Endpoint& to, std::string datagram,
