@@ -8,6 +8,7 @@
 
 #include <sys/un.h>
 #include <array>
+#include <asio/post.hpp>
 #include <asio/read_until.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
@@ -55,9 +56,19 @@ public:
 
     bool is_open() const override { return open_; }
 
+    void on_drained(std::function<void()> next) override {
+        if (!open_) return;
+        if (writes_.empty()) {
+            asio::post(socket_.get_executor(), std::move(next));
+        } else {
+            drained_ = std::move(next);
+        }
+    }
+
     void close() {
         if (!open_) return;
         open_ = false;
+        drained_ = nullptr;
         asio::error_code ignored;
         socket_.close(ignored);
         server_.forget(shared_from_this());
@@ -137,6 +148,8 @@ private:
             write_next();
         } else if (finishing_) {
             close();
+        } else if (drained_) {
+            std::exchange(drained_, nullptr)();
         }
     }
 
@@ -151,6 +164,7 @@ private:
     bool writing_ = false;
     bool finishing_ = false;
     bool open_ = true;
+    std::function<void()> drained_;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, std::string group,

@@ -6,6 +6,7 @@
 // the io_context's thread.
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -25,6 +26,9 @@ public:
     virtual void send_line(std::string line) = 0;  // line ends in '\n'
     virtual void finish() = 0;                     // close once written
     virtual bool is_open() const = 0;
+    // Runs `next` once everything queued so far is written (never, if the
+    // client goes away): how long results are paced to the client.
+    virtual void on_drained(std::function<void()> next) = 0;
 };
 
 class RequestHandler {

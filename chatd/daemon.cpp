@@ -5,6 +5,7 @@
 
 #include <asio/post.hpp>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "address.hpp"
@@ -28,6 +29,11 @@ std::int64_t now_ms() {
 std::string line(const json& doc) {
     return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
+
+// A page stays well under the control session's 4 MiB reply queue.
+constexpr std::size_t kStreamPageRows = 256;
+constexpr std::size_t kStreamPageBytes = 512 * 1024;
+constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
 
 std::string fmt_seconds(double seconds) {
     char text[32];
@@ -514,34 +520,51 @@ void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::st
     store_worker_->submit(std::move(op));
 }
 
+void Daemon::stream_messages(std::shared_ptr<ReplySink> reply, MessageFilter filter,
+                             std::int64_t after_id, std::size_t remaining, StreamDone done) {
+    if (!running_ || !reply->is_open()) return;
+    const auto rows =
+        reader_->page(filter, after_id, std::min(remaining, kStreamPageRows), kStreamPageBytes);
+    for (const auto& m : rows) reply->send_line(message_line(m));
+    const std::int64_t last = rows.empty() ? after_id : rows.back().id;
+    // Ends on an empty page: for a follower, that page and going live are
+    // one handler, with nothing in between.
+    if (rows.empty() || rows.size() == remaining) return done(last);
+    reply->on_drained([this, reply, filter = std::move(filter), last, remaining,
+                       done = std::move(done), sent = rows.size()]() mutable {
+        stream_messages(reply, std::move(filter), last, remaining - sent, std::move(done));
+    });
+}
+
 void Daemon::handle_inbox(InboxRequest request, std::shared_ptr<ReplySink> reply) {
-    auto respond = [this, request, reply](const std::string& peer) {
-        const auto messages = reader_->inbox(request.limit, peer);
-        for (const auto& m : messages) reply->send_line(message_line(m));
-        if (request.follow) {
-            std::int64_t last = messages.empty() ? 0 : messages.back().id;
-            if (messages.empty()) {
-                // Start after whatever exists, so nothing old arrives as new.
-                const auto newest = reader_->inbox(1, peer);
-                last = newest.empty() ? 0 : newest.back().id;
-            }
-            followers_.push_back({reply, peer, last});
-        } else {
-            reply->send_line(line({{"ok", true}, {"count", messages.size()}}));
-            reply->finish();
+    with_peer_key(request.peer, reply, [this, request, reply](const std::string& peer) {
+        MessageFilter filter{true, peer};
+        const std::int64_t start = reader_->before_newest(filter, request.limit);
+        if (!request.follow) {
+            return stream_messages(reply, filter, start, request.limit, [reply](std::int64_t) {
+                reply->send_line(line({{"ok", true}}));
+                reply->finish();
+            });
         }
-    };
-    with_peer_key(request.peer, reply, respond);
+        // Following: the backlog, then whatever arrived meanwhile, then live.
+        // The last (short) page and going live happen in one handler, and
+        // new messages are posted here after their commit, so none is lost
+        // between the two and last_id keeps any from showing twice.
+        stream_messages(reply, filter, start, kUnlimited, [this, reply, peer](std::int64_t last) {
+            followers_.push_back({reply, peer, last});
+        });
+    });
 }
 
 void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply) {
-    auto respond = [this, request, reply](const std::string& peer) {
-        const auto messages = reader_->history(request.limit, peer);
-        for (const auto& m : messages) reply->send_line(message_line(m));
-        reply->send_line(line({{"ok", true}, {"count", messages.size()}}));
-        reply->finish();
-    };
-    with_peer_key(request.peer, reply, respond);
+    with_peer_key(request.peer, reply, [this, request, reply](const std::string& peer) {
+        MessageFilter filter{false, peer};
+        const std::int64_t start = reader_->before_newest(filter, request.limit);
+        stream_messages(reply, filter, start, request.limit, [reply](std::int64_t) {
+            reply->send_line(line({{"ok", true}}));
+            reply->finish();
+        });
+    });
 }
 
 void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {

@@ -98,6 +98,12 @@ private:
     void queue_outgoing(OutgoingMessage message, const Endpoint& to, std::string datagram,
                         bool wait, double timeout_seconds, std::shared_ptr<ReplySink> reply);
     void answer_waiters(const std::string& msg_id, const std::string& line);
+    using StreamDone = std::function<void(std::int64_t last_id)>;
+    // Sends matching messages after after_id, a page at a time, each page
+    // once the client has taken the previous one; `done` runs after an
+    // empty page or `remaining` messages.
+    void stream_messages(std::shared_ptr<ReplySink> reply, MessageFilter filter,
+                         std::int64_t after_id, std::size_t remaining, StreamDone done);
     void handle_inbox(InboxRequest request, std::shared_ptr<ReplySink> reply);
     void handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply);
     void handle_status(std::shared_ptr<ReplySink> reply);

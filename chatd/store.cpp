@@ -190,14 +190,27 @@ void Store::touch_peer(const std::string& address, const std::string& name, bool
     upsert.bind(4, std::int64_t{!plain}).bind(5, std::int64_t{plain}).step();
 }
 
-std::vector<MessageView> Store::query_messages(const std::string& where, const std::string& peer,
-                                               std::int64_t after_id, std::size_t limit) {
-    // The newest `limit` rows, returned oldest first.
-    Statement select(db_, "SELECT * FROM (" + std::string(kMessageColumns) + where +
-                              " ORDER BY id DESC LIMIT ?3) ORDER BY id ASC");
-    select.bind(1, peer).bind(2, after_id).bind(3, static_cast<std::int64_t>(limit));
+namespace {
+constexpr const char* kFilter = "(?1 = 0 OR direction = 'in') AND (?2 = '' OR peer = ?2)";
+}
+
+std::int64_t Store::before_newest(const MessageFilter& filter, std::size_t count) {
+    Statement select(db_, std::string("SELECT id FROM messages WHERE ") + kFilter +
+                              " ORDER BY id DESC LIMIT 1 OFFSET ?3");
+    select.bind(1, std::int64_t{filter.received_only}).bind(2, filter.peer);
+    select.bind(3, static_cast<std::int64_t>(count));
+    return select.step() ? select.integer(0) : 0;
+}
+
+std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t after_id,
+                                     std::size_t count, std::size_t max_bytes) {
+    Statement select(db_, std::string(kMessageColumns) + "WHERE " + kFilter +
+                              " AND id > ?3 ORDER BY id ASC LIMIT ?4");
+    select.bind(1, std::int64_t{filter.received_only}).bind(2, filter.peer);
+    select.bind(3, after_id).bind(4, static_cast<std::int64_t>(count));
     std::vector<MessageView> rows;
-    while (select.step()) {
+    std::size_t bytes = 0;
+    while (bytes < max_bytes && select.step()) {
         MessageView m;
         m.id = select.integer(0);
         m.direction = select.text(1);
@@ -207,19 +220,10 @@ std::vector<MessageView> Store::query_messages(const std::string& where, const s
         m.ts_ms = select.integer(5);
         m.plain = select.integer(6) != 0;
         m.state = select.text(7);
+        bytes += m.text.size();
         rows.push_back(std::move(m));
     }
     return rows;
-}
-
-std::vector<MessageView> Store::inbox(std::size_t limit, const std::string& peer,
-                                      std::int64_t after_id) {
-    return query_messages("WHERE direction = 'in' AND (?1 = '' OR peer = ?1) AND id > ?2", peer,
-                          after_id, limit);
-}
-
-std::vector<MessageView> Store::history(std::size_t limit, const std::string& peer) {
-    return query_messages("WHERE (?1 = '' OR peer = ?1) AND id > ?2", peer, 0, limit);
 }
 
 std::vector<PendingRow> Store::pending() {

@@ -2,6 +2,7 @@
 // History, the outbox and known peers in one SQLite file (WAL). One Store
 // is one connection: the store thread writes through its own, the control
 // thread reads through another. Errors throw StoreError.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,6 +49,13 @@ struct PendingRow {
     std::int64_t expires_ms = 0;
 };
 
+// Which messages a listing shows: received only (inbox) or both
+// directions (history), optionally of one peer (its endpoint key).
+struct MessageFilter {
+    bool received_only = false;
+    std::string peer;
+};
+
 struct PeerRow {
     std::string address;
     std::string name;
@@ -77,18 +85,18 @@ public:
     void touch_peer(const std::string& address, const std::string& name, bool plain,
                     std::int64_t ts_ms);
 
-    // Newest `limit` received messages with id > after_id, oldest first.
-    std::vector<MessageView> inbox(std::size_t limit, const std::string& peer = "",
-                                   std::int64_t after_id = 0);
-    // Both directions, newest `limit`, oldest first.
-    std::vector<MessageView> history(std::size_t limit, const std::string& peer = "");
+    // Results are read in pages, so a long history never sits in memory
+    // whole: start after before_newest(filter, n) to get the newest n.
+    std::int64_t before_newest(const MessageFilter& filter, std::size_t count);
+    // Up to `count` matching messages with id > after_id, oldest first,
+    // stopping early once their text passes max_bytes (at least one row).
+    std::vector<MessageView> page(const MessageFilter& filter, std::int64_t after_id,
+                                  std::size_t count, std::size_t max_bytes = SIZE_MAX);
     std::vector<PendingRow> pending();
     std::vector<PeerRow> peers();
 
 private:
     void exec(const char* sql);
-    std::vector<MessageView> query_messages(const std::string& sql, const std::string& peer,
-                                            std::int64_t after_id, std::size_t limit);
 
     sqlite3* db_ = nullptr;
     std::string path_;

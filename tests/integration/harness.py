@@ -117,8 +117,8 @@ class Daemon:
     def counters(self):
         return self.status()["counters"]
 
-    def inbox(self, *args):
-        out = self.cli("--json", "inbox", "--limit", "100000", *args).stdout
+    def inbox(self, *args, limit=100000):
+        out = self.cli("--json", "inbox", "--limit", str(limit), *args).stdout
         return [json.loads(line) for line in out.splitlines()]
 
     def history(self, *args):

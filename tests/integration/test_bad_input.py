@@ -139,6 +139,31 @@ class BadControlClientTest(ChatTestCase):
         self.assertGreater(b.status()["counters"]["received"], 70)
 
 
+class LongListingTest(ChatTestCase):
+    def test_listings_larger_than_the_reply_queue_arrive_whole(self):
+        b = self.daemon("bob")
+        s = self.udp_socket()
+        count, body = 150, "x" * 60000  # about 9 MB, twice the 4 MiB reply queue
+        for i in range(count):
+            s.sendto(f"{i:03} {body}".encode(), ("127.0.0.1", b.port))
+            time.sleep(0.002)
+        wait_for(lambda: b.counters()["received"] == count, what="all messages")
+        self.assertEqual([m["text"][:3] for m in b.inbox()], [f"{i:03}" for i in range(count)])
+        self.assertEqual(len(b.history()), count)
+        self.assertEqual([m["text"][:3] for m in b.inbox(limit=3)], ["147", "148", "149"])
+        follower = subprocess.Popen([CHATCLI, "--socket", b.socket, "--json", "inbox", "--follow",
+                                     "--limit", "1000"], stdout=subprocess.PIPE, text=True)
+        try:
+            seen = [json.loads(follower.stdout.readline())["text"][:3] for _ in range(count)]
+            self.assertEqual(seen, [f"{i:03}" for i in range(count)])
+            s.sendto(b"live one", ("127.0.0.1", b.port))
+            self.assertEqual(json.loads(follower.stdout.readline())["text"], "live one")
+        finally:
+            follower.terminate()
+            follower.wait()
+            follower.stdout.close()
+
+
 class BadUserInputTest(ChatTestCase):
     def test_message_over_the_size_limit_is_refused_and_nothing_sent(self):
         a, b = self.daemon("alice"), self.daemon("bob")

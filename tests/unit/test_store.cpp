@@ -23,6 +23,14 @@ struct TempDir {
     std::string db() const { return (path / "chatd.db").string(); }
 };
 
+// The newest n matching messages, oldest first, as the daemon lists them.
+std::vector<MessageView> newest(Store& store, const MessageFilter& filter, std::size_t n) {
+    return store.page(filter, store.before_newest(filter, n), n);
+}
+
+const MessageFilter kReceived{true, ""};
+const MessageFilter kAll{false, ""};
+
 IncomingMessage incoming(std::string peer, std::string id, std::string text, std::int64_t ts = 1) {
     return {std::move(peer), "", std::move(id), std::move(text), false, ts};
 }
@@ -41,10 +49,10 @@ TEST_SUITE("store") {
         plain.plain = true;
         CHECK(store.insert_incoming(plain).has_value());
         CHECK(store.insert_incoming(plain).has_value());
-        CHECK(store.inbox(100).size() == 4);
+        CHECK(newest(store, kReceived, 100).size() == 4);
     }
 
-    TEST_CASE("inbox: newest N, oldest first, by peer, after an id") {
+    TEST_CASE("listing: newest N, oldest first, by peer, in pages") {
         TempDir dir;
         Store store(dir.db());
         for (int i = 0; i < 5; ++i) {
@@ -52,14 +60,26 @@ TEST_SUITE("store") {
                                            "00000000000000a" + std::to_string(i),
                                            "m" + std::to_string(i)));
         }
-        const auto last3 = store.inbox(3);
+        store.insert_outgoing({"odd:1", "11111111111111111", "sent", false, 1, 2, "queued"});
+
+        const auto last3 = newest(store, kReceived, 3);
         REQUIRE(last3.size() == 3);
         CHECK(last3[0].text == "m2");
         CHECK(last3[2].text == "m4");
-        const auto odd = store.inbox(10, "odd:1");
+        const auto odd = newest(store, {true, "odd:1"}, 10);
         REQUIRE(odd.size() == 2);
         CHECK(odd[0].text == "m1");
-        CHECK(store.inbox(10, "", last3[1].id).size() == 1);
+        CHECK(newest(store, {false, "odd:1"}, 10).back().text == "sent");
+        CHECK(newest(store, kAll, 100).size() == 6);
+
+        // Zero starts after the newest, so a follower sees only what is new.
+        CHECK(store.page(kReceived, store.before_newest(kReceived, 0), 10).empty());
+        // Paging forward from an id.
+        const auto first2 = store.page(kAll, 0, 2);
+        REQUIRE(first2.size() == 2);
+        const auto next2 = store.page(kAll, first2.back().id, 2);
+        REQUIRE(next2.size() == 2);
+        CHECK(next2[0].id > first2[1].id);
     }
 
     TEST_CASE("the outbox: queued until delivered or expired, and it survives reopening") {
@@ -84,7 +104,7 @@ TEST_SUITE("store") {
         CHECK(pending[0].text == "two");
         reopened.mark_expired(pending[0].id);
         CHECK(reopened.pending().empty());
-        const auto history = reopened.history(10);
+        const auto history = newest(reopened, kAll, 10);
         REQUIRE(history.size() == 3);
         CHECK(history[0].id == first);
         CHECK(history[0].state == "delivered");
@@ -98,7 +118,7 @@ TEST_SUITE("store") {
         store.begin();
         store.insert_incoming(incoming("a:1", "0123456789abcdef", "hi"));
         store.rollback();
-        CHECK(store.inbox(10).empty());
+        CHECK(newest(store, kReceived, 10).empty());
     }
 
     TEST_CASE("peers remember their name and what they speak") {
