@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <spdlog/logger.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <filesystem>
 #include <limits>
@@ -222,7 +223,7 @@ void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
         }
         if (*stored) {
             bump(counters_.received);
-            post([this, view = **stored] { on_stored(view, view.plain); });
+            post([this, view = **stored] { on_stored(view); });
         } else if (!incoming->plain) {
             bump(counters_.duplicates);
         }
@@ -232,9 +233,9 @@ void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
 
 // ---- control thread --------------------------------------------------------
 
-void Daemon::on_stored(const MessageView& message, bool plain) {
+void Daemon::on_stored(const MessageView& message) {
     auto& mode = peer_modes_[message.peer];
-    (plain ? mode.plain : mode.envelope) = true;
+    (message.plain ? mode.plain : mode.envelope) = true;
     log_->debug("message {} from {}", message.id, message.peer);
     prune_followers();
     for (auto& follower : followers_) {
@@ -440,84 +441,80 @@ void Daemon::send_resolved(SendRequest request, const Endpoint& to,
         return reply->finish();
     }
     const std::int64_t now = now_ms();
-    OutgoingMessage message{peer,
-                            msg_id,
-                            std::move(request.text),
-                            plain,
-                            now,
-                            now + settings_.config.outbox_ttl_seconds * 1000,
-                            plain ? "sent" : "queued"};
-    queue_outgoing(std::move(message), to, std::move(datagram), request.wait && !plain,
-                   request.timeout_seconds, reply);
+    auto send = std::make_shared<OutgoingSend>();
+    send->message = {peer,
+                     msg_id,
+                     std::move(request.text),
+                     plain,
+                     now,
+                     now + settings_.config.outbox_ttl_seconds * 1000,
+                     plain ? "sent" : "queued"};
+    send->to = to;
+    send->datagram = std::move(datagram);
+    send->wait = request.wait;
+    send->timeout_seconds = request.timeout_seconds;
+    send->reply = std::move(reply);
+    queue_outgoing(std::move(send));
 }
 
 // The outbox row is durable before the first datagram leaves, so a message
 // the peer acks is always one we still know after a crash.
-void Daemon::queue_outgoing(OutgoingMessage message, const Endpoint& to, std::string datagram,
-                            bool wait, double timeout_seconds, std::shared_ptr<ReplySink> reply) {
-    auto shared = std::make_shared<OutgoingMessage>(std::move(message));
-    auto row = std::make_shared<std::int64_t>(0);
+void Daemon::queue_outgoing(std::shared_ptr<OutgoingSend> send) {
     StoreOp op;
-    op.work = [shared, row](Store& store) { *row = store.insert_outgoing(*shared); };
-    op.done = [this, shared, row, to, datagram = std::move(datagram), wait, timeout_seconds,
-               reply](bool durable) mutable {
-        post([this, shared, row, to, datagram = std::move(datagram), wait, timeout_seconds, reply,
-              durable]() mutable {
-            if (!running_) return;
-            if (!durable) {
-                reply->send_line(error_reply(codes::failed,
-                                             "could not store the message (see the "
-                                             "daemon's log); nothing was sent"));
-                return reply->finish();
-            }
-            const json queued =
-                send_reply(shared->msg_id, shared->peer, shared->state.c_str(), shared->plain);
-            if (shared->plain) {
-                transport_->send(to, std::move(datagram));
-                reply->send_line(line(queued));
-                return reply->finish();
-            }
-            const auto now = steady_clock::now();
-            const milliseconds first_retry(settings_.config.retry_initial_ms);
-            transport_->send(to, datagram);
-            pending_[shared->msg_id] = {*row,
-                                        shared->peer,
-                                        to,
-                                        std::move(datagram),
-                                        1,
-                                        now + first_retry,
-                                        shared->expires_ms};
-            arm_retry_timer();
-            if (!wait) {
-                reply->send_line(line(queued));
-                return reply->finish();
-            }
-            auto timer = std::make_shared<asio::steady_timer>(io_);
-            timer->expires_after(milliseconds(static_cast<std::int64_t>(timeout_seconds * 1000)));
-            waiters_.emplace(shared->msg_id, Waiter{reply, timer});
-            timer->async_wait([this, shared, timer, timeout_seconds](asio::error_code ec) {
-                if (ec) return;
-                const auto [first, last] = waiters_.equal_range(shared->msg_id);
-                for (auto it = first; it != last; ++it) {
-                    if (it->second.timer != timer) continue;
-                    json failed = {{"ok", false},
-                                   {"code", codes::timeout},
-                                   {"id", shared->msg_id},
-                                   {"to", shared->peer},
-                                   {"state", "queued"}};
-                    failed["error"] = "no acknowledgement from " + shared->peer + " within " +
-                                      fmt_seconds(timeout_seconds) +
-                                      "; the message stays in the outbox and is retried until " +
-                                      format_rfc3339(shared->expires_ms);
-                    it->second.reply->send_line(line(failed));
-                    it->second.reply->finish();
-                    waiters_.erase(it);
-                    break;
-                }
-            });
-        });
+    op.work = [send](Store& store) { send->row = store.insert_outgoing(send->message); };
+    op.done = [this, send](bool durable) {
+        post([this, send, durable] { on_outgoing_stored(send, durable); });
     };
     store_worker_->submit(std::move(op));
+}
+
+void Daemon::on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable) {
+    if (!running_) return;
+    const OutgoingMessage& m = send->message;
+    if (!durable) {
+        send->reply->send_line(error_reply(
+            codes::failed, "could not store the message (see the daemon's log); nothing was sent"));
+        return send->reply->finish();
+    }
+    transport_->send(send->to, send->datagram);
+    if (!m.plain) {
+        const milliseconds first_retry(settings_.config.retry_initial_ms);
+        pending_[m.msg_id] = {send->row,   m.peer,
+                              send->to,    std::move(send->datagram),
+                              1,           steady_clock::now() + first_retry,
+                              m.expires_ms};
+        arm_retry_timer();
+        if (send->wait) return wait_for_ack(send);
+    }
+    send->reply->send_line(line(send_reply(m.msg_id, m.peer, m.state.c_str(), m.plain)));
+    send->reply->finish();
+}
+
+// Answered by on_ack, by expiry, or here when the timeout passes first.
+void Daemon::wait_for_ack(std::shared_ptr<OutgoingSend> send) {
+    auto timer = std::make_shared<asio::steady_timer>(io_);
+    timer->expires_after(milliseconds(static_cast<std::int64_t>(send->timeout_seconds * 1000)));
+    waiters_.emplace(send->message.msg_id, Waiter{send->reply, timer});
+    timer->async_wait([this, send, timer](asio::error_code ec) {
+        if (ec) return;  // answered already
+        const OutgoingMessage& m = send->message;
+        const auto [first, last] = waiters_.equal_range(m.msg_id);
+        const auto it =
+            std::find_if(first, last, [&](const auto& w) { return w.second.timer == timer; });
+        if (it == last) return;
+        json failed = {{"ok", false},
+                       {"code", codes::timeout},
+                       {"id", m.msg_id},
+                       {"to", m.peer},
+                       {"state", "queued"}};
+        failed["error"] = "no acknowledgement from " + m.peer + " within " +
+                          fmt_seconds(send->timeout_seconds) +
+                          "; the message stays in the outbox and is retried until " +
+                          format_rfc3339(m.expires_ms);
+        it->second.reply->send_line(line(failed));
+        it->second.reply->finish();
+        waiters_.erase(it);
+    });
 }
 
 void Daemon::stream_messages(std::shared_ptr<ReplySink> reply, MessageFilter filter,

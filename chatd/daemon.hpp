@@ -70,6 +70,16 @@ private:
         std::string peer;  // empty: all
         std::int64_t last_id = 0;
     };
+    // A send request on its way through the store to the wire.
+    struct OutgoingSend {
+        OutgoingMessage message;
+        std::int64_t row = 0;  // set by the store thread before `done`
+        Endpoint to;
+        std::string datagram;
+        bool wait = false;
+        double timeout_seconds = 0;
+        std::shared_ptr<ReplySink> reply;
+    };
     struct PeerMode {
         bool envelope = false;
         bool plain = false;
@@ -81,7 +91,7 @@ private:
     void store_incoming(IncomingMessage message, const Endpoint& from);
 
     // Control thread.
-    void on_stored(const MessageView& message, bool plain);
+    void on_stored(const MessageView& message);
     void on_ack(const std::string& peer, const std::string& msg_id);
     void prune_followers();
     void arm_retry_timer();
@@ -95,8 +105,9 @@ private:
                        std::function<void(const std::string& key)> respond);
     void handle_send(SendRequest request, std::shared_ptr<ReplySink> reply);
     void send_resolved(SendRequest request, const Endpoint& to, std::shared_ptr<ReplySink> reply);
-    void queue_outgoing(OutgoingMessage message, const Endpoint& to, std::string datagram,
-                        bool wait, double timeout_seconds, std::shared_ptr<ReplySink> reply);
+    void queue_outgoing(std::shared_ptr<OutgoingSend> send);
+    void on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable);
+    void wait_for_ack(std::shared_ptr<OutgoingSend> send);
     void answer_waiters(const std::string& msg_id, const std::string& line);
     using StreamDone = std::function<void(std::int64_t last_id)>;
     // Sends matching messages after after_id, a page at a time, each page

@@ -191,13 +191,17 @@ void Store::touch_peer(const std::string& address, const std::string& name, bool
 }
 
 namespace {
+// Binds ?1 and ?2 of kFilter.
 constexpr const char* kFilter = "(?1 = 0 OR direction = 'in') AND (?2 = '' OR peer = ?2)";
+void bind_filter(Statement& statement, const MessageFilter& filter) {
+    statement.bind(1, std::int64_t{filter.received_only}).bind(2, filter.peer);
 }
+}  // namespace
 
 std::int64_t Store::before_newest(const MessageFilter& filter, std::size_t count) {
     Statement select(db_, std::string("SELECT id FROM messages WHERE ") + kFilter +
                               " ORDER BY id DESC LIMIT 1 OFFSET ?3");
-    select.bind(1, std::int64_t{filter.received_only}).bind(2, filter.peer);
+    bind_filter(select, filter);
     select.bind(3, static_cast<std::int64_t>(count));
     return select.step() ? select.integer(0) : 0;
 }
@@ -206,7 +210,7 @@ std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t a
                                      std::size_t count, std::size_t max_bytes) {
     Statement select(db_, std::string(kMessageColumns) + "WHERE " + kFilter +
                               " AND id > ?3 ORDER BY id ASC LIMIT ?4");
-    select.bind(1, std::int64_t{filter.received_only}).bind(2, filter.peer);
+    bind_filter(select, filter);
     select.bind(3, after_id).bind(4, static_cast<std::int64_t>(count));
     std::vector<MessageView> rows;
     std::size_t bytes = 0;
