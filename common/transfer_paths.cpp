@@ -1,0 +1,79 @@
+#include "transfer_paths.hpp"
+
+#include <vector>
+
+#include "text.hpp"
+
+namespace chat {
+namespace {
+
+std::vector<std::string_view> split(std::string_view path) {
+    std::vector<std::string_view> parts;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        const auto slash = path.find('/', start);
+        const auto end = slash == std::string_view::npos ? path.size() : slash;
+        parts.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+}  // namespace
+
+std::optional<std::string> check_relative_path(std::string_view path) {
+    if (path.empty()) return "empty path";
+    if (path.size() > kMaxPathBytes) return "path longer than 4095 bytes";
+    if (path.front() == '/') return "absolute path";
+    if (!is_valid_utf8(path)) return "not valid UTF-8";
+    for (const char c : path) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte == 0) return "NUL byte in name";
+        if ((byte < 0x20 && byte != '\n') || byte == 0x7F) return "control character in name";
+    }
+    for (const auto part : split(path)) {
+        if (part.empty()) return "empty name component";
+        if (part == "." || part == "..") return "'" + std::string(part) + "' component";
+        if (part.size() > kMaxFileNameBytes) return "name longer than 255 bytes";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_link_target(std::string_view link_path, std::string_view target) {
+    if (target.empty()) return "empty link target";
+    if (target.front() == '/') return "link to an absolute path";
+    if (target.find('\0') != std::string_view::npos) return "NUL byte in link target";
+    // Depth of the directory holding the link, then walk the target.
+    int depth = static_cast<int>(split(link_path).size()) - 1;
+    for (const auto part : split(target)) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+            if (--depth < 0) return "link points outside the transfer";
+        } else {
+            ++depth;
+        }
+    }
+    return std::nullopt;
+}
+
+bool path_is_within(std::string_view root, std::string_view path) {
+    while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
+    if (!path.starts_with(root)) return false;
+    return path.size() == root.size() || path[root.size()] == '/' || root == "/";
+}
+
+std::string unused_name(const std::string& name,
+                        const std::function<bool(const std::string&)>& taken) {
+    if (!taken(name)) return name;
+    // Keep an extension after the counter, but not for dotfiles (".bashrc").
+    const auto dot = name.rfind('.');
+    const bool has_extension = dot != std::string::npos && dot != 0;
+    const std::string stem = has_extension ? name.substr(0, dot) : name;
+    const std::string extension = has_extension ? name.substr(dot) : "";
+    for (unsigned n = 1;; ++n) {
+        std::string candidate = stem + " (" + std::to_string(n) + ")" + extension;
+        if (!taken(candidate)) return candidate;
+    }
+}
+
+}  // namespace chat

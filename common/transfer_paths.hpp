@@ -1,0 +1,36 @@
+#pragma once
+// Checks on the names a peer sends in a transfer manifest, before anything
+// is written: the receiving side trusts no name. Pure string logic; the
+// writer also opens every component with O_NOFOLLOW relative to a
+// directory fd, so a check missed here still cannot escape.
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace chat {
+
+inline constexpr std::size_t kMaxFileNameBytes = 255;
+inline constexpr std::size_t kMaxPathBytes = 4095;
+
+// Why `path` is not an acceptable relative path inside a transfer, or
+// nullopt when it is: non-empty, relative, '/'-separated components that
+// are non-empty, not "." or "..", at most 255 bytes, valid UTF-8, with no
+// NUL or control byte except newline (names with newlines are kept).
+std::optional<std::string> check_relative_path(std::string_view path);
+
+// Why a symlink at `link_path` pointing to `target` would leave the
+// transferred tree (absolute, or climbing above its root), or nullopt when
+// it stays inside. Lexical: the tree is ours and holds no other links.
+std::optional<std::string> check_link_target(std::string_view link_path, std::string_view target);
+
+// True when `path` is `root` or below it, component-wise: "/dl/photos-2"
+// is not within "/dl/photos".
+bool path_is_within(std::string_view root, std::string_view path);
+
+// `name`, or "name (1)", "name (2)", ... ("a.txt" -> "a (1).txt") for the
+// first that `taken` says is free: an existing name is never overwritten.
+std::string unused_name(const std::string& name,
+                        const std::function<bool(const std::string&)>& taken);
+
+}  // namespace chat

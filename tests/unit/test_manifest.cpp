@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "manifest.hpp"
+
+using namespace chat;
+
+namespace {
+Manifest sample() {
+    Manifest m;
+    m.entries = {
+        {EntryType::directory, "photos", 0, 0755, 1'000'000'000, ""},
+        {EntryType::file, "photos/a b.jpg", 123, 0644, 2'000'000'001, ""},
+        {EntryType::file, "photos/empty", 0, 0600, 3, ""},
+        {EntryType::directory, "photos/empty dir", 0, 0700, 4, ""},
+        {EntryType::symlink, "photos/latest", 0, 0, 5, "a b.jpg"},
+        {EntryType::file, "notes\n.txt", 7, 0640, 6, ""},
+    };
+    return m;
+}
+
+std::string one_entry(const std::string& entry) {
+    return R"({"version":1,"entries":[)" + entry + "]}";
+}
+}  // namespace
+
+TEST_SUITE("manifest") {
+    TEST_CASE("round trip, totals and top-level names") {
+        const Manifest m = sample();
+        CHECK(decode_manifest(encode_manifest(m)) == m);
+        CHECK(m.total_bytes() == 130);
+        CHECK(m.file_count() == 3);
+        CHECK(m.top_level_names() == std::vector<std::string>{"photos", "notes\n.txt"});
+    }
+
+    TEST_CASE("setuid, setgid and sticky bits are dropped") {
+        Manifest m;
+        m.entries = {{EntryType::file, "x", 1, 04755, 0, ""},
+                     {EntryType::directory, "d", 0, 01777, 0, ""}};
+        const Manifest back = decode_manifest(encode_manifest(m));
+        CHECK(back.entries[0].mode == 0755);
+        CHECK(back.entries[1].mode == 0777);
+        CHECK((decode_manifest(one_entry(R"({"t":"f","p":"x","s":1,"m":3565})")).entries[0].mode) ==
+              0755);
+    }
+
+    TEST_CASE("forged manifests are refused, naming the entry") {
+        struct Case {
+            std::string json, error;
+        };
+        const Case cases[] = {
+            {"nope", "manifest is not a JSON object"},
+            {R"({"version":2,"entries":[]})", "unknown manifest version"},
+            {R"({"version":1})", "manifest without entries"},
+            {one_entry(R"({"t":"f","p":"../x","s":1})"),
+             "manifest entry 0 ('../x'): '..' component"},
+            {one_entry(R"({"t":"f","p":"/etc/passwd","s":1})"),
+             "manifest entry 0 ('/etc/passwd'): absolute path"},
+            {one_entry(R"({"t":"f","s":1})"), "manifest entry 0: missing path"},
+            {one_entry(R"({"t":"x","p":"a"})"), "manifest entry 0 ('a'): unknown type 'x'"},
+            {one_entry(R"({"t":"f","p":"a"})"), "manifest entry 0 ('a'): missing size"},
+            {one_entry(R"({"t":"f","p":"a","s":-5})"), "manifest entry 0 ('a'): missing size"},
+            {one_entry(R"({"t":"f","p":"a","s":2251799813685249})"),
+             "manifest entry 0 ('a'): size too large"},
+            {one_entry(R"({"t":"f","p":"a","s":1,"mt":"yesterday"})"),
+             "manifest entry 0 ('a'): a field has the wrong type"},
+            {one_entry(R"({"t":"l","p":"a","l":"/etc/passwd"})"),
+             "manifest entry 0 ('a'): link to an absolute path"},
+            {one_entry(R"({"t":"l","p":"a","l":"../../x"})"),
+             "manifest entry 0 ('a'): link points outside the transfer"},
+            {one_entry(R"({"t":"f","p":"dir/a","s":1})"),
+             "manifest entry 0 ('dir/a'): parent directory is not listed before it"},
+            // A symlink, then a file "through" it.
+            {one_entry(R"({"t":"l","p":"a","l":"b"},{"t":"d","p":"b"},{"t":"f","p":"a/x","s":1})"),
+             "manifest entry 2 ('a/x'): parent is not a directory"},
+            {one_entry(R"({"t":"f","p":"f","s":1},{"t":"f","p":"f/x","s":1})"),
+             "manifest entry 1 ('f/x'): parent is not a directory"},
+            {one_entry(R"({"t":"f","p":"a","s":1},{"t":"f","p":"a","s":2})"),
+             "manifest entry 1 ('a'): listed twice"},
+            {one_entry(R"(5)"), "manifest entry 0: not an object"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.json);
+            CHECK_THROWS_WITH_AS(decode_manifest(c.json), c.error.c_str(), ManifestError);
+        }
+    }
+}
