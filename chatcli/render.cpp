@@ -44,6 +44,17 @@ std::string render_duration(std::int64_t seconds) {
     return out.str();
 }
 
+namespace {
+std::string render_workers(const json& w) {
+    if (!w.is_object()) return "";
+    std::ostringstream out;
+    out << "  workers    " << w.value("pids", json::array()).size() << " processes, "
+        << w.value("busy", 0) << " busy, " << w.value("queued", 0) << " jobs queued, "
+        << w.value("restarts", 0) << " restarted\n";
+    return out.str();
+}
+}  // namespace
+
 std::string render_status(const json& s) {
     std::ostringstream out;
     out << "chatd " << s.value("version", "?") << " as '"
@@ -53,7 +64,7 @@ std::string render_status(const json& s) {
         << "  state      " << s.value("state_dir", "?") << "\n"
         << "  uptime     " << render_duration(s.value("uptime_seconds", std::int64_t{0})) << "\n"
         << "  outbox     " << s.value("outbox", 0) << " awaiting an ack\n"
-        << "  counters  ";
+        << render_workers(s.value("workers", json())) << "  counters  ";
     const json counters = s.value("counters", json::object());
     for (const auto& [key, value] : counters.items()) {
         std::string label = key;

@@ -104,6 +104,9 @@ void Daemon::start() {
         std::make_unique<UdpTransport>(listen_endpoint(settings_.config.listen),
                                        settings_.config.max_datagram_bytes, counters_, log_);
     control_.start();
+    workers_ = std::make_unique<WorkerPool>(io_, settings_.worker_executable,
+                                            settings_.config.transfer.workers, log_);
+    workers_->start();
 
     for (const auto& peer : reader_->peers()) {
         peer_modes_[peer.address] = {peer.speaks_envelope, peer.speaks_plain};
@@ -138,6 +141,7 @@ void Daemon::stop() {
     if (!running_ && !transport_) return;
     running_ = false;
     control_.stop();
+    if (workers_) workers_->stop();
     retry_timer_.cancel();
     resolver_.cancel();
     for (auto& [id, waiter] : waiters_) waiter.timer->cancel();
@@ -146,6 +150,7 @@ void Daemon::stop() {
     if (transport_) transport_->stop();
     if (store_worker_) store_worker_->stop();  // commits what is queued
     store_worker_.reset();
+    workers_.reset();
     transport_.reset();
     reader_.reset();
 }
@@ -591,8 +596,17 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"uptime_seconds", uptime.count()},
                            {"outbox", pending_.size()},
                            {"followers", (prune_followers(), followers_.size())},
+                           {"workers", workers_json()},
                            {"counters", counters}}));
     reply->finish();
+}
+
+nlohmann::json Daemon::workers_json() const {
+    if (!workers_) return nullptr;
+    return {{"pids", workers_->pids()},
+            {"busy", workers_->busy()},
+            {"queued", workers_->queued()},
+            {"restarts", workers_->restarts()}};
 }
 
 void Daemon::handle_peers(std::shared_ptr<ReplySink> reply) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 #include "store.hpp"
 #include "store_worker.hpp"
 #include "udp_transport.hpp"
+#include "worker_pool.hpp"
 
 namespace spdlog {
 class logger;
@@ -32,9 +34,10 @@ namespace chat {
 
 struct DaemonSettings {
     Config config;
-    std::string socket_path;  // resolved
-    std::string state_dir;    // resolved
-    std::string name;         // resolved
+    std::string socket_path;        // resolved
+    std::string state_dir;          // resolved
+    std::string name;               // resolved
+    std::string worker_executable;  // this binary, started again as `chatd --worker`
 };
 
 class Daemon : public RequestHandler {
@@ -119,6 +122,7 @@ private:
     void handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply);
     void handle_status(std::shared_ptr<ReplySink> reply);
     void handle_peers(std::shared_ptr<ReplySink> reply);
+    nlohmann::json workers_json() const;
     std::string new_message_id();
     void post(std::function<void()> fn);
 
@@ -131,6 +135,7 @@ private:
     std::unique_ptr<Store> reader_;  // control thread's read connection
     std::unique_ptr<UdpTransport> transport_;
     std::unique_ptr<StoreWorker> store_worker_;  // stopped before the transport is destroyed
+    std::unique_ptr<WorkerPool> workers_;
     ControlServer control_;
     asio::ip::udp::resolver resolver_;
     asio::steady_timer retry_timer_;

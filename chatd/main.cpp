@@ -9,11 +9,14 @@
 #include <asio/signal_set.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <string_view>
 
 #include "config.hpp"
 #include "daemon.hpp"
 #include "paths.hpp"
+#include "worker.hpp"
 
 namespace {
 
@@ -40,6 +43,12 @@ std::string host_name() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Worker mode first: a worker starts no threads and reads no config.
+    if (argc == 3 && std::string_view(argv[1]) == "--worker") {
+        std::signal(SIGINT, SIG_IGN);  // the daemon stops its workers, not the terminal
+        std::signal(SIGPIPE, SIG_IGN);
+        return chat::run_worker(std::atoi(argv[2]));
+    }
     CLI::App app{
         "chatd: peer-to-peer LAN chat daemon.\n"
         "Listens for messages on a UDP port (default 7890) and serves chatcli on a\n"
@@ -95,6 +104,10 @@ int main(int argc, char** argv) {
     settings.state_dir = settings.config.state_dir.empty() ? chat::default_state_dir(env, uid)
                                                            : settings.config.state_dir;
     settings.name = settings.config.name.empty() ? host_name() : settings.config.name;
+    std::error_code exe_error;
+    settings.worker_executable =
+        std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
+    if (exe_error) settings.worker_executable = argv[0];
 
     auto log = make_logger(settings.config.log_level);
     // A control client that hangs up must not kill the daemon.

@@ -33,6 +33,20 @@ void check_range(std::string_view key, std::int64_t value, std::int64_t min, std
     }
 }
 
+void parse_transfer(const json& section, Config::Transfer& transfer) {
+    if (!section.is_object()) throw ConfigError("config: 'transfer' must be an object");
+    for (const auto& [key, value] : section.items()) {
+        const std::string name = "transfer." + key;
+        if (key == "workers") {
+            const auto workers = get_int(value, name);
+            check_range(name, workers, 1, 64);
+            transfer.workers = static_cast<std::size_t>(workers);
+        } else {
+            throw ConfigError("config: unknown key " + in_quotes(name));
+        }
+    }
+}
+
 json to_json(const Config& c) {
     return json{{"listen", c.listen},
                 {"socket", c.socket},
@@ -44,7 +58,8 @@ json to_json(const Config& c) {
                 {"outbox_ttl_seconds", c.outbox_ttl_seconds},
                 {"retry_initial_ms", c.retry_initial_ms},
                 {"retry_max_ms", c.retry_max_ms},
-                {"max_datagram_bytes", c.max_datagram_bytes}};
+                {"max_datagram_bytes", c.max_datagram_bytes},
+                {"transfer", {{"workers", c.transfer.workers}}}};
 }
 
 }  // namespace
@@ -88,6 +103,8 @@ Config parse_config(std::string_view json_text) {
             const auto bytes = get_int(value, key);
             check_range(key, bytes, 512, static_cast<std::int64_t>(kMaxUdpPayload));
             config.max_datagram_bytes = static_cast<std::size_t>(bytes);
+        } else if (key == "transfer") {
+            parse_transfer(value, config.transfer);
         } else {
             throw ConfigError("config: unknown key " + in_quotes(key));
         }
@@ -129,6 +146,7 @@ void validate_config(const Config& c) {
     check_range("retry_max_ms", c.retry_max_ms, c.retry_initial_ms, 3'600'000);
     check_range("max_datagram_bytes", static_cast<std::int64_t>(c.max_datagram_bytes), 512,
                 static_cast<std::int64_t>(kMaxUdpPayload));
+    check_range("transfer.workers", static_cast<std::int64_t>(c.transfer.workers), 1, 64);
 }
 
 Config load_config_file(const std::string& path) {

@@ -22,6 +22,9 @@ struct Config {
     std::int64_t retry_initial_ms = 500;
     std::int64_t retry_max_ms = 30000;
     std::size_t max_datagram_bytes = 65507;
+    struct Transfer {
+        std::size_t workers = 4;  // worker processes
+    } transfer;
 };
 
 // The error names the key (or flag) and what is wrong with it.

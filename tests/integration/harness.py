@@ -55,6 +55,7 @@ class Daemon:
             "log_level": "debug",
             "retry_initial_ms": 50,
             "retry_max_ms": 400,
+            "transfer": {"workers": 2},
         }
         self.config.update(config)
         self.proc = None

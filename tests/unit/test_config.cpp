@@ -31,7 +31,8 @@ TEST_SUITE("config") {
         const Config c = parse_config(R"({"listen":"[::]:9000","name":"alice","log_level":"debug",
             "peers":{"bob":"10.0.0.5","carol":"[fd00::7]:7000"},"outbox_ttl_seconds":60,
             "retry_initial_ms":100,"retry_max_ms":1000,"max_datagram_bytes":1024,
-            "socket":"/run/x.sock","socket_group":"chatd","state_dir":"/var/lib/x"})");
+            "socket":"/run/x.sock","socket_group":"chatd","state_dir":"/var/lib/x",
+            "transfer":{"workers":8}})");
         CHECK(c.listen == "[::]:9000");
         CHECK(c.name == "alice");
         CHECK(c.peers.at("bob") == "10.0.0.5");
@@ -43,6 +44,7 @@ TEST_SUITE("config") {
         CHECK(c.socket == "/run/x.sock");
         CHECK(c.socket_group == "chatd");
         CHECK(c.state_dir == "/var/lib/x");
+        CHECK(c.transfer.workers == 8);
     }
 
     TEST_CASE("errors name the key and what is wrong") {
@@ -77,6 +79,10 @@ TEST_SUITE("config") {
              "config: 'peers.bob': invalid port '0' in 'h:0' (expected 1-65535)"},
             {R"({"name":")" + std::string(65, 'n') + "\"}",
              "config: 'name' is longer than 64 bytes"},
+            {R"({"transfer":4})", "config: 'transfer' must be an object"},
+            {R"({"transfer":{"workers":0}})",
+             "config: 'transfer.workers' must be between 1 and 64, got 0"},
+            {R"({"transfer":{"wrokers":2}})", "config: unknown key 'transfer.wrokers'"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.json);

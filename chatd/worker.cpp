@@ -1,0 +1,126 @@
+#include "worker.hpp"
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "content_hash.hpp"
+#include "fd_passing.hpp"
+#include "worker_protocol.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kIoBufferBytes = 256 * 1024;
+constexpr std::int64_t kProgressEveryBytes = 4 << 20;
+
+class Worker {
+public:
+    explicit Worker(int control_fd) : control_fd_(control_fd), buffer_(kIoBufferBytes) {
+        auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+        log_ = std::make_shared<spdlog::logger>("chatd-worker", sink);
+        log_->set_pattern(std::getenv("JOURNAL_STREAM") ? "worker %P %l: %v"
+                                                        : "%Y-%m-%d %H:%M:%S.%e worker %P %l: %v");
+    }
+
+    int run() {
+        std::string message;
+        for (;;) {
+            OwnedFds fds;
+            switch (receive_with_fds(control_fd_, message, fds, kMaxWorkerMessageBytes)) {
+                case ReceiveResult::closed:
+                    return 0;  // the daemon is done with us
+                case ReceiveResult::error:
+                    log_->error("reading jobs failed: {}", std::strerror(errno));
+                    return 1;
+                case ReceiveResult::truncated:
+                    log_->error("a job message was cut short; ignoring it");
+                    continue;
+                case ReceiveResult::message:
+                    break;
+            }
+            WorkerJob job;
+            try {
+                job = decode_job(message);
+            } catch (const WorkerProtocolError& e) {
+                log_->error("bad job: {}", e.what());
+                continue;
+            }
+            current_job_ = job.id;
+            try {
+                run_job(job, fds);
+            } catch (const std::exception& e) {
+                fail(e.what());
+            }
+        }
+    }
+
+private:
+    void run_job(const WorkerJob& job, OwnedFds& fds) {
+        if (job.kind == "hash") return hash_files(fds);
+        fail("unknown job kind '" + job.kind + "'");
+    }
+
+    // Hashes each descriptor to its end: the check a receiver makes of a
+    // staged file, and a sender of a source before it resumes.
+    void hash_files(OwnedFds& fds) {
+        json hashes = json::array();
+        json sizes = json::array();
+        for (const int fd : fds.get()) {
+            ContentHash hash;
+            std::uint64_t size = 0;
+            std::int64_t unreported = 0;
+            for (;;) {
+                const ssize_t n = ::read(fd, buffer_.data(), buffer_.size());
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) return fail(std::string("read failed: ") + std::strerror(errno));
+                if (n == 0) break;
+                hash.update(buffer_.data(), static_cast<std::size_t>(n));
+                size += static_cast<std::uint64_t>(n);
+                unreported += n;
+                if (unreported >= kProgressEveryBytes) {
+                    progress(std::exchange(unreported, 0), 0);
+                }
+            }
+            progress(unreported, 1);
+            hashes.push_back(hash.hex());
+            sizes.push_back(size);
+        }
+        send({current_job_, WorkerReport::Type::done, 0, 0,
+              json{{"hashes", hashes}, {"sizes", sizes}}.dump(), ""});
+    }
+
+    void progress(std::int64_t bytes, std::uint64_t files) {
+        send({current_job_, WorkerReport::Type::progress, bytes, files, "", ""});
+    }
+
+    void fail(const std::string& why) {
+        send({current_job_, WorkerReport::Type::failed, 0, 0, "", why});
+    }
+
+    void send(const WorkerReport& report) {
+        if (!send_with_fds(control_fd_, encode_report(report), {})) {
+            log_->error("cannot report to the daemon: {}", std::strerror(errno));
+            std::exit(1);  // the daemon is gone; nothing left to do
+        }
+    }
+
+    int control_fd_;
+    std::vector<char> buffer_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::uint64_t current_job_ = 0;
+};
+
+}  // namespace
+
+int run_worker(int control_fd) { return Worker(control_fd).run(); }
+
+}  // namespace chat

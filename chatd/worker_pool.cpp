@@ -1,0 +1,218 @@
+#include "worker_pool.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/logger.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <system_error>
+#include <thread>
+
+#include "worker_protocol.hpp"
+
+extern char** environ;
+
+namespace chat {
+namespace {
+
+constexpr int kWorkerFd = 3;  // where a worker finds its socket
+
+}  // namespace
+
+WorkerPool::WorkerPool(asio::io_context& io, std::string worker_executable, std::size_t size,
+                       std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      executable_(std::move(worker_executable)),
+      log_(std::move(log)),
+      workers_(size),
+      respawn_timer_(io) {}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::start() {
+    for (auto& worker : workers_) spawn(worker);
+    for (std::size_t slot = 0; slot < workers_.size(); ++slot) read_next(slot);
+}
+
+void WorkerPool::spawn(Worker& worker) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        throw std::system_error(errno, std::generic_category(), "worker socketpair");
+    }
+    // dup2 onto the same number would keep close-on-exec set; avoid it.
+    if (pair[1] == kWorkerFd) {
+        const int moved = ::fcntl(pair[1], F_DUPFD_CLOEXEC, kWorkerFd + 1);
+        ::close(pair[1]);
+        pair[1] = moved;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, pair[1], kWorkerFd);
+    const std::string fd_text = std::to_string(kWorkerFd);
+    char* argv[] = {const_cast<char*>("chatd"), const_cast<char*>("--worker"),
+                    const_cast<char*>(fd_text.c_str()), nullptr};
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, executable_.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(pair[1]);
+    if (rc != 0) {
+        ::close(pair[0]);
+        throw std::system_error(rc, std::generic_category(), "cannot start worker " + executable_);
+    }
+    worker.pid = pid;
+    worker.socket =
+        std::make_unique<Socket>(io_, asio::generic::seq_packet_protocol(AF_UNIX, 0), pair[0]);
+    log_->debug("worker {} started", pid);
+}
+
+void WorkerPool::read_next(std::size_t slot) {
+    Worker& worker = workers_[slot];
+    worker.buffer.resize(kMaxWorkerMessageBytes);
+    const pid_t pid = worker.pid;
+    asio::socket_base::message_flags flags{};
+    worker.socket->async_receive(asio::buffer(worker.buffer), flags,
+                                 [this, slot, pid](asio::error_code ec, std::size_t n) {
+                                     if (ec == asio::error::operation_aborted || stopping_) return;
+                                     Worker& w = workers_[slot];
+                                     if (w.pid != pid)
+                                         return;  // a report from a worker already replaced
+                                     if (ec || n == 0) {
+                                         on_lost(slot, ec ? ec.message() : "it exited");
+                                         return;
+                                     }
+                                     on_report(slot, w.buffer.substr(0, n));
+                                     if (workers_[slot].pid == pid) read_next(slot);
+                                 });
+}
+
+void WorkerPool::on_report(std::size_t slot, const std::string& bytes) {
+    Worker& worker = workers_[slot];
+    WorkerReport report;
+    try {
+        report = decode_report(bytes);
+    } catch (const WorkerProtocolError& e) {
+        log_->warn("worker {} sent a bad report: {}", worker.pid, e.what());
+        return;
+    }
+    if (!worker.running || worker.running->id != report.job) {
+        log_->warn("worker {} reported on job {}, which it does not hold", worker.pid, report.job);
+        return;
+    }
+    PoolJob& job = worker.running->job;
+    if (report.type == WorkerReport::Type::progress) {
+        if (job.on_progress) job.on_progress(report.bytes, report.files);
+        return;
+    }
+    auto done = std::move(job.on_done);
+    worker.running.reset();
+    const bool ok = report.type == WorkerReport::Type::done;
+    if (done) done(ok, ok ? report.result_json : report.error);
+    dispatch();
+}
+
+void WorkerPool::on_lost(std::size_t slot, const std::string& why) {
+    Worker& worker = workers_[slot];
+    log_->warn("worker {} was lost ({}); starting another", worker.pid, why);
+    std::optional<Running> lost = std::move(worker.running);
+    worker.running.reset();
+    reap(worker);
+    ++restarts_;
+    try {
+        spawn(worker);
+        read_next(slot);
+    } catch (const std::system_error& e) {
+        log_->error("{}; retrying in 1 s", e.what());
+        respawn_timer_.expires_after(std::chrono::seconds(1));
+        respawn_timer_.async_wait([this, slot](asio::error_code ec) {
+            if (!ec && !stopping_ && workers_[slot].pid < 0) on_lost(slot, "not running");
+        });
+    }
+    if (lost && lost->job.on_done) {
+        lost->job.on_done(false, "the worker running it died (" + why + ")");
+    }
+    dispatch();
+}
+
+void WorkerPool::reap(Worker& worker) {
+    if (worker.socket) {
+        asio::error_code ignored;
+        worker.socket->close(ignored);
+        worker.socket.reset();
+    }
+    if (worker.pid <= 0) return;
+    // It has closed its end, so it is exiting; give it a moment, then insist.
+    for (int i = 0; i < 100; ++i) {
+        if (::waitpid(worker.pid, nullptr, WNOHANG) != 0) {
+            worker.pid = -1;
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(worker.pid, SIGKILL);
+    ::waitpid(worker.pid, nullptr, 0);
+    worker.pid = -1;
+}
+
+void WorkerPool::submit(PoolJob job) {
+    if (stopping_) {
+        if (job.on_done) job.on_done(false, "stopping");
+        return;
+    }
+    queue_.push_back(std::move(job));
+    dispatch();
+}
+
+void WorkerPool::dispatch() {
+    for (std::size_t slot = 0; slot < workers_.size() && !queue_.empty(); ++slot) {
+        Worker& worker = workers_[slot];
+        if (worker.running || !worker.socket) continue;
+        PoolJob job = std::move(queue_.front());
+        queue_.pop_front();
+        const std::uint64_t id = next_job_id_++;
+        const std::string message = encode_job({id, job.kind, job.params_json});
+        if (!send_with_fds(worker.socket->native_handle(), message, job.fds.get())) {
+            const std::string why =
+                std::string("cannot hand the job to a worker: ") + std::strerror(errno);
+            if (job.on_done) job.on_done(false, why);
+            continue;
+        }
+        job.fds.reset();  // the worker has its own copies now
+        worker.running = Running{id, std::move(job)};
+    }
+}
+
+void WorkerPool::stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    respawn_timer_.cancel();
+    for (auto& worker : workers_) {
+        std::optional<Running> running = std::move(worker.running);
+        worker.running.reset();
+        reap(worker);
+        if (running && running->job.on_done) running->job.on_done(false, "stopping");
+    }
+    for (auto& job : queue_) {
+        if (job.on_done) job.on_done(false, "stopping");
+    }
+    queue_.clear();
+}
+
+std::vector<pid_t> WorkerPool::pids() const {
+    std::vector<pid_t> pids;
+    for (const auto& worker : workers_) pids.push_back(worker.pid);
+    return pids;
+}
+
+std::size_t WorkerPool::busy() const {
+    std::size_t count = 0;
+    for (const auto& worker : workers_) count += worker.running ? 1 : 0;
+    return count;
+}
+
+}  // namespace chat

@@ -1,0 +1,90 @@
+#pragma once
+// The transfer workers, seen from the daemon. Each worker is its own
+// process, started with posix_spawn as `chatd --worker 3` (never a bare
+// fork of the threaded daemon), joined by a SOCK_SEQPACKET socketpair.
+// Jobs go down with their descriptors; progress and results come up and
+// are read on the control thread (the progress queue). A worker that dies
+// fails only the job it held, and the pool starts another. Control thread
+// only.
+#include <sys/types.h>
+
+#include <asio/generic/seq_packet_protocol.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fd_passing.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace chat {
+
+struct PoolJob {
+    std::string kind;
+    std::string params_json = "{}";
+    OwnedFds fds;  // sent to the worker with the job, then closed here
+    std::function<void(std::int64_t bytes, std::uint64_t files)> on_progress;
+    // ok with the result (a JSON object), or not with the reason.
+    std::function<void(bool ok, const std::string& result_or_error)> on_done;
+};
+
+class WorkerPool {
+public:
+    WorkerPool(asio::io_context& io, std::string worker_executable, std::size_t size,
+               std::shared_ptr<spdlog::logger> log);
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    // Starts every worker; throws std::system_error if one cannot start.
+    void start();
+    void submit(PoolJob job);
+    // Closes the workers' sockets (they exit), waits for them briefly, then
+    // kills what is left. Queued and running jobs fail with "stopping".
+    void stop();
+
+    std::vector<pid_t> pids() const;
+    std::size_t queued() const { return queue_.size(); }
+    std::size_t busy() const;
+    std::uint64_t restarts() const { return restarts_; }
+
+private:
+    using Socket = asio::generic::seq_packet_protocol::socket;
+    struct Running {
+        std::uint64_t id;
+        PoolJob job;
+    };
+    struct Worker {
+        pid_t pid = -1;
+        std::unique_ptr<Socket> socket;
+        std::optional<Running> running;
+        std::string buffer;
+    };
+
+    void spawn(Worker& worker);
+    void read_next(std::size_t slot);
+    void on_report(std::size_t slot, const std::string& bytes);
+    void on_lost(std::size_t slot, const std::string& why);
+    void dispatch();
+    void reap(Worker& worker);
+
+    asio::io_context& io_;
+    std::string executable_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::vector<Worker> workers_;
+    std::deque<PoolJob> queue_;
+    std::uint64_t next_job_id_ = 1;
+    std::uint64_t restarts_ = 0;
+    asio::steady_timer respawn_timer_;
+    bool stopping_ = false;
+};
+
+}  // namespace chat

@@ -1,0 +1,34 @@
+#include <doctest/doctest.h>
+
+#include "worker_protocol.hpp"
+
+using namespace chat;
+
+TEST_SUITE("worker_protocol") {
+    TEST_CASE("jobs and reports round-trip") {
+        const WorkerJob job{42, "hash", R"({"sizes":[1,2]})"};
+        CHECK(decode_job(encode_job(job)) == job);
+        CHECK(decode_job(encode_job({7, "hash", ""})).params_json == "{}");
+
+        const WorkerReport reports[] = {
+            {1, WorkerReport::Type::progress, 4096, 2, "", ""},
+            {1, WorkerReport::Type::progress, -100, 0, "", ""},
+            {2, WorkerReport::Type::done, 0, 0, R"({"hashes":["ab"]})", ""},
+            {3, WorkerReport::Type::failed, 0, 0, "", "read failed: Input/output error"},
+        };
+        for (const auto& r : reports) CHECK(decode_report(encode_report(r)) == r);
+    }
+
+    TEST_CASE("bad messages say what is wrong") {
+        CHECK_THROWS_WITH_AS(decode_job("[]"), "job is not a JSON object", WorkerProtocolError);
+        CHECK_THROWS_WITH_AS(decode_job(R"({"kind":"hash"})"),
+                             "job without a valid 'job' id or 'kind'", WorkerProtocolError);
+        CHECK_THROWS_WITH_AS(encode_job({1, "hash", "[1]"}), "parameters are not a JSON object",
+                             WorkerProtocolError);
+        CHECK_THROWS_WITH_AS(decode_report("nope"), "report is not a JSON object",
+                             WorkerProtocolError);
+        CHECK_THROWS_WITH_AS(decode_report(R"({"job":1})"),
+                             "report without a valid job id, progress, done or failed",
+                             WorkerProtocolError);
+    }
+}
