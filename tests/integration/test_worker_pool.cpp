@@ -89,7 +89,7 @@ std::string expected_hash(const std::string& content) {
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
 
-long peak_rss_kib(pid_t pid) {
+[[maybe_unused]] long peak_rss_kib(pid_t pid) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(status, line)) {

@@ -1,0 +1,206 @@
+#include "staging.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "transfer_paths.hpp"
+
+namespace chat {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
+    throw StagingError(what + " '" + path + "': " + std::strerror(errno));
+}
+
+timespec to_timespec(std::int64_t ns) {
+    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+bool exists_at(int dir, const std::string& name) {
+    struct stat st;
+    return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// renameat2 with RENAME_NOREPLACE: an existing name is never replaced,
+// even by a race with someone creating it.
+int rename_noreplace(int from_dir, const char* from, int to_dir, const char* to) {
+    return static_cast<int>(::syscall(SYS_renameat2, from_dir, from, to_dir, to, RENAME_NOREPLACE));
+}
+
+}  // namespace
+
+bool write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+StagingTree::StagingTree(int parent_fd, const std::string& name) : parent_(parent_fd), name_(name) {
+    if (::mkdirat(parent_fd, name.c_str(), 0700) != 0 && errno != EEXIST)
+        fail("cannot create", name);
+    root_ = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (root_ < 0) fail("cannot open", name);
+}
+
+StagingTree::~StagingTree() {
+    if (root_ >= 0) ::close(root_);
+}
+
+int StagingTree::open_parent(const std::string& path, std::string& leaf) {
+    if (auto why = check_relative_path(path))
+        throw StagingError("refused path '" + path + "': " + *why);
+    int dir = ::dup(root_);
+    std::size_t start = 0;
+    for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', start)) {
+        const std::string part = path.substr(start, slash - start);
+        const int next =
+            ::openat(dir, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        ::close(dir);
+        if (next < 0) {
+            if (errno == ELOOP || errno == ENOTDIR) {
+                throw StagingError("refused path '" + path + "': goes through a link or a file");
+            }
+            fail("cannot open directory of", path);
+        }
+        dir = next;
+        start = slash + 1;
+    }
+    leaf = path.substr(start);
+    return dir;
+}
+
+std::vector<std::string> StagingTree::prepare(const Manifest& manifest) {
+    std::vector<std::string> skipped;
+    for (const auto& e : manifest.entries) {
+        if (e.type == EntryType::file) continue;
+        std::string leaf;
+        const int dir = open_parent(e.path, leaf);
+        int rc = 0;
+        if (e.type == EntryType::directory) {
+            rc = ::mkdirat(dir, leaf.c_str(), 0700);
+            if (rc != 0 && errno == EEXIST) {
+                struct stat st;
+                rc = (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                      S_ISDIR(st.st_mode))
+                         ? 0
+                         : -1;
+            }
+        } else if (auto why = check_link_target(e.path, e.link_target)) {
+            skipped.push_back(e.path + ": " + *why);
+        } else {
+            rc = ::symlinkat(e.link_target.c_str(), dir, leaf.c_str());
+            if (rc != 0 && errno == EEXIST) rc = 0;  // resumed: made already
+        }
+        const int saved = errno;
+        ::close(dir);
+        errno = saved;
+        if (rc != 0) fail("cannot create", e.path);
+    }
+    return skipped;
+}
+
+int StagingTree::open_for_write(const std::string& path, bool truncate) {
+    std::string leaf;
+    const int dir = open_parent(path, leaf);
+    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0);
+    const int fd = ::openat(dir, leaf.c_str(), flags, 0600);
+    const int saved = errno;
+    ::close(dir);
+    errno = saved;
+    if (fd < 0) {
+        if (errno == ELOOP) throw StagingError("refused path '" + path + "': is a link");
+        fail("cannot create", path);
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw StagingError("refused path '" + path + "': not a regular file");
+    }
+    return fd;
+}
+
+int StagingTree::open_for_read(const std::string& path) {
+    std::string leaf;
+    const int dir = open_parent(path, leaf);
+    const int fd = ::openat(dir, leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    const int saved = errno;
+    ::close(dir);
+    if (fd < 0 && saved != ENOENT) {
+        errno = saved;
+        fail("cannot open", path);
+    }
+    return fd;
+}
+
+std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Manifest& manifest,
+                                                                      int download_fd) {
+    // Files first (their mtimes), then directories deepest first, so that
+    // setting one does not disturb another's mtime.
+    std::vector<const ManifestEntry*> dirs;
+    for (const auto& e : manifest.entries) {
+        if (e.type == EntryType::symlink) continue;
+        if (e.type == EntryType::directory) {
+            dirs.push_back(&e);
+            continue;
+        }
+        std::string leaf;
+        const int dir = open_parent(e.path, leaf);
+        const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(e.mtime_ns)};
+        const int rc = (::fchmodat(dir, leaf.c_str(), e.mode, 0) == 0 &&
+                        ::utimensat(dir, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0)
+                           ? 0
+                           : -1;
+        const int saved = errno;
+        ::close(dir);
+        errno = saved;
+        if (rc != 0) fail("cannot set mode or time of", e.path);
+    }
+    std::sort(dirs.begin(), dirs.end(), [](const ManifestEntry* a, const ManifestEntry* b) {
+        return std::count(a->path.begin(), a->path.end(), '/') >
+               std::count(b->path.begin(), b->path.end(), '/');
+    });
+    for (const ManifestEntry* e : dirs) {
+        std::string leaf;
+        const int dir = open_parent(e->path, leaf);
+        const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(e->mtime_ns)};
+        const int rc = (::fchmodat(dir, leaf.c_str(), e->mode | S_IRWXU, 0) == 0 &&
+                        ::utimensat(dir, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0)
+                           ? 0
+                           : -1;
+        const int saved = errno;
+        ::close(dir);
+        errno = saved;
+        if (rc != 0) fail("cannot set mode or time of", e->path);
+    }
+    // One sync of the file system instead of one fsync per file.
+    if (::syncfs(root_) != 0) fail("cannot sync", name_);
+
+    std::vector<std::pair<std::string, std::string>> placed;
+    for (const auto& top : manifest.top_level_names()) {
+        for (;;) {
+            const std::string name =
+                unused_name(top, [&](const std::string& n) { return exists_at(download_fd, n); });
+            if (rename_noreplace(root_, top.c_str(), download_fd, name.c_str()) == 0) {
+                placed.emplace_back(top, name);
+                break;
+            }
+            if (errno != EEXIST) fail("cannot move into place", top);
+        }
+    }
+    if (::fsync(download_fd) != 0) fail("cannot sync the download directory for", name_);
+    return placed;
+}
+
+}  // namespace chat

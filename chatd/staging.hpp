@@ -1,0 +1,58 @@
+#pragma once
+// Where a received transfer lands before anyone can see it: a private
+// directory next to the download dir. Every path is walked from the
+// staging root's descriptor one component at a time with O_NOFOLLOW, so a
+// name can never lead outside it or write through a link, whatever the
+// manifest said. publish() moves the finished tree into place.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "manifest.hpp"
+
+namespace chat {
+
+class StagingError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class StagingTree {
+public:
+    // Opens (creating it 0700 if needed) `name` under the directory
+    // `parent_fd`: the transfer's staging root.
+    StagingTree(int parent_fd, const std::string& name);
+    ~StagingTree();
+    StagingTree(const StagingTree&) = delete;
+    StagingTree& operator=(const StagingTree&) = delete;
+
+    int root_fd() const { return root_; }
+
+    // Creates every directory of the manifest (0700 until publish) and its
+    // links that stay inside (others are skipped and returned, with why).
+    std::vector<std::string> prepare(const Manifest& manifest);
+    // A descriptor to write `path` (created 0600; kept, or truncated).
+    int open_for_write(const std::string& path, bool truncate);
+    // A descriptor to read `path`, or -1 if it does not exist.
+    int open_for_read(const std::string& path);
+
+    // Applies modes and mtimes (files, then directories deepest first),
+    // makes everything durable with one syncfs, then renames each top-level
+    // entry into `download_fd` under a free name. Returns (offered, placed)
+    // names. The staging root is left empty.
+    std::vector<std::pair<std::string, std::string>> publish(const Manifest& manifest,
+                                                             int download_fd);
+
+private:
+    // The directory holding `path`, and its last component.
+    int open_parent(const std::string& path, std::string& leaf);
+
+    int parent_;
+    std::string name_;
+    int root_ = -1;
+};
+
+// Reads/writes that retry on EINTR and short counts.
+bool write_all(int fd, const char* data, std::size_t size);
+
+}  // namespace chat
