@@ -4,6 +4,7 @@
 // staging root's descriptor one component at a time with O_NOFOLLOW, so a
 // name can never lead outside it or write through a link, whatever the
 // manifest said. publish() moves the finished tree into place.
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>

@@ -12,6 +12,7 @@
 
 #include "content_hash.hpp"
 #include "fd_passing.hpp"
+#include "transfer_stream.hpp"
 #include "worker_protocol.hpp"
 
 namespace chat {
@@ -66,7 +67,53 @@ public:
 private:
     void run_job(const WorkerJob& job, OwnedFds& fds) {
         if (job.kind == "hash") return hash_files(fds);
+        if (job.kind == "send") return send_job(json::parse(job.params_json), fds);
+        if (job.kind == "receive") return receive_job(json::parse(job.params_json), fds);
         fail("unknown job kind '" + job.kind + "'");
+    }
+
+    static std::vector<StreamFile> stream_files(const json& params) {
+        std::vector<StreamFile> files;
+        for (const auto& f : params.at("files")) {
+            files.push_back({f.at("i").get<std::size_t>(), f.at("path").get<std::string>(),
+                             f.at("size").get<std::uint64_t>()});
+        }
+        return files;
+    }
+
+    StreamProgress reporter() {
+        return [this](std::int64_t bytes, std::uint64_t files) { progress(bytes, files); };
+    }
+
+    // Sends a job's files over its own TCP connection; fds are the sources.
+    void send_job(const json& params, OwnedFds& fds) {
+        SendRequestParams p;
+        p.host = params.at("host").get<std::string>();
+        p.port = params.at("port").get<std::uint16_t>();
+        p.transfer = params.at("transfer").get<std::string>();
+        p.token = params.at("token").get<std::string>();
+        p.timeout_seconds = params.value("timeout", 30);
+        p.files = stream_files(params);
+        try {
+            const auto wire = send_files(p, fds.get(), reporter());
+            send({current_job_, WorkerReport::Type::done, 0, 0, json{{"wire_bytes", wire}}.dump(),
+                  ""});
+        } catch (const StreamError& e) {
+            fail(e.what());
+        }
+    }
+
+    // Serves one accepted connection; fds are the socket and the staging root.
+    void receive_job(const json& params, OwnedFds& fds) {
+        if (fds.size() != 2) return fail("a receive job needs a socket and a staging directory");
+        try {
+            const auto verified = receive_files(fds.get()[0], fds.get()[1], stream_files(params),
+                                                params.value("timeout", 30), reporter());
+            send({current_job_, WorkerReport::Type::done, 0, 0, json{{"verified", verified}}.dump(),
+                  ""});
+        } catch (const std::runtime_error& e) {  // StreamError, StagingError
+            fail(e.what());
+        }
     }
 
     // Hashes each descriptor to its end: the check a receiver makes of a

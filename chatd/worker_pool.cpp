@@ -75,8 +75,7 @@ void WorkerPool::read_next(std::size_t slot) {
     Worker& worker = workers_[slot];
     worker.buffer.resize(kMaxWorkerMessageBytes);
     const pid_t pid = worker.pid;
-    asio::socket_base::message_flags flags{};
-    worker.socket->async_receive(asio::buffer(worker.buffer), flags,
+    worker.socket->async_receive(asio::buffer(worker.buffer), worker.receive_flags,
                                  [this, slot, pid](asio::error_code ec, std::size_t n) {
                                      if (ec == asio::error::operation_aborted || stopping_) return;
                                      Worker& w = workers_[slot];

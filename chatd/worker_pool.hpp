@@ -67,6 +67,9 @@ private:
         std::unique_ptr<Socket> socket;
         std::optional<Running> running;
         std::string buffer;
+        // Asio writes a seq_packet receive's flags here when it completes, so
+        // it must outlive the operation.
+        asio::socket_base::message_flags receive_flags{};
     };
 
     void spawn(Worker& worker);

@@ -1,12 +1,14 @@
 // The worker pool with real worker processes (the chatd binary in worker
 // mode): jobs with descriptors, progress, a worker killed mid-job, stop.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include <sstream>
 
 #include "content_hash.hpp"
+#include "staging.hpp"
+#include "transfer_stream.hpp"
 #include "worker_pool.hpp"
 
 using namespace chat;
@@ -202,3 +206,235 @@ TEST_CASE("a worker's memory stays bounded whatever the file size") {
     CHECK(peak <= 32 * 1024);
 }
 #endif
+
+// ---- the data path: a send job and a receive job over loopback TCP ------
+
+namespace {
+
+struct Link {
+    int listener = -1;
+    std::uint16_t port = 0;
+    Link() {
+        listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(::listen(listener, 4) == 0);
+        socklen_t len = sizeof addr;
+        ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+        port = ntohs(addr.sin_port);
+    }
+    ~Link() { ::close(listener); }
+    // Accepts, and reads the header line as the receiving daemon does.
+    int accept_with_header(StreamHeader& header) {
+        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        REQUIRE(fd >= 0);
+        std::string line;
+        char c;
+        while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
+        header = decode_stream_header(line);
+        return fd;
+    }
+};
+
+struct Tree {
+    std::vector<std::string> contents;
+    std::vector<StreamFile> files;
+};
+
+Tree make_tree(Fixture& f) {
+    Tree t;
+    t.contents = {"", "x", std::string(300 * 1024, 'm'), std::string(5 << 20, 'L')};
+    for (std::size_t i = 0; i < t.contents.size(); ++i) {
+        t.files.push_back({i, "dir/file " + std::to_string(i), t.contents[i].size()});
+        std::ofstream(f.dir / ("src" + std::to_string(i)), std::ios::binary) << t.contents[i];
+    }
+    return t;
+}
+
+PoolJob send_job(Fixture& f, const Tree& t, std::uint16_t port, Outcome& out) {
+    nlohmann::json files = nlohmann::json::array();
+    std::vector<int> fds;
+    for (const auto& file : t.files) {
+        files.push_back({{"i", file.index}, {"path", file.path}, {"size", file.size}});
+        fds.push_back(
+            ::open((f.dir / ("src" + std::to_string(file.index))).c_str(), O_RDONLY | O_CLOEXEC));
+    }
+    PoolJob job = hash_job(fds, out);
+    job.kind = "send";
+    job.params_json = nlohmann::json{{"host", "127.0.0.1"}, {"port", port},  {"transfer", "t1"},
+                                     {"token", "secret"},   {"timeout", 20}, {"files", files}}
+                          .dump();
+    return job;
+}
+
+PoolJob receive_job(const Tree& t, int socket, int staging_fd, Outcome& out) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& file : t.files) {
+        files.push_back({{"i", file.index}, {"path", file.path}, {"size", file.size}});
+    }
+    PoolJob job = hash_job({socket, ::dup(staging_fd)}, out);
+    job.kind = "receive";
+    job.params_json = nlohmann::json{{"timeout", 20}, {"files", files}}.dump();
+    return job;
+}
+
+Manifest tree_manifest(const Tree& t) {
+    Manifest m;
+    m.entries.push_back({EntryType::directory, "dir", 0, 0755, 0, ""});
+    for (const auto& file : t.files)
+        m.entries.push_back({EntryType::file, file.path, file.size, 0644, 0, ""});
+    return m;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// Runs one send job against one receive job; returns the sender's wire bytes.
+std::uint64_t transfer_once(Fixture& f, WorkerPool& pool, const Tree& t, StagingTree& staging,
+                            Outcome& sent, Outcome& received) {
+    Link link;
+    pool.submit(send_job(f, t, link.port, sent));
+    REQUIRE(f.run_until([&] { return pool.busy() >= 1; }));
+    StreamHeader header;
+    const int socket = link.accept_with_header(header);
+    CHECK(header.token == "secret");
+    CHECK(header.files.size() == t.files.size());
+    pool.submit(receive_job(t, socket, staging.root_fd(), received));
+    REQUIRE(f.run_until([&] { return sent.finished && received.finished; }));
+    return sent.ok ? nlohmann::json::parse(sent.text).value("wire_bytes", std::uint64_t{0}) : 0;
+}
+
+}  // namespace
+
+TEST_CASE("files go from a send job to a receive job, verified, then publish") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+    const Tree t = make_tree(f);
+    fs::create_directories(f.dir / "download");
+    const int download = ::open((f.dir / "download").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    StagingTree staging(download, ".staging");
+    staging.prepare(tree_manifest(t));
+
+    Outcome sent, received;
+    const auto wire = transfer_once(f, pool, t, staging, sent, received);
+    REQUIRE(sent.ok);
+    REQUIRE(received.ok);
+    CHECK(nlohmann::json::parse(received.text).at("verified") ==
+          nlohmann::json::array({0, 1, 2, 3}));
+    std::uint64_t total = 0;
+    for (const auto& c : t.contents) total += c.size();
+    CHECK(wire == total);
+    CHECK(sent.files == 4);
+    CHECK(received.bytes == static_cast<std::int64_t>(total));
+
+    staging.publish(tree_manifest(t), download);
+    for (std::size_t i = 0; i < t.contents.size(); ++i) {
+        CHECK(read_file(f.dir / "download" / t.files[i].path) == t.contents[i]);
+    }
+    ::close(download);
+}
+
+TEST_CASE("a partial file resumes from what is staged; a bad prefix is caught and re-sent") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+    const Tree t = make_tree(f);
+    const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    StagingTree staging(root, "staging");
+    staging.prepare(tree_manifest(t));
+    const std::string& big = t.contents[3];
+    const fs::path staged = f.dir / "staging" / t.files[3].path;
+
+    SUBCASE("a good prefix: only the rest crosses the wire") {
+        std::ofstream(staged, std::ios::binary) << big.substr(0, big.size() / 2);
+        Outcome sent, received;
+        const auto wire = transfer_once(f, pool, t, staging, sent, received);
+        REQUIRE(sent.ok);
+        CHECK(wire == 1 + 300 * 1024 + big.size() - big.size() / 2);
+        CHECK(read_file(staged) == big);
+    }
+    SUBCASE("a corrupted prefix: the hash differs, the file is sent again whole") {
+        std::ofstream(staged, std::ios::binary) << std::string(big.size() / 2, '?');
+        Outcome sent, received;
+        const auto wire = transfer_once(f, pool, t, staging, sent, received);
+        REQUIRE(sent.ok);
+        CHECK(wire == 1 + 300 * 1024 + big.size() - big.size() / 2 + big.size());
+        CHECK(read_file(staged) == big);
+    }
+    ::close(root);
+}
+
+TEST_CASE("a receiving worker killed mid-file is replaced, and the transfer resumes identically") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);  // the resume needs a sender and a receiver
+    pool.start();
+    Tree t;
+    t.contents = {std::string(16 << 20, 'k')};
+    t.files = {{0, "dir/big", t.contents[0].size()}};
+    std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
+    const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    StagingTree staging(root, "staging");
+    staging.prepare(tree_manifest(t));
+
+    // The test plays the sender: half the file, then it waits.
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    Outcome received;
+    pool.submit(receive_job(t, pair[1], staging.root_fd(), received));
+    std::string resume;
+    char c;
+    while (::read(pair[0], &c, 1) == 1 && c != '\n') resume += c;
+    CHECK(resume == R"({"resume":{"0":0}})");
+    const std::string head = "{\"file\":0,\"offset\":0}\n";
+    REQUIRE(write_all(pair[0], head.data(), head.size()));
+    REQUIRE(write_all(pair[0], t.contents[0].data(), 8 << 20));
+    const fs::path staged = f.dir / "staging" / "dir/big";
+    REQUIRE(f.run_until([&] {  // written, not just reported: reports come every 4 MiB
+        std::error_code ec;
+        return fs::file_size(staged, ec) == (8u << 20);
+    }));
+    ::kill(pool.pids().at(0), SIGKILL);  // the first idle worker took the receive job
+    REQUIRE(f.run_until([&] { return received.finished; }));
+    CHECK_FALSE(received.ok);
+    CHECK(received.text.find("the worker running it died") == 0);
+    ::close(pair[0]);
+    CHECK(fs::file_size(staged) == (8u << 20));
+
+    Outcome sent, again;
+    const auto wire = transfer_once(f, pool, t, staging, sent, again);
+    REQUIRE(sent.ok);
+    REQUIRE(again.ok);
+    CHECK(wire == (8u << 20));  // only the missing half
+    CHECK(read_file(f.dir / "staging" / "dir/big") == t.contents[0]);
+    CHECK(pool.restarts() == 1);
+    ::close(root);
+}
+
+TEST_CASE("a sender that names a file outside its job is refused") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 1, f.log);
+    pool.start();
+    Tree t;
+    t.contents = {"abc"};
+    t.files = {{0, "only", 3}};
+    const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    Outcome received;
+    pool.submit(receive_job(t, pair[1], root, received));
+    const std::string forged = "{\"file\":7,\"offset\":0}\n";
+    REQUIRE(write_all(pair[0], forged.data(), forged.size()));
+    REQUIRE(f.run_until([&] { return received.finished; }));
+    CHECK_FALSE(received.ok);
+    CHECK(received.text == "the sender named a file outside this job");
+    CHECK_FALSE(fs::exists(f.dir / "only"));
+    ::close(pair[0]);
+    ::close(root);
+}

@@ -1,0 +1,334 @@
+#include "transfer_stream.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "content_hash.hpp"
+#include "staging.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kChunkBytes = 256 * 1024;
+constexpr std::size_t kMaxLineBytes = 1 << 20;
+constexpr std::int64_t kProgressEveryBytes = 4 << 20;
+
+std::string errno_text() { return std::strerror(errno); }
+
+void set_timeouts(int fd, int seconds) {
+    const timeval tv{seconds, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// Buffered reads of lines and exact byte counts from one descriptor.
+class Reader {
+public:
+    explicit Reader(int fd) : fd_(fd), buffer_(kChunkBytes) {}
+
+    json line() {
+        std::string text;
+        for (;;) {
+            for (std::size_t i = begin_; i < end_; ++i) {
+                if (buffer_[i] != '\n') continue;
+                text.append(&buffer_[begin_], i - begin_);
+                begin_ = i + 1;
+                json doc = json::parse(text, nullptr, false);
+                if (doc.is_discarded() || !doc.is_object())
+                    throw StreamError("the peer sent a bad line");
+                return doc;
+            }
+            text.append(&buffer_[begin_], end_ - begin_);
+            begin_ = end_ = 0;
+            if (text.size() > kMaxLineBytes) throw StreamError("the peer sent an over-long line");
+            fill();
+        }
+    }
+
+    // Hands exactly `count` bytes to `sink`, a chunk at a time.
+    template <class Sink>
+    void bytes(std::uint64_t count, Sink sink) {
+        while (count > 0) {
+            if (begin_ == end_) {
+                begin_ = end_ = 0;
+                fill();
+            }
+            const auto take =
+                static_cast<std::size_t>(std::min<std::uint64_t>(count, end_ - begin_));
+            sink(&buffer_[begin_], take);
+            begin_ += take;
+            count -= take;
+        }
+    }
+
+private:
+    void fill() {
+        for (;;) {
+            const ssize_t n = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
+            if (n > 0) {
+                end_ += static_cast<std::size_t>(n);
+                return;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n == 0) throw StreamError("the peer closed the connection");
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                throw StreamError("the peer stopped answering");
+            throw StreamError("receive failed: " + errno_text());
+        }
+    }
+
+    int fd_;
+    std::vector<char> buffer_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+void send_line(int fd, const json& doc) {
+    const std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    if (!write_all(fd, text.data(), text.size())) throw StreamError("send failed: " + errno_text());
+}
+
+// Hashes [0, size) of fd into `hash`, with a caller's buffer.
+void hash_prefix(int fd, std::uint64_t size, ContentHash& hash, std::vector<char>& buffer,
+                 const std::string& path) {
+    std::uint64_t done = 0;
+    while (done < size) {
+        const auto want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
+        const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+            throw StreamError("cannot read back '" + path +
+                              "': " + (n == 0 ? "too short" : errno_text()));
+        hash.update(buffer.data(), static_cast<std::size_t>(n));
+        done += static_cast<std::uint64_t>(n);
+    }
+}
+
+class ProgressBatcher {
+public:
+    explicit ProgressBatcher(const StreamProgress& report) : report_(report) {}
+    ~ProgressBatcher() { flush(); }
+    void bytes(std::int64_t n) {
+        pending_ += n;
+        if (pending_ >= kProgressEveryBytes || pending_ <= -kProgressEveryBytes) flush();
+    }
+    void file_done() { report_(std::exchange(pending_, 0), 1); }
+    void flush() {
+        if (pending_ != 0) report_(std::exchange(pending_, 0), 0);
+    }
+
+private:
+    const StreamProgress& report_;
+    std::int64_t pending_ = 0;
+};
+
+int connect_to(const std::string& host, std::uint16_t port, int timeout_seconds) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    const std::string service = std::to_string(port);
+    if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+        throw StreamError("cannot resolve " + host + ": " + gai_strerror(rc));
+    }
+    std::string why = "no address";
+    for (addrinfo* a = found; a; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) continue;
+        set_timeouts(fd, timeout_seconds);  // connect honours the send timeout
+        if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+            ::freeaddrinfo(found);
+            return fd;
+        }
+        why = errno_text();
+        ::close(fd);
+    }
+    ::freeaddrinfo(found);
+    throw StreamError("cannot connect to " + host + ":" + service + ": " + why);
+}
+
+}  // namespace
+
+std::string encode_stream_header(const StreamHeader& h) {
+    return json{{"transfer", h.transfer}, {"token", h.token}, {"files", h.files}}.dump() + "\n";
+}
+
+StreamHeader decode_stream_header(const std::string& line) {
+    const json doc = json::parse(line, nullptr, false);
+    try {
+        if (!doc.is_object()) throw StreamError("not a JSON object");
+        return {doc.at("transfer").get<std::string>(), doc.at("token").get<std::string>(),
+                doc.at("files").get<std::vector<std::size_t>>()};
+    } catch (const json::exception&) {
+        throw StreamError("bad stream header");
+    }
+}
+
+std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sources,
+                         const StreamProgress& progress) {
+    if (sources.size() != p.files.size())
+        throw StreamError("one source descriptor per file is needed");
+    const int fd = connect_to(p.host, p.port, p.timeout_seconds);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+
+    StreamHeader header{p.transfer, p.token, {}};
+    for (const auto& f : p.files) header.files.push_back(f.index);
+    const std::string header_line = encode_stream_header(header);
+    if (!write_all(fd, header_line.data(), header_line.size()))
+        throw StreamError("send failed: " + errno_text());
+
+    Reader reader(fd);
+    const json resume = reader.line();
+    if (resume.contains("error"))
+        throw StreamError("the receiver refused: " + resume.value("error", ""));
+    const json offsets = resume.value("resume", json::object());
+
+    std::vector<char> buffer(kChunkBytes);
+    ProgressBatcher batch(progress);
+    std::uint64_t wire_bytes = 0;
+    for (std::size_t k = 0; k < p.files.size(); ++k) {
+        const StreamFile& f = p.files[k];
+        const int source = sources[k];
+        std::uint64_t offset = offsets.value(std::to_string(f.index), std::uint64_t{0});
+        if (offset > f.size) offset = 0;
+        for (int attempt = 0;; ++attempt) {
+            ContentHash hash;
+            hash_prefix(source, offset, hash, buffer, f.path);
+            batch.bytes(static_cast<std::int64_t>(offset));  // already there: counts as done
+            send_line(fd, {{"file", f.index}, {"offset", offset}});
+            for (std::uint64_t at = offset; at < f.size;) {
+                const auto want =
+                    static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), f.size - at));
+                const ssize_t n = ::pread(source, buffer.data(), want, static_cast<off_t>(at));
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) throw StreamError("cannot read '" + f.path + "': " + errno_text());
+                if (n == 0) throw StreamError("'" + f.path + "' got shorter while it was sent");
+                hash.update(buffer.data(), static_cast<std::size_t>(n));
+                if (!write_all(fd, buffer.data(), static_cast<std::size_t>(n))) {
+                    throw StreamError("send failed: " + errno_text());
+                }
+                at += static_cast<std::uint64_t>(n);
+                wire_bytes += static_cast<std::uint64_t>(n);
+                batch.bytes(n);
+            }
+            send_line(fd, {{"hash", hash.hex()}});
+            const json verdict = reader.line();
+            if (verdict.value("ok", false)) {
+                batch.file_done();
+                break;
+            }
+            const std::string why = verdict.value("error", "refused");
+            if (attempt > 0)
+                throw StreamError("'" + f.path + "' failed verification twice: " + why);
+            batch.bytes(-static_cast<std::int64_t>(f.size));  // counted again on the re-send
+            offset = 0;
+        }
+    }
+    send_line(fd, {{"end", true}});
+    return wire_bytes;
+}
+
+std::vector<std::size_t> receive_files(int socket, int staging_root,
+                                       const std::vector<StreamFile>& files, int timeout_seconds,
+                                       const StreamProgress& progress) {
+    set_timeouts(socket, timeout_seconds);
+    StagingTree tree(staging_root, ".");
+    std::map<std::size_t, const StreamFile*> by_index;
+    json offsets = json::object();
+    std::map<std::size_t, std::uint64_t> expected_offset;
+    for (const auto& f : files) {
+        by_index[f.index] = &f;
+        std::uint64_t have = 0;
+        if (const int fd = tree.open_for_read(f.path); fd >= 0) {
+            struct stat st;
+            if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                static_cast<std::uint64_t>(st.st_size) <= f.size) {
+                have = static_cast<std::uint64_t>(st.st_size);
+            }
+            ::close(fd);
+        }
+        expected_offset[f.index] = have;
+        offsets[std::to_string(f.index)] = have;
+    }
+    send_line(socket, {{"resume", offsets}});
+
+    Reader reader(socket);
+    std::vector<char> buffer(kChunkBytes);
+    ProgressBatcher batch(progress);
+    std::vector<std::size_t> verified;
+    for (;;) {
+        const json head = reader.line();
+        if (head.value("end", false)) break;
+        const auto index = head.value("file", std::size_t{0});
+        const auto offset = head.value("offset", std::uint64_t{0});
+        const auto it = by_index.find(index);
+        if (it == by_index.end()) throw StreamError("the sender named a file outside this job");
+        const StreamFile& f = *it->second;
+        if (offset != 0 && offset != expected_offset[index]) {
+            throw StreamError("the sender resumed '" + f.path + "' at the wrong offset");
+        }
+        const int out = tree.open_for_write(f.path, offset == 0);
+        struct Closer {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closer{out};
+        if (::ftruncate(out, static_cast<off_t>(offset)) != 0) {
+            throw StreamError("cannot truncate '" + f.path + "': " + errno_text());
+        }
+        ContentHash hash;
+        if (offset > 0) {
+            const int in = tree.open_for_read(f.path);
+            if (in < 0) throw StreamError("'" + f.path + "' vanished from staging");
+            try {
+                hash_prefix(in, offset, hash, buffer, f.path);
+            } catch (...) {
+                ::close(in);
+                throw;
+            }
+            ::close(in);
+        }
+        batch.bytes(static_cast<std::int64_t>(offset));
+        std::uint64_t at = offset;
+        reader.bytes(f.size - offset, [&](const char* data, std::size_t n) {
+            hash.update(data, n);
+            for (std::size_t written = 0; written < n;) {
+                const ssize_t w =
+                    ::pwrite(out, data + written, n - written, static_cast<off_t>(at + written));
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0) throw StreamError("cannot write '" + f.path + "': " + errno_text());
+                written += static_cast<std::size_t>(w);
+            }
+            at += n;
+            batch.bytes(static_cast<std::int64_t>(n));
+        });
+        const json trailer = reader.line();
+        if (trailer.value("hash", "") == hash.hex()) {
+            verified.push_back(index);
+            batch.file_done();
+            send_line(socket, {{"file", index}, {"ok", true}});
+        } else {
+            // Never kept: start this file over.
+            if (::ftruncate(out, 0) != 0)
+                throw StreamError("cannot truncate '" + f.path + "': " + errno_text());
+            batch.bytes(-static_cast<std::int64_t>(f.size));
+            expected_offset[index] = 0;
+            send_line(socket, {{"file", index}, {"ok", false}, {"error", "hash mismatch"}});
+        }
+    }
+    return verified;
+}
+
+}  // namespace chat

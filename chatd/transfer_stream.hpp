@@ -1,0 +1,65 @@
+#pragma once
+// The data path of a transfer, between a sending and a receiving worker,
+// over one TCP connection per job. Both sides live here, so the byte
+// protocol is in one place:
+//
+//   S: {"transfer":T,"token":K,"files":[i,...]}      read by the receiving daemon
+//   R: {"resume":{"i":offset,...}}                    what it has of each file
+//   S: {"file":i,"offset":o}  then size-o raw bytes  then {"hash":H}
+//   R: {"file":i,"ok":true} | {"file":i,"ok":false,"error":E}
+//   ... (a file that fails verification is sent once more from 0)
+//   S: {"end":true}
+//
+// H is XXH3-128 of the whole file: the receiver hashes its staged prefix
+// plus what arrives, so a resumed file is verified end to end too.
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+struct StreamFile {
+    std::size_t index = 0;
+    std::string path;  // relative, for messages and the staging tree
+    std::uint64_t size = 0;
+};
+
+using StreamProgress = std::function<void(std::int64_t bytes, std::uint64_t files)>;
+
+class StreamError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct SendRequestParams {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string transfer;
+    std::string token;
+    std::vector<StreamFile> files;  // one source descriptor each, same order
+    int timeout_seconds = 30;
+};
+
+// Connects, sends the files, returns how many bytes went over the wire.
+// Throws StreamError saying what failed.
+std::uint64_t send_files(const SendRequestParams& params, const std::vector<int>& sources,
+                         const StreamProgress& progress);
+
+// Serves one connection whose header line was already read: writes the
+// files under the staging root and returns the indexes it verified.
+std::vector<std::size_t> receive_files(int socket, int staging_root,
+                                       const std::vector<StreamFile>& files, int timeout_seconds,
+                                       const StreamProgress& progress);
+
+// The header line a sender starts with, as the receiving daemon reads it.
+struct StreamHeader {
+    std::string transfer;
+    std::string token;
+    std::vector<std::size_t> files;
+};
+std::string encode_stream_header(const StreamHeader& header);
+StreamHeader decode_stream_header(const std::string& line);  // throws StreamError
+
+}  // namespace chat
