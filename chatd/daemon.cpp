@@ -185,6 +185,21 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
         case DatagramKind::ack:
             post([this, peer, id = std::move(d.id)] { on_ack(peer, id); });
             return;
+        case DatagramKind::offer:
+            // Receiving transfers is not built yet: say so at once, rather
+            // than let the sender retry until its offer expires.
+            log_->info(
+                "refused a transfer offer from {} ({} files, {} bytes): receiving transfers "
+                "is not available in this version",
+                peer, d.offer.files, d.offer.bytes);
+            transport_->send(
+                from, encode_answer(
+                          d.id, {"rejected", "", 0, "this chatd cannot receive transfers yet"}));
+            return;
+        case DatagramKind::answer:
+            bump(counters_.unknown_acks);  // we have sent no offer
+            log_->debug("ignored a transfer answer from {} for unknown transfer {}", peer, d.id);
+            return;
         case DatagramKind::plain:
             store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from);
             return;

@@ -1,6 +1,7 @@
 #include "envelope.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "text.hpp"
 
@@ -19,6 +20,66 @@ DecodedDatagram malformed(std::string why) {
 const std::string* string_field(const json& object, const char* key) {
     const auto it = object.find(key);
     return (it != object.end() && it->is_string()) ? it->get_ptr<const std::string*>() : nullptr;
+}
+
+std::optional<std::string> valid_name(const json& doc) {
+    const std::string* name = string_field(doc, "name");
+    if (!name) return std::string();
+    if (name->size() > kMaxNameBytes || !is_valid_utf8(*name)) return std::nullopt;
+    return *name;
+}
+
+DecodedDatagram decode_offer(const json& doc, DecodedDatagram d) {
+    const auto count = [&](const char* key) -> std::optional<std::uint64_t> {
+        const auto it = doc.find(key);
+        if (it == doc.end() || !it->is_number_unsigned()) return std::nullopt;
+        return it->get<std::uint64_t>();
+    };
+    const auto files = count("files"), bytes = count("bytes"), entries = count("entries");
+    if (!files || !bytes || !entries) return malformed("offer without files, bytes and entries");
+    const auto names = doc.find("names");
+    if (names == doc.end() || !names->is_array() || names->size() > kMaxOfferNames) {
+        return malformed("offer without a list of names");
+    }
+    for (const auto& n : *names) {
+        if (!n.is_string() || !is_valid_utf8(n.get_ref<const std::string&>())) {
+            return malformed("offer with a bad name");
+        }
+        d.offer.names.push_back(n.get<std::string>());
+    }
+    auto name = valid_name(doc);
+    if (!name) return malformed("invalid \"name\"");
+    d.kind = DatagramKind::offer;
+    d.name = std::move(*name);
+    d.offer.files = *files;
+    d.offer.bytes = *bytes;
+    d.offer.entries = *entries;
+    return d;
+}
+
+DecodedDatagram decode_answer(const json& doc, DecodedDatagram d) {
+    const std::string* state = string_field(doc, "state");
+    if (!state) return malformed("answer without a state");
+    d.answer.state = *state;
+    if (*state == "accepted") {
+        const std::string* token = string_field(doc, "token");
+        const auto port = doc.find("port");
+        if (!token || !is_valid_message_id(*token))
+            return malformed("accepted answer without a token");
+        if (port == doc.end() || !port->is_number_unsigned() || port->get<std::uint64_t>() == 0 ||
+            port->get<std::uint64_t>() > 65535) {
+            return malformed("accepted answer without a port");
+        }
+        d.answer.token = *token;
+        d.answer.port = port->get<std::uint16_t>();
+    } else if (*state == "rejected") {
+        const std::string* reason = string_field(doc, "reason");
+        if (reason && is_valid_utf8(*reason)) d.answer.reason = reason->substr(0, 512);
+    } else if (*state != "pending") {
+        return malformed("answer with unknown state \"" + *state + "\"");
+    }
+    d.kind = DatagramKind::answer;
+    return d;
 }
 
 DecodedDatagram decode_envelope(std::string_view bytes) {
@@ -43,16 +104,15 @@ DecodedDatagram decode_envelope(std::string_view bytes) {
         d.kind = DatagramKind::ack;
         return d;
     }
+    if (*type == "offer") return decode_offer(doc, std::move(d));
+    if (*type == "answer") return decode_answer(doc, std::move(d));
     if (*type != "msg") return malformed("unknown type \"" + *type + "\"");
     const std::string* text = string_field(doc, "text");
     if (!text || text->empty()) return malformed("message without text");
     if (!is_valid_utf8(*text)) return malformed("text is not valid UTF-8");
-    if (const std::string* name = string_field(doc, "name")) {
-        if (name->size() > kMaxNameBytes || !is_valid_utf8(*name)) {
-            return malformed("invalid \"name\"");
-        }
-        d.name = *name;
-    }
+    auto name = valid_name(doc);
+    if (!name) return malformed("invalid \"name\"");
+    d.name = std::move(*name);
     d.kind = DatagramKind::message;
     d.text = *text;
     return d;
@@ -91,6 +151,27 @@ std::string encode_message(std::string_view id, std::string_view text, std::stri
 
 std::string encode_ack(std::string_view id) {
     return json{{"chatd", kWireVersion}, {"type", "ack"}, {"id", id}}.dump();
+}
+
+std::string encode_offer(std::string_view id, const TransferOffer& offer, std::string_view name) {
+    json doc = {{"chatd", kWireVersion}, {"type", "offer"},      {"id", id},
+                {"files", offer.files},  {"bytes", offer.bytes}, {"entries", offer.entries},
+                {"names", json::array()}};
+    for (std::size_t i = 0; i < offer.names.size() && i < kMaxOfferNames; ++i) {
+        doc["names"].push_back(offer.names[i]);
+    }
+    if (!name.empty()) doc["name"] = name;
+    return doc.dump();
+}
+
+std::string encode_answer(std::string_view id, const TransferAnswer& answer) {
+    json doc = {{"chatd", kWireVersion}, {"type", "answer"}, {"id", id}, {"state", answer.state}};
+    if (answer.state == "accepted") {
+        doc["token"] = answer.token;
+        doc["port"] = answer.port;
+    }
+    if (answer.state == "rejected") doc["reason"] = answer.reason;
+    return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string encode_plain(std::string_view text) {

@@ -4,8 +4,10 @@
 // `nc -u` and the classic threading chat send. Decoding never throws: a bad
 // datagram comes back as kind `malformed` with the reason.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
@@ -14,20 +16,47 @@ inline constexpr std::size_t kMaxUdpPayload = 65507;  // IPv4's limit, the lower
 inline constexpr std::size_t kMaxNameBytes = 64;
 inline constexpr int kMaxJsonDepth = 8;
 
-enum class DatagramKind { message, ack, plain, malformed };
+enum class DatagramKind { message, ack, plain, offer, answer, malformed };
+
+// A transfer offer: a summary only; the manifest itself goes over TCP once
+// the offer is accepted. `id` is the transfer's id on both sides.
+struct TransferOffer {
+    std::uint64_t files = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t entries = 0;
+    std::vector<std::string> names;  // top-level names, at most kMaxOfferNames
+    bool operator==(const TransferOffer&) const = default;
+};
+
+// The receiver's reply to each copy of an offer (so it doubles as the ack):
+// pending until a decision, then accepted (with where to connect and the
+// one-time token) or rejected (with why).
+struct TransferAnswer {
+    std::string state;  // pending, accepted, rejected
+    std::string token;  // accepted
+    std::uint16_t port = 0;
+    std::string reason;  // rejected
+    bool operator==(const TransferAnswer&) const = default;
+};
 
 struct DecodedDatagram {
     DatagramKind kind = DatagramKind::malformed;
-    std::string id;     // message, ack
+    std::string id;     // message, ack, offer, answer
     std::string text;   // message, plain
-    std::string name;   // message: the sender's display name, may be empty
+    std::string name;   // message, offer: the sender's display name, may be empty
     std::string error;  // malformed: why, for the debug log
+    TransferOffer offer;
+    TransferAnswer answer;
 };
+
+inline constexpr std::size_t kMaxOfferNames = 16;
 
 DecodedDatagram decode_datagram(std::string_view bytes);
 
 std::string encode_message(std::string_view id, std::string_view text, std::string_view name);
 std::string encode_ack(std::string_view id);
+std::string encode_offer(std::string_view id, const TransferOffer& offer, std::string_view name);
+std::string encode_answer(std::string_view id, const TransferAnswer& answer);
 // Plain text ends with a newline so that `nc -u` shows one message a line.
 std::string encode_plain(std::string_view text);
 

@@ -48,6 +48,17 @@ class BadDatagramTest(ChatTestCase):
         self.assertIsNone(b.proc.poll())
         print(f"bad datagrams: {len(bad)} sent, counters {counters}")
 
+    def test_a_transfer_offer_is_refused_at_once_until_transfers_exist(self):
+        b = self.daemon("bob")
+        s = self.udp_socket()
+        s.sendto(envelope(type="offer", id=MSG_ID, files=3, bytes=100, entries=4, names=["photos"]),
+                 ("127.0.0.1", b.port))
+        answer = json.loads(s.recv(65535))
+        self.assertEqual((answer["type"], answer["id"], answer["state"]), ("answer", MSG_ID, "rejected"))
+        self.assertEqual(answer["reason"], "this chatd cannot receive transfers yet")
+        self.assertIn("refused a transfer offer", b.log())
+        self.assertEqual(b.inbox(), [])
+
     def test_largest_datagram_is_a_message(self):
         b = self.daemon("bob")
         s = self.udp_socket()

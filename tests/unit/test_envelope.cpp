@@ -98,6 +98,61 @@ TEST_SUITE("envelope") {
         }
     }
 
+    TEST_CASE("transfer offers and answers round-trip") {
+        const TransferOffer offer{1200, 5'000'000'000ULL, 1300, {"photos", "notes\n.txt"}};
+        auto d = decode_datagram(encode_offer(kId, offer, "alice"));
+        CHECK(d.kind == DatagramKind::offer);
+        CHECK(d.id == kId);
+        CHECK(d.name == "alice");
+        CHECK(d.offer == offer);
+
+        const TransferAnswer answers[] = {
+            {"pending", "", 0, ""},
+            {"accepted", "ffeeddccbbaa99887766554433221100", 7890, ""},
+            {"rejected", "", 0, "not enough free space: 5.0 GB offered, 1.2 GB free"},
+        };
+        for (const auto& answer : answers) {
+            d = decode_datagram(encode_answer(kId, answer));
+            CHECK(d.kind == DatagramKind::answer);
+            CHECK(d.answer == answer);
+        }
+    }
+
+    TEST_CASE("bad offers and answers say why") {
+        const std::string head = "{\"chatd\":1,\"id\":\"" + kId + "\",";
+        std::string seventeen_names = "[\"a\"";
+        for (int i = 1; i < 17; ++i) seventeen_names += ",\"a\"";
+        seventeen_names += "]";
+        struct Case {
+            std::string bytes, error;
+        };
+        const Case cases[] = {
+            {head + R"("type":"offer","files":1,"bytes":2})",
+             "offer without files, bytes and entries"},
+            {head + R"("type":"offer","files":-1,"bytes":2,"entries":1,"names":[]})",
+             "offer without files, bytes and entries"},
+            {head + R"("type":"offer","files":1,"bytes":2,"entries":1})",
+             "offer without a list of names"},
+            {head + R"("type":"offer","files":1,"bytes":2,"entries":1,"names":[1]})",
+             "offer with a bad name"},
+            {head + R"("type":"offer","files":1,"bytes":2,"entries":1,"names":)" + seventeen_names +
+                 "}",
+             "offer without a list of names"},
+            {head + R"("type":"answer"})", "answer without a state"},
+            {head + R"("type":"answer","state":"maybe"})", "answer with unknown state \"maybe\""},
+            {head + R"("type":"answer","state":"accepted","port":7890})",
+             "accepted answer without a token"},
+            {head + R"("type":"answer","state":"accepted","token":")" + kId + R"(","port":70000})",
+             "accepted answer without a port"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.bytes);
+            const auto d = decode_datagram(c.bytes);
+            CHECK(d.kind == DatagramKind::malformed);
+            CHECK(d.error == c.error);
+        }
+    }
+
     TEST_CASE("message ids") {
         CHECK(is_valid_message_id(kId));
         CHECK(is_valid_message_id("0123456789abcdef"));
