@@ -347,8 +347,11 @@ void Daemon::handle(Request request, std::shared_ptr<ReplySink> reply) {
                 handle_history(std::move(r), reply);
             } else if constexpr (std::is_same_v<T, StatusRequest>) {
                 handle_status(reply);
-            } else {
+            } else if constexpr (std::is_same_v<T, PeersRequest>) {
                 handle_peers(reply);
+            } else {  // transfer, transfers, accept, reject, cancel
+                reply->send_line(error_reply(codes::failed, "transfers are not available yet"));
+                reply->finish();
             }
         },
         request);

@@ -66,8 +66,18 @@ std::string encode_request(const Request& request) {
                 return {{"cmd", "history"}, {"peer", r.peer}, {"limit", r.limit}};
             } else if constexpr (std::is_same_v<T, StatusRequest>) {
                 return {{"cmd", "status"}};
-            } else {
+            } else if constexpr (std::is_same_v<T, PeersRequest>) {
                 return {{"cmd", "peers"}};
+            } else if constexpr (std::is_same_v<T, TransferRequest>) {
+                return {{"cmd", "transfer"},
+                        {"peer", r.peer},
+                        {"manifest", r.manifest},
+                        {"fds", r.fds},
+                        {"wait", r.wait}};
+            } else if constexpr (std::is_same_v<T, TransfersRequest>) {
+                return {{"cmd", "transfers"}, {"watch", r.watch}};
+            } else {
+                return {{"cmd", r.action}, {"id", r.id}, {"to", r.to}};
             }
         },
         request);
@@ -108,6 +118,26 @@ Request parse_request(std::string_view line) {
     }
     if (cmd == "status") return StatusRequest{};
     if (cmd == "peers") return PeersRequest{};
+    if (cmd == "transfer") {
+        TransferRequest r;
+        r.peer = required_string(doc, "peer");
+        r.manifest = required_string(doc, "manifest");
+        const auto fds = field<std::int64_t>(doc, "fds", 0);
+        if (fds < 0 || fds > 10'000'000) throw ProtocolError("field 'fds' is out of range");
+        r.fds = static_cast<std::size_t>(fds);
+        r.wait = field(doc, "wait", true);
+        return r;
+    }
+    if (cmd == "transfers") return TransfersRequest{field(doc, "watch", false)};
+    if (cmd == "accept" || cmd == "reject" || cmd == "cancel") {
+        DecideRequest r;
+        r.action = cmd;
+        const auto id = field<std::int64_t>(doc, "id", 0);
+        if (id <= 0) throw ProtocolError("field 'id' must be a transfer number");
+        r.id = static_cast<std::uint64_t>(id);
+        r.to = field<std::string>(doc, "to", "");
+        return r;
+    }
     throw ProtocolError("unknown command '" + cmd + "'");
 }
 

@@ -13,7 +13,8 @@
 
 namespace chat {
 
-inline constexpr std::size_t kMaxRequestBytes = 256 * 1024;
+// Large enough for a transfer manifest of a few hundred thousand files.
+inline constexpr std::size_t kMaxRequestBytes = 32 << 20;
 
 struct SendRequest {
     std::string peer;
@@ -47,8 +48,32 @@ struct PeersRequest {
     bool operator==(const PeersRequest&) const = default;
 };
 
-using Request =
-    std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest>;
+// Offer files and folders to a peer. The manifest lists them; right after
+// this line the daemon answers {"send_fds":N} and the client passes the N
+// descriptors of the manifest's files, in order, as SCM_RIGHTS.
+struct TransferRequest {
+    std::string peer;
+    std::string manifest;  // encode_manifest()
+    std::size_t fds = 0;
+    bool wait = true;  // stream progress until done; else return once offered
+    bool operator==(const TransferRequest&) const = default;
+};
+
+struct TransfersRequest {
+    bool watch = false;
+    bool operator==(const TransfersRequest&) const = default;
+};
+
+// accept (with an optional directory), reject or cancel transfer `id`.
+struct DecideRequest {
+    std::string action;  // accept, reject, cancel
+    std::uint64_t id = 0;
+    std::string to;
+    bool operator==(const DecideRequest&) const = default;
+};
+
+using Request = std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest,
+                             TransferRequest, TransfersRequest, DecideRequest>;
 
 class ProtocolError : public std::runtime_error {
 public:

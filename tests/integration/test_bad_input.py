@@ -98,7 +98,11 @@ class BadControlClientTest(ChatTestCase):
 
     def request(self, d, payload):
         c = self.connect(d)
-        c.sendall(payload)
+        try:
+            c.sendall(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before we finished sending; the answer is waiting
+
         data = b""
         while not data.endswith(b"\n"):
             chunk = c.recv(65536)
@@ -115,7 +119,7 @@ class BadControlClientTest(ChatTestCase):
             b'{"cmd":"dance"}\n': "unknown command 'dance'",
             b'{"cmd":"send","peer":"x"}\n': "missing string field 'text'",
             b'{"cmd":"send","peer":"x","text":"\xff"}\n': "request is not valid JSON",
-            b"x" * 300000 + b"\n": "request longer than 262144 bytes",
+            b"x" * (33 << 20) + b"\n": "request longer than 33554432 bytes",
         }
         for payload, error in cases.items():
             reply = self.request(d, payload)

@@ -17,6 +17,11 @@ TEST_SUITE("control_protocol") {
             HistoryRequest{"bob", 7},
             StatusRequest{},
             PeersRequest{},
+            TransferRequest{"bob", R"({"version":1,"entries":[]})", 3, false},
+            TransfersRequest{true},
+            DecideRequest{"accept", 7, "/srv/incoming"},
+            DecideRequest{"reject", 8, ""},
+            DecideRequest{"cancel", 9, ""},
         };
         for (const auto& request : requests) {
             const std::string line = encode_request(request);
@@ -55,6 +60,11 @@ TEST_SUITE("control_protocol") {
             {R"({"cmd":"inbox","limit":-1})", "field 'limit' must be 0 to 1000000"},
             {R"({"cmd":"inbox","limit":"x"})", "field 'limit' has the wrong type"},
             {std::string(kMaxRequestBytes + 1, ' '), "request too large"},
+            {R"({"cmd":"transfer","peer":"p"})", "missing string field 'manifest'"},
+            {R"({"cmd":"transfer","peer":"p","manifest":"{}","fds":-1})",
+             "field 'fds' is out of range"},
+            {R"({"cmd":"accept"})", "field 'id' must be a transfer number"},
+            {R"({"cmd":"reject","id":"7"})", "field 'id' has the wrong type"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.line.substr(0, 60));
