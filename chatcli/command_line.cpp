@@ -63,6 +63,34 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     history_cmd->add_option("-n,--limit", history.limit, "show at most the newest N (default 100)")
         ->check(CLI::Range(0, 1'000'000));
 
+    TransferRequest transfer;
+    bool transfer_no_wait = false;
+    auto* transfer_cmd = app.add_subcommand(
+        "transfer",
+        "Send files and folders. Shows progress until the receiver has verified every\n"
+        "file (exit 0), or says why not (exit 1). The peer accepts with `chatcli accept`\n"
+        "unless its policy accepts for it. Files are read as you: chatd gets only what\n"
+        "you can read. Special files and links pointing outside what is sent are skipped\n"
+        "with a notice.");
+    transfer_cmd->add_flag("--no-wait", transfer_no_wait,
+                           "return once offered; follow it with `chatcli transfers`");
+    transfer_cmd->add_option("PEER", transfer.peer, "who to send to")->required();
+    transfer_cmd->add_option("PATH", inv.paths, "files and folders")->required();
+
+    auto* transfers_cmd =
+        app.add_subcommand("transfers", "Every transfer, in and out, with state and progress.");
+    transfers_cmd->add_flag("-w,--watch", inv.watch, "redraw live until interrupted");
+
+    DecideRequest decide;
+    auto* accept_cmd = app.add_subcommand("accept", "Accept an offered transfer.");
+    accept_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    accept_cmd->add_option("--to", decide.to,
+                           "directory to receive into (default: transfer.download_dir)");
+    auto* reject_cmd = app.add_subcommand("reject", "Reject an offered transfer.");
+    reject_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a transfer, in or out.");
+    cancel_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+
     auto* status_cmd = app.add_subcommand("status", "Version, addresses, uptime and counters.");
     auto* peers_cmd =
         app.add_subcommand("peers", "Aliases and the peers seen, with last-seen time.");
@@ -74,7 +102,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
         if (app.get_subcommands().empty() && !app.remaining().empty() && e.get_exit_code() != 0) {
             return {std::nullopt, kExitUsage,
                     "unknown command '" + app.remaining().front() +
-                        "' (commands: send, inbox, chat, history, status, peers; see --help)\n"};
+                        "' (commands: send, inbox, chat, history, transfer, transfers, accept, "
+                        "reject, cancel, status, peers; see --help)\n"};
         }
         std::ostringstream out, err;
         const int rc = app.exit(e, out, err);
@@ -105,6 +134,17 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     } else if (peers_cmd->parsed()) {
         inv.command = "peers";
         inv.request = PeersRequest{};
+    } else if (transfer_cmd->parsed()) {
+        inv.command = "transfer";
+        transfer.wait = !transfer_no_wait;
+        inv.request = transfer;
+    } else if (transfers_cmd->parsed()) {
+        inv.command = "transfers";
+        inv.request = TransfersRequest{inv.watch};
+    } else {
+        inv.command = accept_cmd->parsed() ? "accept" : reject_cmd->parsed() ? "reject" : "cancel";
+        decide.action = inv.command;
+        inv.request = decide;
     }
     return {inv, kExitOk, ""};
 }

@@ -17,9 +17,11 @@ inline constexpr int kExitUnreachable = 3;
 struct Invocation {
     std::string socket;  // empty: look in the default places
     bool json = false;
-    std::string command;           // send, inbox, chat, history, status, peers
-    Request request;               // for chat: an InboxRequest following the peer
-    bool text_from_stdin = false;  // send: TEXT was "-"
+    std::string command;             // send, inbox, chat, history, status, peers
+    Request request;                 // for chat: an InboxRequest following the peer
+    bool text_from_stdin = false;    // send: TEXT was "-"
+    std::vector<std::string> paths;  // transfer: what to send
+    bool watch = false;              // transfers --watch
 };
 
 struct ParseOutcome {

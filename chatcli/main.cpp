@@ -3,6 +3,9 @@
 // --json, one JSON object per line for a script.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -10,9 +13,13 @@
 #include "chat_session.hpp"
 #include "command_line.hpp"
 #include "control_client.hpp"
+#include "fd_passing.hpp"
+#include "manifest.hpp"
 #include "paths.hpp"
 #include "render.hpp"
 #include "text.hpp"
+#include "tree_walk.hpp"
+#include "worker_protocol.hpp"
 
 namespace {
 
@@ -44,6 +51,14 @@ int print_replies(ControlClient& client, const Invocation& inv) {
             std::cerr << "chatcli: unexpected reply from chatd\n";
             return kExitFailed;
         }
+        if (const auto offer = reply.find("offer"); offer != reply.end()) {
+            std::cout << (inv.json ? reply.dump() : render_offer(*offer)) << "\n" << std::flush;
+            continue;
+        }
+        if (const auto transfer = reply.find("transfer"); transfer != reply.end()) {
+            std::cout << (inv.json ? transfer->dump() : render_transfer(*transfer)) << "\n";
+            continue;
+        }
         if (const auto message = reply.find("message"); message != reply.end()) {
             if (inv.json) {
                 std::cout << message->dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
@@ -56,11 +71,20 @@ int print_replies(ControlClient& client, const Invocation& inv) {
         const bool ok = reply.value("ok", false);
         if (inv.json && (ok || inv.command == "send")) {
             // Scripts get the final reply of send, status and peers as is.
-            if (inv.command == "send" || inv.command == "status" || inv.command == "peers") {
+            if (inv.command == "send" || inv.command == "status" || inv.command == "peers" ||
+                inv.command == "accept" || inv.command == "reject" || inv.command == "cancel") {
                 std::cout << reply.dump() << "\n";
             }
         } else if (ok) {
             if (inv.command == "status") std::cout << render_status(reply);
+            if (inv.command == "accept") {
+                std::cout << "accepted transfer #" << reply.value("id", 0) << " into "
+                          << reply.value("to", "") << "\n";
+            }
+            if (inv.command == "reject" || inv.command == "cancel") {
+                std::cout << reply.value("state", "") << " transfer #" << reply.value("id", 0)
+                          << "\n";
+            }
             if (inv.command == "peers") std::cout << render_peers(reply);
             if (inv.command == "send") {
                 const std::string state = reply.value("state", "");
@@ -86,6 +110,102 @@ int print_replies(ControlClient& client, const Invocation& inv) {
         std::cerr << "chatcli: chatd closed the connection without an answer\n";
     }
     return kExitFailed;
+}
+
+// `chatcli transfer`: walk, pass the descriptors, then follow the events.
+int run_transfer(ControlClient& client, Invocation& inv) {
+    auto& request = std::get<chat::TransferRequest>(inv.request);
+    WalkResult walk;
+    try {
+        walk = walk_paths(inv.paths);
+    } catch (const WalkError& e) {
+        std::cerr << "chatcli: " << chat::sanitize_for_terminal(e.what()) << "\n";
+        return kExitUsage;
+    }
+    chat::OwnedFds fds(std::move(walk.fds));
+    for (const auto& notice : walk.notices)
+        std::cerr << "chatcli: " << chat::sanitize_for_terminal(notice) << "\n";
+    request.manifest = chat::encode_manifest(walk.manifest);
+    request.fds = fds.size();
+    client.send(inv.request);
+
+    const bool bar = ::isatty(STDERR_FILENO) && !inv.json;
+    bool bar_shown = false;
+    while (auto text = client.read_line()) {
+        const json event = json::parse(*text, nullptr, false);
+        if (!event.is_object()) continue;
+        if (event.contains("send_fds")) {
+            for (std::size_t at = 0; at < fds.size(); at += chat::kMaxFdsPerMessage) {
+                const auto end = std::min(fds.size(), at + chat::kMaxFdsPerMessage);
+                const std::vector<int> batch(fds.get().begin() + static_cast<std::ptrdiff_t>(at),
+                                             fds.get().begin() + static_cast<std::ptrdiff_t>(end));
+                if (!chat::send_with_fds(client.fd(), "F", batch)) {
+                    std::cerr << "chatcli: cannot pass the files to chatd: " << std::strerror(errno)
+                              << "\n";
+                    return kExitFailed;
+                }
+            }
+            fds.reset();  // chatd has its own copies
+            continue;
+        }
+        if (inv.json) std::cout << *text << "\n" << std::flush;
+        const std::string kind = event.value("event", "");
+        if (!inv.json) {
+            if (kind == "offered") {
+                std::cout << "offered transfer #" << event.value("id", 0) << " to "
+                          << event.value("to", "") << ": " << event.value("files", 0) << " files, "
+                          << render_bytes(event.value("bytes", std::uint64_t{0})) << "\n"
+                          << std::flush;
+            } else if (kind == "waiting") {
+                std::cout << "waiting for the peer to accept\n" << std::flush;
+            } else if (kind == "accepted") {
+                std::cout << "accepted; sending\n" << std::flush;
+            } else if (kind == "progress" && bar) {
+                std::cerr << "\r\033[K" << render_progress(event) << std::flush;
+                bar_shown = true;
+            } else if (kind == "done") {
+                if (bar_shown) std::cerr << "\r\033[K";
+                const double seconds = event.value("seconds", 0.0);
+                const auto bytes = event.value("bytes", std::uint64_t{0});
+                std::cout << "done: " << event.value("files", 0) << " files, "
+                          << render_bytes(bytes) << ", verified by the receiver, in " << seconds
+                          << " s";
+                if (seconds > 0)
+                    std::cout << " ("
+                              << render_bytes(static_cast<std::uint64_t>(
+                                     static_cast<double>(bytes) / seconds))
+                              << "/s)";
+                std::cout << "\n";
+            }
+        }
+        if (event.contains("ok")) {
+            if (bar_shown && !event.value("ok", false)) std::cerr << "\r\033[K";
+            if (!event.value("ok", false)) {
+                if (!inv.json) print_error(event);
+                return exit_code_for(event);
+            }
+            if (!inv.json && event.value("state", "") == "offered") {
+                std::cout << "follow it with: chatcli transfers\n";
+            }
+            return kExitOk;
+        }
+    }
+    std::cerr << "chatcli: chatd closed the connection\n";
+    return kExitFailed;
+}
+
+int run_transfers(const std::vector<std::string>& candidates, const Invocation& inv) {
+    for (;;) {
+        ControlClient client = ControlClient::connect(candidates);
+        client.send(inv.request);
+        client.set_read_timeout(5);
+        if (inv.watch && ::isatty(STDOUT_FILENO)) std::cout << "\033[H\033[2J" << std::flush;
+        const int rc = print_replies(client, inv);
+        if (!inv.watch || rc != kExitOk) return rc;
+        std::cout << std::flush;
+        ::usleep(500'000);
+        if (!::isatty(STDOUT_FILENO)) std::cout << "\n";
+    }
 }
 
 }  // namespace
@@ -125,6 +245,16 @@ int main(int argc, char** argv) {
     try {
         if (inv.command == "chat") {
             return run_chat(candidates, std::get<chat::InboxRequest>(inv.request).peer, inv.json);
+        }
+        if (inv.command == "transfers") return run_transfers(candidates, inv);
+        if (auto* decide = std::get_if<chat::DecideRequest>(&inv.request);
+            decide && !decide->to.empty()) {
+            std::error_code ec;  // the daemon's working directory is not ours
+            decide->to = std::filesystem::absolute(decide->to, ec).string();
+        }
+        if (inv.command == "transfer") {
+            ControlClient client = ControlClient::connect(candidates);
+            return run_transfer(client, inv);
         }
         ControlClient client = ControlClient::connect(candidates);
         client.send(inv.request);

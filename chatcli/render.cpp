@@ -99,3 +99,72 @@ std::string render_peers(const json& reply) {
 }
 
 }  // namespace chat::cli
+
+namespace chat::cli {
+
+std::string render_bytes(std::uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while (value >= 1024 && unit < 4) value /= 1024, ++unit;
+    char text[32];
+    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+    return text;
+}
+
+std::string render_progress(const json& e, std::size_t bar_width) {
+    const auto total = e.value("total_bytes", std::uint64_t{0});
+    const auto done = e.value("bytes", std::uint64_t{0});
+    const double fraction =
+        total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+    const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(bar_width));
+    std::ostringstream out;
+    out << "[" << std::string(filled, '#')
+        << std::string(bar_width - std::min(filled, bar_width), '.') << "] "
+        << static_cast<int>(fraction * 100) << "%  " << render_bytes(done) << " / "
+        << render_bytes(total) << "  " << e.value("files", 0) << "/" << e.value("total_files", 0)
+        << " files  " << render_bytes(static_cast<std::uint64_t>(e.value("rate", 0.0))) << "/s";
+    if (e.contains("eta"))
+        out << "  ETA " << render_duration(static_cast<std::int64_t>(e.value("eta", 0.0)));
+    return out.str();
+}
+
+namespace {
+std::string joined_names(const json& names) {
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + sanitize_for_terminal(n.get<std::string>());
+    return out;
+}
+}  // namespace
+
+std::string render_transfer(const json& t) {
+    std::ostringstream out;
+    const bool in = t.value("direction", "") == "in";
+    out << "#" << t.value("id", 0) << "  " << (in ? "from " : "to ") << t.value("peer", "?");
+    if (t.contains("name")) out << " (" << sanitize_for_terminal(t.value("name", "")) << ")";
+    out << "  " << t.value("state", "?") << "  " << joined_names(t.value("names", json::array()))
+        << "  " << t.value("files_done", 0) << "/" << t.value("files", 0) << " files, "
+        << render_bytes(t.value("bytes_done", std::uint64_t{0})) << " / "
+        << render_bytes(t.value("bytes", std::uint64_t{0}));
+    if (t.contains("placed")) out << "  placed: " << joined_names(t["placed"]);
+    if (t.contains("reason")) out << "  (" << sanitize_for_terminal(t.value("reason", "")) << ")";
+    if (in && t.value("state", "") == "offered") {
+        out << "\n    chatcli accept " << t.value("id", 0) << "   or   chatcli reject "
+            << t.value("id", 0);
+    }
+    return out.str();
+}
+
+std::string render_offer(const json& o) {
+    std::ostringstream out;
+    out << "offer #" << o.value("id", 0) << " from " << o.value("from", "?");
+    if (!o.value("name", "").empty())
+        out << " (" << sanitize_for_terminal(o.value("name", "")) << ")";
+    out << ": " << joined_names(o.value("names", json::array())) << ", " << o.value("files", 0)
+        << " files, " << render_bytes(o.value("bytes", std::uint64_t{0})) << "\n    chatcli accept "
+        << o.value("id", 0) << "   or   chatcli reject " << o.value("id", 0);
+    return out.str();
+}
+
+}  // namespace chat::cli

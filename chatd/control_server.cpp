@@ -56,6 +56,15 @@ public:
 
     bool is_open() const override { return open_; }
 
+    void receive_fds(std::size_t count,
+                     std::function<void(OwnedFds, const std::string&)> done) override {
+        fds_wanted_ = count;
+        fds_done_ = std::move(done);
+        fds_ = OwnedFds();
+        send_line("{\"send_fds\":" + std::to_string(count) + "}\n");
+        wait_for_fds();
+    }
+
     void on_drained(std::function<void()> next) override {
         if (!open_) return;
         if (writes_.empty()) {
@@ -69,6 +78,8 @@ public:
         if (!open_) return;
         open_ = false;
         drained_ = nullptr;
+        fds_.reset();
+        if (auto done = std::exchange(fds_done_, nullptr)) done(OwnedFds(), "the client left");
         asio::error_code ignored;
         socket_.close(ignored);
         server_.forget(shared_from_this());
@@ -104,8 +115,50 @@ private:
             reject(e.what());
             return;
         }
-        watch_for_hangup();
+        // A transfer's descriptors follow its request: reading for a hang-up
+        // now would take their bytes and the kernel would drop the files.
+        if (!std::holds_alternative<TransferRequest>(request)) watch_for_hangup();
         handler_.handle(std::move(request), shared_from_this());
+    }
+
+    void wait_for_fds() {
+        if (fds_.size() >= fds_wanted_) return finish_fds("");
+        socket_.async_wait(
+            asio::socket_base::wait_read, [self = shared_from_this()](asio::error_code ec) {
+                if (!self->open_ || !self->fds_done_) return;
+                if (ec) return self->finish_fds("the client left: " + ec.message());
+                std::string data;
+                const int fd = self->socket_.native_handle();
+                switch (receive_with_fds(fd, data, self->fds_, 4096, MSG_DONTWAIT)) {
+                    case ReceiveResult::message:
+                        break;
+                    case ReceiveResult::closed:
+                        return self->finish_fds("the client left before passing its files");
+                    case ReceiveResult::truncated:
+                        return self->finish_fds("the client passed too many files at once");
+                    case ReceiveResult::error:
+                        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                            return self->finish_fds(std::string("receiving files failed: ") +
+                                                    std::strerror(errno));
+                        }
+                }
+                self->wait_for_fds();
+            });
+    }
+
+    void finish_fds(const std::string& error) {
+        auto done = std::exchange(fds_done_, nullptr);
+        if (!done) return;
+        if (error.empty() && fds_.size() > fds_wanted_) {
+            fds_.reset();
+            return done(OwnedFds(), "the client passed more files than it said");
+        }
+        if (!error.empty()) {
+            fds_.reset();
+            return done(OwnedFds(), error);
+        }
+        watch_for_hangup();
+        done(std::move(fds_), "");
     }
 
     void reject(const std::string& why) {
@@ -165,6 +218,9 @@ private:
     bool finishing_ = false;
     bool open_ = true;
     std::function<void()> drained_;
+    std::size_t fds_wanted_ = 0;
+    OwnedFds fds_;
+    std::function<void(OwnedFds, const std::string&)> fds_done_;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, std::string group,

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "control_protocol.hpp"
+#include "fd_passing.hpp"
 
 namespace spdlog {
 class logger;
@@ -29,6 +30,10 @@ public:
     // Runs `next` once everything queued so far is written (never, if the
     // client goes away): how long results are paced to the client.
     virtual void on_drained(std::function<void()> next) = 0;
+    // Takes `count` descriptors the client passes (SCM_RIGHTS) right after
+    // its request; `done` gets them, or an error and none.
+    virtual void receive_fds(std::size_t count,
+                             std::function<void(OwnedFds fds, const std::string& error)> done) = 0;
 };
 
 class RequestHandler {

@@ -107,6 +107,13 @@ void Daemon::start() {
     workers_ = std::make_unique<WorkerPool>(io_, settings_.worker_executable,
                                             settings_.config.transfer.workers, log_);
     workers_->start();
+    transfers_ = std::make_unique<TransferManager>(
+        TransferContext{io_, settings_.config, settings_.name, settings_.state_dir, *workers_,
+                        [this](const Endpoint& to, std::string datagram) {
+                            transport_->send(to, std::move(datagram));
+                        },
+                        [this](const std::string& line) { notify_followers(line, ""); }, log_});
+    transfers_->start(transport_->local_endpoint());
 
     for (const auto& peer : reader_->peers()) {
         peer_modes_[peer.address] = {peer.speaks_envelope, peer.speaks_plain};
@@ -141,6 +148,7 @@ void Daemon::stop() {
     if (!running_ && !transport_) return;
     running_ = false;
     control_.stop();
+    if (transfers_) transfers_->stop();
     if (workers_) workers_->stop();
     retry_timer_.cancel();
     resolver_.cancel();
@@ -150,6 +158,7 @@ void Daemon::stop() {
     if (transport_) transport_->stop();
     if (store_worker_) store_worker_->stop();  // commits what is queued
     store_worker_.reset();
+    transfers_.reset();
     workers_.reset();
     transport_.reset();
     reader_.reset();
@@ -186,19 +195,12 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
             post([this, peer, id = std::move(d.id)] { on_ack(peer, id); });
             return;
         case DatagramKind::offer:
-            // Receiving transfers is not built yet: say so at once, rather
-            // than let the sender retry until its offer expires.
-            log_->info(
-                "refused a transfer offer from {} ({} files, {} bytes): receiving transfers "
-                "is not available in this version",
-                peer, d.offer.files, d.offer.bytes);
-            transport_->send(
-                from, encode_answer(
-                          d.id, {"rejected", "", 0, "this chatd cannot receive transfers yet"}));
+            post([this, from, d = std::move(d)] {
+                transfers_->on_offer(from, d.id, d.offer, d.name);
+            });
             return;
         case DatagramKind::answer:
-            bump(counters_.unknown_acks);  // we have sent no offer
-            log_->debug("ignored a transfer answer from {} for unknown transfer {}", peer, d.id);
+            post([this, from, d = std::move(d)] { transfers_->on_answer(from, d.id, d.answer); });
             return;
         case DatagramKind::plain:
             store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from);
@@ -264,6 +266,29 @@ void Daemon::on_stored(const MessageView& message) {
         follower.reply->send_line(message_line(message));
         follower.last_id = message.id;
     }
+}
+
+void Daemon::notify_followers(const std::string& text, const std::string& peer) {
+    prune_followers();
+    for (auto& follower : followers_) {
+        if (follower.peer.empty() || peer.empty() || follower.peer == peer)
+            follower.reply->send_line(text);
+    }
+}
+
+void Daemon::handle_transfer(TransferRequest request, std::shared_ptr<ReplySink> reply) {
+    const std::string spec = request.peer;
+    resolve_or_reject(spec, reply, [this, request = std::move(request), reply](const Endpoint& to) {
+        reply->receive_fds(request.fds,
+                           [this, request, reply, to](OwnedFds fds, const std::string& error) {
+                               if (!running_) return;
+                               if (!error.empty()) {
+                                   reply->send_line(error_reply(codes::failed, error));
+                                   return reply->finish();
+                               }
+                               transfers_->begin_outgoing(request, to, std::move(fds), reply);
+                           });
+    });
 }
 
 void Daemon::prune_followers() {
@@ -349,9 +374,12 @@ void Daemon::handle(Request request, std::shared_ptr<ReplySink> reply) {
                 handle_status(reply);
             } else if constexpr (std::is_same_v<T, PeersRequest>) {
                 handle_peers(reply);
-            } else {  // transfer, transfers, accept, reject, cancel
-                reply->send_line(error_reply(codes::failed, "transfers are not available yet"));
-                reply->finish();
+            } else if constexpr (std::is_same_v<T, TransferRequest>) {
+                handle_transfer(std::move(r), reply);
+            } else if constexpr (std::is_same_v<T, TransfersRequest>) {
+                transfers_->list(reply);
+            } else {
+                transfers_->decide(r, reply);
             }
         },
         request);
@@ -615,6 +643,7 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"outbox", pending_.size()},
                            {"followers", (prune_followers(), followers_.size())},
                            {"workers", workers_json()},
+                           {"transfers", transfers_ ? transfers_->active() : 0},
                            {"counters", counters}}));
     reply->finish();
 }

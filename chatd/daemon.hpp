@@ -23,6 +23,7 @@
 #include "net.hpp"
 #include "store.hpp"
 #include "store_worker.hpp"
+#include "transfers.hpp"
 #include "udp_transport.hpp"
 #include "worker_pool.hpp"
 
@@ -122,6 +123,8 @@ private:
     void handle_history(HistoryRequest request, std::shared_ptr<ReplySink> reply);
     void handle_status(std::shared_ptr<ReplySink> reply);
     void handle_peers(std::shared_ptr<ReplySink> reply);
+    void handle_transfer(TransferRequest request, std::shared_ptr<ReplySink> reply);
+    void notify_followers(const std::string& line, const std::string& peer);
     nlohmann::json workers_json() const;
     std::string new_message_id();
     void post(std::function<void()> fn);
@@ -136,6 +139,7 @@ private:
     std::unique_ptr<UdpTransport> transport_;
     std::unique_ptr<StoreWorker> store_worker_;  // stopped before the transport is destroyed
     std::unique_ptr<WorkerPool> workers_;
+    std::unique_ptr<TransferManager> transfers_;
     ControlServer control_;
     asio::ip::udp::resolver resolver_;
     asio::steady_timer retry_timer_;

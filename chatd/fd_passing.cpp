@@ -49,8 +49,8 @@ bool send_with_fds(int socket, std::string_view data, const std::vector<int>& fd
     }
 }
 
-ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds,
-                               std::size_t max_bytes) {
+ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std::size_t max_bytes,
+                               int flags) {
     data.resize(max_bytes);
     iovec iov{data.data(), data.size()};
     std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage));
@@ -61,7 +61,7 @@ ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds,
     msg.msg_controllen = control.size();
     ssize_t n;
     do {
-        n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+        n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | flags);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return ReceiveResult::error;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {

@@ -37,6 +37,7 @@ bool send_with_fds(int socket, std::string_view data, const std::vector<int>& fd
 enum class ReceiveResult { message, closed, error, truncated };
 
 // Receives one message (at most max_bytes) and its descriptors.
-ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std::size_t max_bytes);
+ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std::size_t max_bytes,
+                               int flags = 0);
 
 }  // namespace chat

@@ -1,5 +1,6 @@
 #include "transfer_stream.hpp"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -244,6 +245,9 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
 std::vector<std::size_t> receive_files(int socket, int staging_root,
                                        const std::vector<StreamFile>& files, int timeout_seconds,
                                        const StreamProgress& progress) {
+    // The daemon's event loop had it non-blocking; here reads block, bounded
+    // by the timeouts.
+    ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) & ~O_NONBLOCK);
     set_timeouts(socket, timeout_seconds);
     StagingTree tree(staging_root, ".");
     std::map<std::size_t, const StreamFile*> by_index;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -41,6 +42,21 @@ void parse_transfer(const json& section, Config::Transfer& transfer) {
             const auto workers = get_int(value, name);
             check_range(name, workers, 1, 64);
             transfer.workers = static_cast<std::size_t>(workers);
+        } else if (key == "accept") {
+            transfer.accept = get_string(value, name);
+        } else if (key == "trusted") {
+            if (!value.is_array())
+                throw ConfigError("config: 'transfer.trusted' must be a list of peers");
+            transfer.trusted.clear();
+            for (const auto& peer : value) transfer.trusted.push_back(get_string(peer, name));
+        } else if (key == "download_dir") {
+            transfer.download_dir = get_string(value, name);
+        } else if (key == "max_bytes") {
+            const auto bytes = get_int(value, name);
+            check_range(name, bytes, 0, std::numeric_limits<std::int64_t>::max());
+            transfer.max_bytes = static_cast<std::uint64_t>(bytes);
+        } else if (key == "offer_ttl_seconds") {
+            transfer.offer_ttl_seconds = get_int(value, name);
         } else {
             throw ConfigError("config: unknown key " + in_quotes(name));
         }
@@ -59,7 +75,13 @@ json to_json(const Config& c) {
                 {"retry_initial_ms", c.retry_initial_ms},
                 {"retry_max_ms", c.retry_max_ms},
                 {"max_datagram_bytes", c.max_datagram_bytes},
-                {"transfer", {{"workers", c.transfer.workers}}}};
+                {"transfer",
+                 {{"accept", c.transfer.accept},
+                  {"trusted", c.transfer.trusted},
+                  {"download_dir", c.transfer.download_dir},
+                  {"max_bytes", c.transfer.max_bytes},
+                  {"offer_ttl_seconds", c.transfer.offer_ttl_seconds},
+                  {"workers", c.transfer.workers}}}};
 }
 
 }  // namespace
@@ -147,6 +169,15 @@ void validate_config(const Config& c) {
     check_range("max_datagram_bytes", static_cast<std::int64_t>(c.max_datagram_bytes), 512,
                 static_cast<std::int64_t>(kMaxUdpPayload));
     check_range("transfer.workers", static_cast<std::int64_t>(c.transfer.workers), 1, 64);
+    check_range("transfer.offer_ttl_seconds", c.transfer.offer_ttl_seconds, 1, 30LL * 86400);
+    if (c.transfer.accept != "ask" && c.transfer.accept != "trusted" &&
+        c.transfer.accept != "all") {
+        throw ConfigError("config: 'transfer.accept' must be ask, trusted or all; got '" +
+                          c.transfer.accept + "'");
+    }
+    if (!c.transfer.download_dir.empty() && c.transfer.download_dir.front() != '/') {
+        throw ConfigError("config: 'transfer.download_dir' must be an absolute path");
+    }
 }
 
 Config load_config_file(const std::string& path) {

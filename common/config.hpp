@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
@@ -23,6 +24,11 @@ struct Config {
     std::int64_t retry_max_ms = 30000;
     std::size_t max_datagram_bytes = 65507;
     struct Transfer {
+        std::string accept = "ask";        // ask, trusted or all
+        std::vector<std::string> trusted;  // hosts or aliases auto-accepted under "trusted"
+        std::string download_dir;          // empty: <state_dir>/incoming
+        std::uint64_t max_bytes = 0;       // per transfer; 0: no limit
+        std::int64_t offer_ttl_seconds = 3600;
         std::size_t workers = 4;  // worker processes
     } transfer;
 };

@@ -48,15 +48,17 @@ class BadDatagramTest(ChatTestCase):
         self.assertIsNone(b.proc.poll())
         print(f"bad datagrams: {len(bad)} sent, counters {counters}")
 
-    def test_a_transfer_offer_is_refused_at_once_until_transfers_exist(self):
+    def test_a_raw_transfer_offer_waits_as_pending(self):
         b = self.daemon("bob")
         s = self.udp_socket()
-        s.sendto(envelope(type="offer", id=MSG_ID, files=3, bytes=100, entries=4, names=["photos"]),
-                 ("127.0.0.1", b.port))
+        offer = envelope(type="offer", id=MSG_ID, files=3, bytes=100, entries=4, names=["photos"])
+        s.sendto(offer, ("127.0.0.1", b.port))
         answer = json.loads(s.recv(65535))
-        self.assertEqual((answer["type"], answer["id"], answer["state"]), ("answer", MSG_ID, "rejected"))
-        self.assertEqual(answer["reason"], "this chatd cannot receive transfers yet")
-        self.assertIn("refused a transfer offer", b.log())
+        self.assertEqual((answer["type"], answer["id"], answer["state"]), ("answer", MSG_ID, "pending"))
+        s.sendto(offer, ("127.0.0.1", b.port))  # a retry is the same transfer
+        self.assertEqual(json.loads(s.recv(65535))["state"], "pending")
+        [t] = [json.loads(l) for l in b.cli("--json", "transfers").stdout.splitlines()]
+        self.assertEqual((t["state"], t["files"], t["names"]), ("offered", 3, ["photos"]))
         self.assertEqual(b.inbox(), [])
 
     def test_largest_datagram_is_a_message(self):

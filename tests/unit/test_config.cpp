@@ -83,6 +83,14 @@ TEST_SUITE("config") {
             {R"({"transfer":{"workers":0}})",
              "config: 'transfer.workers' must be between 1 and 64, got 0"},
             {R"({"transfer":{"wrokers":2}})", "config: unknown key 'transfer.wrokers'"},
+            {R"({"transfer":{"accept":"maybe"}})",
+             "config: 'transfer.accept' must be ask, trusted or all; got 'maybe'"},
+            {R"({"transfer":{"trusted":"bob"}})",
+             "config: 'transfer.trusted' must be a list of peers"},
+            {R"({"transfer":{"download_dir":"rel/dir"}})",
+             "config: 'transfer.download_dir' must be an absolute path"},
+            {R"({"transfer":{"max_bytes":-1}})",
+             "config: 'transfer.max_bytes' must be between 0 and 9223372036854775807, got -1"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.json);

@@ -1,0 +1,779 @@
+#include "transfers.hpp"
+
+#include <fcntl.h>
+#include <spdlog/logger.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <asio/read_until.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "address.hpp"
+#include "retry.hpp"
+#include "text.hpp"
+
+namespace chat {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxHeaderBytes = 64 << 20;  // a manifest of ~500k files
+constexpr std::size_t kMaxFilesPerJob = 250;       // descriptors in one worker message
+constexpr int kJobAttempts = 3;                    // a failed job resumes twice
+constexpr auto kProgressEvery = std::chrono::milliseconds(250);
+constexpr auto kHeaderTimeout = std::chrono::seconds(15);
+
+std::string line(const json& doc) {
+    return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while (value >= 1024 && unit < 4) value /= 1024, ++unit;
+    char text[32];
+    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+    return text;
+}
+
+asio::ip::address address_of(const std::string& peer_key) {
+    return asio::ip::make_address(parse_host_port(peer_key).host);
+}
+
+bool same_token(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;  // constant time: no early exit
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+}  // namespace
+
+struct TransferManager::Outgoing {
+    std::uint64_t number = 0;
+    std::string id;
+    std::string peer;
+    Endpoint to;
+    Manifest manifest;
+    std::vector<std::size_t> file_entries;  // manifest entry of each descriptor
+    OwnedFds fds;
+    std::string state = "offered";  // offered, waiting, sending, done, failed, rejected, cancelled
+    std::string reason;
+    std::shared_ptr<ReplySink> reply;
+    bool wait = true;
+    std::unique_ptr<ProgressTracker> tracker;
+    Clock::time_point started = Clock::now();
+    Clock::time_point last_progress{};
+    unsigned offer_attempts = 0;
+    std::unique_ptr<asio::steady_timer> retry;
+    std::string token;
+    std::uint16_t port = 0;
+    std::size_t jobs_left = 0;
+};
+
+struct TransferManager::Incoming {
+    std::uint64_t number = 0;
+    std::string id;
+    std::string peer;
+    Endpoint from;
+    std::string name;
+    TransferOffer offer;
+    std::string state =
+        "offered";  // offered, accepted, receiving, done, failed, rejected, cancelled
+    std::string reason;
+    std::string token;
+    std::string dir;
+    int dir_fd = -1;
+    std::unique_ptr<StagingTree> staging;
+    std::optional<Manifest> manifest;
+    std::set<std::size_t> verified;
+    std::unique_ptr<ProgressTracker> tracker;
+    std::vector<std::pair<std::string, std::string>> placed;
+    Clock::time_point offered_at = Clock::now();
+    ~Incoming() {
+        staging.reset();
+        if (dir_fd >= 0) ::close(dir_fd);
+    }
+};
+
+TransferManager::TransferManager(TransferContext context)
+    : ctx_(std::move(context)),
+      acceptor_(ctx_.io),
+      random_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)) {}
+
+TransferManager::~TransferManager() { stop(); }
+
+void TransferManager::start(const Endpoint& listen) {
+    const std::string key = endpoint_key(listen);
+    const HostPort hp = parse_host_port(key, true);
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(hp.host), hp.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
+    asio::error_code ec;
+    acceptor_.bind(endpoint, ec);
+    if (ec) throw std::runtime_error("cannot bind TCP " + key + " for transfers: " + ec.message());
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    accept_next();
+}
+
+void TransferManager::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    asio::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& [n, t] : outgoing_) {
+        if (t->retry) t->retry->cancel();
+    }
+}
+
+std::size_t TransferManager::active() const {
+    std::size_t count = 0;
+    for (const auto& [n, t] : outgoing_)
+        count += (t->state == "offered" || t->state == "waiting" || t->state == "sending");
+    for (const auto& [n, t] : incoming_)
+        count += (t->state == "accepted" || t->state == "receiving");
+    return count;
+}
+
+std::string TransferManager::random_hex() {
+    char text[33];
+    std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(random_()),
+                  static_cast<unsigned long long>(random_()));
+    return text;
+}
+
+TransferManager::Outgoing* TransferManager::outgoing_by_id(const std::string& id) {
+    for (auto& [n, t] : outgoing_) {
+        if (t->id == id) return t.get();
+    }
+    return nullptr;
+}
+
+TransferManager::Incoming* TransferManager::incoming_by_id(const std::string& id) {
+    for (auto& [n, t] : incoming_) {
+        if (t->id == id) return t.get();
+    }
+    return nullptr;
+}
+
+// ---- sending ---------------------------------------------------------------
+
+void TransferManager::begin_outgoing(const TransferRequest& request, const Endpoint& to,
+                                     OwnedFds fds, std::shared_ptr<ReplySink> reply) {
+    auto t = std::make_unique<Outgoing>();
+    try {
+        t->manifest = decode_manifest(request.manifest);
+    } catch (const ManifestError& e) {
+        reply->send_line(error_reply(codes::bad_request, e.what()));
+        return reply->finish();
+    }
+    for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
+        if (t->manifest.entries[i].type == EntryType::file) t->file_entries.push_back(i);
+    }
+    if (fds.size() != t->file_entries.size()) {
+        reply->send_line(error_reply(
+            codes::bad_request, "the manifest lists " + std::to_string(t->file_entries.size()) +
+                                    " files but " + std::to_string(fds.size()) + " were passed"));
+        return reply->finish();
+    }
+    t->number = next_number_++;
+    t->id = random_hex();
+    t->peer = endpoint_key(to);
+    t->to = to;
+    t->fds = std::move(fds);
+    t->reply = reply;
+    t->wait = request.wait;
+    t->tracker = std::make_unique<ProgressTracker>(t->manifest.total_bytes(),
+                                                   t->manifest.file_count(), Clock::now());
+    t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
+    Outgoing& ref = *t;
+    outgoing_[t->number] = std::move(t);
+    ctx_.log->info("transfer {} to {}: offering {} files, {}", ref.number, ref.peer,
+                   ref.manifest.file_count(), human_bytes(ref.manifest.total_bytes()));
+    reply->send_line(line({{"event", "offered"},
+                           {"id", ref.number},
+                           {"to", ref.peer},
+                           {"files", ref.manifest.file_count()},
+                           {"bytes", ref.manifest.total_bytes()}}));
+    if (!ref.wait) {
+        reply->send_line(line({{"ok", true}, {"id", ref.number}, {"state", "offered"}}));
+        reply->finish();
+        ref.reply.reset();
+    }
+    send_offer(ref);
+}
+
+void TransferManager::send_offer(Outgoing& t) {
+    if (t.state != "offered" && t.state != "waiting") return;
+    const auto age = Clock::now() - t.started;
+    if (age > std::chrono::seconds(ctx_.config.transfer.offer_ttl_seconds)) {
+        return finish_outgoing(t, "no answer from " + t.peer + " before the offer expired");
+    }
+    TransferOffer offer{t.manifest.file_count(), t.manifest.total_bytes(),
+                        t.manifest.entries.size(), t.manifest.top_level_names()};
+    if (offer.names.size() > kMaxOfferNames) offer.names.resize(kMaxOfferNames);
+    ctx_.send_datagram(t.to, encode_offer(t.id, offer, ctx_.our_name));
+    // Until someone decides, a slow heartbeat keeps the offer alive.
+    const unsigned attempt = t.state == "waiting" ? 64 : ++t.offer_attempts;
+    t.retry->expires_after(retry_delay(attempt,
+                                       std::chrono::milliseconds(ctx_.config.retry_initial_ms),
+                                       std::chrono::milliseconds(ctx_.config.retry_max_ms)));
+    t.retry->async_wait([this, number = t.number](asio::error_code ec) {
+        if (ec || stopped_) return;
+        if (auto it = outgoing_.find(number); it != outgoing_.end()) send_offer(*it->second);
+    });
+}
+
+void TransferManager::on_answer(const Endpoint& from, const std::string& id,
+                                const TransferAnswer& answer) {
+    Outgoing* t = outgoing_by_id(id);
+    if (!t || t->peer != endpoint_key(from)) {
+        ctx_.log->debug("ignored an answer from {} for unknown transfer {}", endpoint_key(from),
+                        id);
+        return;
+    }
+    if (answer.state == "pending") {
+        if (t->state == "offered") {
+            t->state = "waiting";
+            if (t->reply) {
+                t->reply->send_line(line({{"event", "waiting"}, {"id", t->number}}));
+            }
+        }
+        return;
+    }
+    if (t->state != "offered" && t->state != "waiting") return;  // a late copy
+    t->retry->cancel();
+    if (answer.state == "rejected") {
+        t->state = "rejected";
+        return finish_outgoing(
+            *t, "rejected by " + t->peer + (answer.reason.empty() ? "" : ": " + answer.reason));
+    }
+    t->state = "sending";
+    t->token = answer.token;
+    t->port = answer.port;
+    ctx_.log->info("transfer {} accepted by {}", t->number, t->peer);
+    if (t->reply) t->reply->send_line(line({{"event", "accepted"}, {"id", t->number}}));
+    send_manifest(t->number);
+}
+
+void TransferManager::send_manifest(std::uint64_t number) {
+    Outgoing& t = *outgoing_.at(number);
+    auto socket = std::make_shared<asio::ip::tcp::socket>(ctx_.io);
+    auto header = std::make_shared<std::string>(
+        line({{"transfer", t.id}, {"token", t.token}, {"manifest", encode_manifest(t.manifest)}}));
+    const asio::ip::tcp::endpoint endpoint(address_of(t.peer), t.port);
+    socket->async_connect(endpoint, [this, number, socket, header](asio::error_code ec) {
+        auto it = outgoing_.find(number);
+        if (it == outgoing_.end() || it->second->state != "sending") return;
+        if (ec)
+            return finish_outgoing(*it->second,
+                                   "cannot connect to send the manifest: " + ec.message());
+        asio::async_write(
+            *socket, asio::buffer(*header),
+            [this, number, socket, header](asio::error_code ec, std::size_t) {
+                auto it = outgoing_.find(number);
+                if (it == outgoing_.end() || it->second->state != "sending") return;
+                if (ec)
+                    return finish_outgoing(*it->second,
+                                           "cannot send the manifest: " + ec.message());
+                auto reply = std::make_shared<asio::streambuf>(64 * 1024);
+                asio::async_read_until(
+                    *socket, *reply, '\n',
+                    [this, number, socket, reply](asio::error_code ec, std::size_t n) {
+                        auto it = outgoing_.find(number);
+                        if (it == outgoing_.end() || it->second->state != "sending") return;
+                        if (ec)
+                            return finish_outgoing(
+                                *it->second, "the receiver dropped the manifest: " + ec.message());
+                        const std::string text(
+                            asio::buffers_begin(reply->data()),
+                            asio::buffers_begin(reply->data()) + static_cast<std::ptrdiff_t>(n));
+                        const json verdict = json::parse(text, nullptr, false);
+                        if (!verdict.is_object() || !verdict.value("ok", false)) {
+                            const std::string why = verdict.is_object()
+                                                        ? verdict.value("error", "refused")
+                                                        : "a bad reply";
+                            return finish_outgoing(*it->second,
+                                                   "the receiver refused the manifest: " + why);
+                        }
+                        start_jobs(*it->second);
+                    });
+            });
+    });
+}
+
+void TransferManager::start_jobs(Outgoing& t) {
+    std::vector<std::uint64_t> sizes;
+    for (const std::size_t entry : t.file_entries) sizes.push_back(t.manifest.entries[entry].size);
+    if (sizes.empty()) return finish_outgoing(t, "");
+    for (const auto& job : split_jobs(sizes, ctx_.config.transfer.workers)) {
+        for (std::size_t start = 0; start < job.files.size(); start += kMaxFilesPerJob) {
+            const std::size_t end = std::min(job.files.size(), start + kMaxFilesPerJob);
+            std::vector<std::size_t> slots(job.files.begin() + static_cast<std::ptrdiff_t>(start),
+                                           job.files.begin() + static_cast<std::ptrdiff_t>(end));
+            ++t.jobs_left;
+            submit_job(t.number, std::move(slots), 1);
+        }
+    }
+}
+
+// `slots` index the descriptors (and t.file_entries).
+void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> slots,
+                                 int attempt) {
+    Outgoing& t = *outgoing_.at(number);
+    json files = json::array();
+    PoolJob job;
+    job.kind = "send";
+    for (const std::size_t slot : slots) {
+        const ManifestEntry& e = t.manifest.entries[t.file_entries[slot]];
+        files.push_back({{"i", t.file_entries[slot]}, {"path", e.path}, {"size", e.size}});
+        job.fds.push_back(::fcntl(t.fds.get()[slot], F_DUPFD_CLOEXEC, 0));
+    }
+    job.params_json = json{
+        {"host", parse_host_port(t.peer).host},
+        {"port", t.port},
+        {"transfer", t.id},
+        {"token", t.token},
+        {"timeout", 30},
+        {"files", files}}.dump();
+    job.on_progress = [this, number](std::int64_t bytes, std::uint64_t done) {
+        auto it = outgoing_.find(number);
+        if (it == outgoing_.end()) return;
+        it->second->tracker->add(bytes, done, Clock::now());
+        emit_progress(*it->second, false);
+    };
+    job.on_done = [this, number, slots, attempt](bool ok, const std::string& result) {
+        auto it = outgoing_.find(number);
+        if (it == outgoing_.end() || it->second->state != "sending") return;
+        Outgoing& t = *it->second;
+        if (ok) {
+            if (--t.jobs_left == 0) finish_outgoing(t, "");
+            return;
+        }
+        if (attempt >= kJobAttempts) return finish_outgoing(t, result);
+        ctx_.log->warn("transfer {}: a job failed ({}); resuming it", number, result);
+        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, std::chrono::milliseconds(500));
+        timer->async_wait([this, number, slots, attempt, timer](asio::error_code ec) {
+            if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending") {
+                submit_job(number, slots, attempt + 1);
+            }
+        });
+    };
+    ctx_.pool.submit(std::move(job));
+}
+
+void TransferManager::emit_progress(Outgoing& t, bool force) {
+    const auto now = Clock::now();
+    if (!t.reply || (!force && now - t.last_progress < kProgressEvery)) return;
+    t.last_progress = now;
+    const auto s = t.tracker->snapshot(now);
+    json event = {{"event", "progress"},       {"id", t.number},
+                  {"bytes", s.bytes_done},     {"total_bytes", s.total_bytes},
+                  {"files", s.files_done},     {"total_files", s.total_files},
+                  {"rate", s.bytes_per_second}};
+    if (s.seconds_left) event["eta"] = *s.seconds_left;
+    t.reply->send_line(line(event));
+}
+
+void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
+    t.retry->cancel();
+    t.fds.reset();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t.started).count();
+    if (error.empty()) {
+        t.state = "done";
+        ctx_.log->info("transfer {} to {} done: {} files, {} in {:.2f} s", t.number, t.peer,
+                       t.manifest.file_count(), human_bytes(t.manifest.total_bytes()), seconds);
+    } else {
+        if (t.state != "rejected" && t.state != "cancelled") t.state = "failed";
+        t.reason = error;
+        ctx_.log->warn("transfer {} to {} {}: {}", t.number, t.peer, t.state, error);
+    }
+    if (!t.reply) return;
+    if (error.empty()) {
+        emit_progress(t, true);
+        t.reply->send_line(line({{"event", "done"},
+                                 {"id", t.number},
+                                 {"files", t.manifest.file_count()},
+                                 {"bytes", t.manifest.total_bytes()},
+                                 {"seconds", seconds}}));
+        t.reply->send_line(line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
+    } else {
+        t.reply->send_line(line({{"event", "error"}, {"id", t.number}, {"error", error}}));
+        t.reply->send_line(error_reply(codes::failed, error));
+    }
+    t.reply->finish();
+    t.reply.reset();
+}
+
+// ---- receiving ---------------------------------------------------------
+
+void TransferManager::on_offer(const Endpoint& from, const std::string& id,
+                               const TransferOffer& offer, const std::string& name) {
+    const std::string peer = endpoint_key(from);
+    if (Incoming* known = incoming_by_id(id)) {
+        if (known->peer == peer) answer(*known);  // a retry: same answer again
+        return;
+    }
+    auto t = std::make_unique<Incoming>();
+    t->number = next_number_++;
+    t->id = id;
+    t->peer = peer;
+    t->from = from;
+    t->name = name;
+    t->offer = offer;
+    Incoming& ref = *t;
+    incoming_[t->number] = std::move(t);
+
+    const auto& policy = ctx_.config.transfer;
+    if (policy.max_bytes > 0 && offer.bytes > policy.max_bytes) {
+        ref.state = "rejected";
+        ref.reason = "the offer is " + human_bytes(offer.bytes) + ", over this peer's limit of " +
+                     human_bytes(policy.max_bytes) + " (transfer.max_bytes)";
+        ctx_.log->info("transfer {} from {} refused: {}", ref.number, peer, ref.reason);
+        return answer(ref);
+    }
+    ctx_.log->info("transfer {} offered by {} ({}): {} files, {}", ref.number, peer,
+                   sanitize_for_terminal(name), offer.files, human_bytes(offer.bytes));
+    ctx_.notify(line({{"offer",
+                       {{"id", ref.number},
+                        {"from", peer},
+                        {"name", name},
+                        {"files", offer.files},
+                        {"bytes", offer.bytes},
+                        {"names", offer.names}}}}));
+    bool trusted = false;
+    for (const auto& who : policy.trusted) {
+        const auto alias = ctx_.config.peers.find(who);
+        const std::string address = alias != ctx_.config.peers.end() ? alias->second : who;
+        try {
+            const HostPort hp = parse_host_port(address);
+            trusted = trusted || peer == format_host_port(hp.host, hp.port) ||
+                      parse_host_port(peer).host == hp.host;
+        } catch (const std::invalid_argument&) {
+        }
+    }
+    if (policy.accept == "all" || (policy.accept == "trusted" && trusted)) {
+        return accept_offer(ref, "", nullptr);
+    }
+    answer(ref);
+}
+
+void TransferManager::answer(const Incoming& t) {
+    TransferAnswer a;
+    if (t.state == "accepted" || t.state == "receiving" || t.state == "done") {
+        a = {"accepted", t.token, acceptor_.local_endpoint().port(), ""};
+    } else if (t.state == "offered") {
+        a.state = "pending";
+    } else {
+        a = {"rejected", "", 0, t.reason.empty() ? t.state : t.reason};
+    }
+    ctx_.send_datagram(t.from, encode_answer(t.id, a));
+}
+
+void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir,
+                                   std::shared_ptr<ReplySink> reply) {
+    const auto refuse = [&](const std::string& why) {
+        t.state = "rejected";
+        t.reason = why;
+        ctx_.log->warn("transfer {} from {} refused: {}", t.number, t.peer, why);
+        answer(t);
+        if (reply) {
+            reply->send_line(error_reply(codes::failed, why));
+            reply->finish();
+        }
+    };
+    std::string dir = requested_dir;
+    if (dir.empty()) {
+        dir = ctx_.config.transfer.download_dir.empty() ? ctx_.state_dir + "/incoming"
+                                                        : ctx_.config.transfer.download_dir;
+        std::error_code ec;
+        if (std::filesystem::create_directories(dir, ec)) {
+            std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+        }
+    }
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return refuse("cannot use " + dir + ": " + std::strerror(errno));
+    struct statvfs fs;
+    if (::fstatvfs(fd, &fs) == 0) {
+        const auto free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+        const std::uint64_t margin = std::max<std::uint64_t>(64 << 20, t.offer.bytes / 100);
+        if (free_bytes < t.offer.bytes + margin) {
+            ::close(fd);
+            return refuse("not enough free space in " + dir + ": " + human_bytes(t.offer.bytes) +
+                          " offered, " + human_bytes(free_bytes) + " free");
+        }
+    }
+    try {
+        t.staging = std::make_unique<StagingTree>(fd, ".chatd-staging-" + t.id);
+    } catch (const StagingError& e) {
+        ::close(fd);
+        return refuse(e.what());
+    }
+    t.dir = dir;
+    t.dir_fd = fd;
+    t.token = random_hex();
+    t.state = "accepted";
+    ctx_.log->info("transfer {} from {} accepted into {}", t.number, t.peer, dir);
+    answer(t);
+    if (reply) {
+        reply->send_line(
+            line({{"ok", true}, {"id", t.number}, {"state", "accepted"}, {"to", dir}}));
+        reply->finish();
+    }
+}
+
+void TransferManager::accept_next() {
+    acceptor_.async_accept([this](asio::error_code ec, asio::ip::tcp::socket accepted) {
+        if (ec == asio::error::operation_aborted || stopped_) return;
+        if (!ec) {
+            auto socket = std::make_shared<asio::ip::tcp::socket>(std::move(accepted));
+            auto buffer = std::make_shared<asio::streambuf>(kMaxHeaderBytes);
+            auto timer = std::make_shared<asio::steady_timer>(ctx_.io, kHeaderTimeout);
+            timer->async_wait([socket](asio::error_code ec) {
+                if (!ec) socket->close(ec);  // said nothing in time
+            });
+            asio::async_read_until(
+                *socket, *buffer, '\n',
+                [this, socket, buffer, timer](asio::error_code ec, std::size_t n) {
+                    timer->cancel();
+                    if (ec) return;
+                    const std::string header(
+                        asio::buffers_begin(buffer->data()),
+                        asio::buffers_begin(buffer->data()) + static_cast<std::ptrdiff_t>(n) - 1);
+                    on_header(socket, header);
+                });
+        }
+        accept_next();
+    });
+}
+
+void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
+                                const std::string& text) {
+    asio::error_code ec;
+    const auto remote = socket->remote_endpoint(ec);
+    const std::string who = ec ? "?" : remote.address().to_string();
+    const json header = json::parse(text, nullptr, false);
+    Incoming* t = nullptr;
+    if (header.is_object() && header.contains("transfer") && header["transfer"].is_string()) {
+        t = incoming_by_id(header["transfer"].get<std::string>());
+    }
+    const std::string token = header.is_object() ? header.value("token", "") : "";
+    // Nothing is written for a connection without the token of an accepted offer.
+    if (!t || t->token.empty() || !same_token(token, t->token) ||
+        (t->state != "accepted" && t->state != "receiving")) {
+        ctx_.log->warn("refused a transfer connection from {}: no accepted offer with that token",
+                       who);
+        socket->close(ec);
+        return;
+    }
+    if (header.contains("manifest") && header["manifest"].is_string()) {
+        return receive_manifest(*t, *socket, header["manifest"].get<std::string>());
+    }
+    if (header.contains("files") && header["files"].is_array() && t->manifest) {
+        std::vector<std::size_t> files;
+        for (const auto& f : header["files"]) {
+            if (!f.is_number_unsigned()) {
+                socket->close(ec);
+                return;
+            }
+            files.push_back(f.get<std::size_t>());
+        }
+        return receive_files(*t, *socket, files);
+    }
+    socket->close(ec);
+}
+
+void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socket,
+                                       const std::string& text) {
+    auto reply_and_close = [&socket](const json& doc) {
+        const std::string out = line(doc);
+        asio::error_code ec;
+        asio::write(socket, asio::buffer(out), ec);
+        socket.close(ec);
+    };
+    if (t.manifest) return reply_and_close({{"ok", true}});  // a resumed sender
+    Manifest manifest;
+    try {
+        manifest = decode_manifest(text);
+    } catch (const ManifestError& e) {
+        reply_and_close({{"ok", false}, {"error", e.what()}});
+        return fail_incoming(t, std::string("the sender's manifest was refused: ") + e.what());
+    }
+    if (manifest.file_count() != t.offer.files || manifest.total_bytes() != t.offer.bytes) {
+        reply_and_close({{"ok", false}, {"error", "the manifest does not match the offer"}});
+        return fail_incoming(t, "the manifest does not match the offer");
+    }
+    try {
+        for (const auto& skipped : t.staging->prepare(manifest)) {
+            ctx_.log->info("transfer {}: skipped {}", t.number, skipped);
+        }
+    } catch (const StagingError& e) {
+        reply_and_close({{"ok", false}, {"error", e.what()}});
+        return fail_incoming(t, e.what());
+    }
+    t.tracker = std::make_unique<ProgressTracker>(manifest.total_bytes(), manifest.file_count(),
+                                                  Clock::now());
+    t.manifest = std::move(manifest);
+    t.state = "receiving";
+    reply_and_close({{"ok", true}});
+    if (t.manifest->file_count() == 0) publish(t);
+}
+
+void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
+                                    const std::vector<std::size_t>& files) {
+    json list = json::array();
+    for (const std::size_t i : files) {
+        if (i >= t.manifest->entries.size() || t.manifest->entries[i].type != EntryType::file) {
+            asio::error_code ec;
+            socket.close(ec);
+            return;
+        }
+        const ManifestEntry& e = t.manifest->entries[i];
+        list.push_back({{"i", i}, {"path", e.path}, {"size", e.size}});
+    }
+    PoolJob job;
+    job.kind = "receive";
+    job.params_json = json{{"timeout", 30}, {"files", list}}.dump();
+    job.fds.push_back(socket.release());
+    job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
+    job.on_progress = [this, number = t.number](std::int64_t bytes, std::uint64_t done) {
+        if (auto it = incoming_.find(number); it != incoming_.end() && it->second->tracker) {
+            it->second->tracker->add(bytes, done, Clock::now());
+        }
+    };
+    job.on_done = [this, number = t.number](bool ok, const std::string& result) {
+        auto it = incoming_.find(number);
+        if (it == incoming_.end() || it->second->state != "receiving") return;
+        Incoming& t = *it->second;
+        if (!ok) {
+            ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
+                           number, result);
+            return;
+        }
+        const json parsed = json::parse(result);  // held: the loop must not outlive it
+        for (const auto& i : parsed.at("verified")) t.verified.insert(i.get<std::size_t>());
+        if (t.verified.size() == t.manifest->file_count()) publish(t);
+    };
+    ctx_.pool.submit(std::move(job));
+}
+
+void TransferManager::publish(Incoming& t) {
+    try {
+        t.placed = t.staging->publish(*t.manifest, t.dir_fd);
+    } catch (const StagingError& e) {
+        return fail_incoming(t, e.what());
+    }
+    ::unlinkat(t.dir_fd, (".chatd-staging-" + t.id).c_str(), AT_REMOVEDIR);
+    t.state = "done";
+    std::string names;
+    for (const auto& [offered, placed] : t.placed) {
+        names += (names.empty() ? "" : ", ") + placed +
+                 (placed != offered ? " (offered as " + offered + ")" : "");
+    }
+    ctx_.log->info("transfer {} from {} done: {} in {}", t.number, t.peer,
+                   sanitize_for_terminal(names), t.dir);
+}
+
+void TransferManager::fail_incoming(Incoming& t, const std::string& why) {
+    t.state = "failed";
+    t.reason = why;
+    ctx_.log->warn("transfer {} from {} failed: {}", t.number, t.peer, why);
+}
+
+// ---- control -------------------------------------------------------------
+
+void TransferManager::list(std::shared_ptr<ReplySink> reply) {
+    const auto now = Clock::now();
+    for (const auto& [n, t] : outgoing_) {
+        const auto s = t->tracker->snapshot(now);
+        json doc = {{"id", n},
+                    {"direction", "out"},
+                    {"peer", t->peer},
+                    {"state", t->state},
+                    {"files", s.total_files},
+                    {"bytes", s.total_bytes},
+                    {"files_done", s.files_done},
+                    {"bytes_done", s.bytes_done},
+                    {"names", t->manifest.top_level_names()}};
+        if (!t->reason.empty()) doc["reason"] = t->reason;
+        reply->send_line(line({{"transfer", doc}}));
+    }
+    for (const auto& [n, t] : incoming_) {
+        json doc = {{"id", n},
+                    {"direction", "in"},
+                    {"peer", t->peer},
+                    {"state", t->state},
+                    {"files", t->offer.files},
+                    {"bytes", t->offer.bytes},
+                    {"names", t->offer.names}};
+        if (!t->name.empty()) doc["name"] = t->name;
+        if (t->tracker) {
+            const auto s = t->tracker->snapshot(now);
+            doc["files_done"] = s.files_done;
+            doc["bytes_done"] = s.bytes_done;
+        }
+        if (!t->dir.empty()) doc["dir"] = t->dir;
+        if (!t->reason.empty()) doc["reason"] = t->reason;
+        if (!t->placed.empty()) {
+            json placed = json::array();
+            for (const auto& [offered, name] : t->placed) placed.push_back(name);
+            doc["placed"] = placed;
+        }
+        reply->send_line(line({{"transfer", doc}}));
+    }
+    reply->send_line(line({{"ok", true}}));
+    reply->finish();
+}
+
+void TransferManager::decide(const DecideRequest& request, std::shared_ptr<ReplySink> reply) {
+    const auto fail = [&](const std::string& why) {
+        reply->send_line(error_reply(codes::failed, why));
+        reply->finish();
+    };
+    if (auto in = incoming_.find(request.id); in != incoming_.end()) {
+        Incoming& t = *in->second;
+        if (request.action == "accept") {
+            if (t.state != "offered")
+                return fail("transfer " + std::to_string(t.number) + " is " + t.state +
+                            ", not waiting for an answer");
+            if (!request.to.empty() && request.to.front() != '/')
+                return fail("--to needs an absolute path");
+            return accept_offer(t, request.to, reply);
+        }
+        if (t.state != "offered" && t.state != "accepted" && t.state != "receiving") {
+            return fail("transfer " + std::to_string(t.number) + " is " + t.state + " already");
+        }
+        t.state = request.action == "reject" ? "rejected" : "cancelled";
+        t.reason =
+            request.action == "reject" ? "rejected by the receiver" : "cancelled by the receiver";
+        answer(t);
+        reply->send_line(line({{"ok", true}, {"id", t.number}, {"state", t.state}}));
+        return reply->finish();
+    }
+    if (auto out = outgoing_.find(request.id); out != outgoing_.end()) {
+        Outgoing& t = *out->second;
+        if (request.action != "cancel")
+            return fail("transfer " + std::to_string(t.number) +
+                        " is one we send: only cancel applies");
+        if (t.state == "done" || t.state == "failed" || t.state == "rejected" ||
+            t.state == "cancelled") {
+            return fail("transfer " + std::to_string(t.number) + " is " + t.state + " already");
+        }
+        t.state = "cancelled";
+        finish_outgoing(t, "cancelled by the sender");
+        reply->send_line(line({{"ok", true}, {"id", t.number}, {"state", "cancelled"}}));
+        return reply->finish();
+    }
+    fail("no transfer " + std::to_string(request.id));
+}
+
+}  // namespace chat

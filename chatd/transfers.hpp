@@ -1,0 +1,108 @@
+#pragma once
+// Folder transfers, both directions, on the control thread.
+//
+// Sending: chatcli passes the manifest and the files' descriptors; we
+// offer the transfer over UDP (retried until answered), and once accepted
+// send the manifest over TCP, then split the files into jobs that the
+// worker pool streams, each over its own TCP connection.
+//
+// Receiving: an offer waits for `chatcli accept` (or is accepted by
+// policy); accepting checks free space, makes a staging tree and answers
+// with a one-time token and our TCP port (the UDP port's number). A TCP
+// connection must present that token before anything is written; the
+// manifest connection is checked against the offer, and each data
+// connection is handed to a worker. When every file is verified the tree
+// is published.
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+#include "config.hpp"
+#include "control_server.hpp"
+#include "envelope.hpp"
+#include "manifest.hpp"
+#include "net.hpp"
+#include "staging.hpp"
+#include "transfer_jobs.hpp"
+#include "worker_pool.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace chat {
+
+struct TransferContext {
+    asio::io_context& io;
+    const Config& config;
+    std::string our_name;
+    std::string state_dir;
+    WorkerPool& pool;
+    std::function<void(const Endpoint& to, std::string datagram)> send_datagram;
+    std::function<void(const std::string& line)> notify;  // to inbox followers
+    std::shared_ptr<spdlog::logger> log;
+};
+
+class TransferManager {
+public:
+    explicit TransferManager(TransferContext context);
+    ~TransferManager();
+
+    // Listens for data connections on TCP at `listen` (the UDP address).
+    void start(const Endpoint& listen);
+    void stop();
+
+    void begin_outgoing(const TransferRequest& request, const Endpoint& to, OwnedFds fds,
+                        std::shared_ptr<ReplySink> reply);
+    void list(std::shared_ptr<ReplySink> reply);
+    void decide(const DecideRequest& request, std::shared_ptr<ReplySink> reply);
+    void on_offer(const Endpoint& from, const std::string& id, const TransferOffer& offer,
+                  const std::string& name);
+    void on_answer(const Endpoint& from, const std::string& id, const TransferAnswer& answer);
+    std::size_t active() const;
+
+private:
+    struct Outgoing;
+    struct Incoming;
+
+    // Sending side.
+    void send_offer(Outgoing& t);
+    void send_manifest(std::uint64_t number);
+    void start_jobs(Outgoing& t);
+    void submit_job(std::uint64_t number, std::vector<std::size_t> entries, int attempt);
+    void finish_outgoing(Outgoing& t, const std::string& error);
+    void emit_progress(Outgoing& t, bool force);
+
+    // Receiving side.
+    void accept_offer(Incoming& t, const std::string& dir, std::shared_ptr<ReplySink> reply);
+    void answer(const Incoming& t);
+    void accept_next();
+    void on_header(std::shared_ptr<asio::ip::tcp::socket> socket, const std::string& line);
+    void receive_manifest(Incoming& t, asio::ip::tcp::socket& socket, const std::string& text);
+    void receive_files(Incoming& t, asio::ip::tcp::socket& socket,
+                       const std::vector<std::size_t>& files);
+    void publish(Incoming& t);
+    void fail_incoming(Incoming& t, const std::string& why);
+
+    Outgoing* outgoing_by_id(const std::string& id);
+    Incoming* incoming_by_id(const std::string& id);
+    std::string random_hex();
+
+    TransferContext ctx_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::map<std::uint64_t, std::unique_ptr<Outgoing>> outgoing_;
+    std::map<std::uint64_t, std::unique_ptr<Incoming>> incoming_;
+    std::uint64_t next_number_ = 1;
+    std::mt19937_64 random_;
+    bool stopped_ = false;
+};
+
+}  // namespace chat

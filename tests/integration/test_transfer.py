@@ -1,0 +1,170 @@
+"""Folder transfer between two real daemons on loopback: what arrives is
+what was sent (bytes, modes, mtimes, links), nothing partial is visible,
+and what must be refused is."""
+import hashlib
+import json
+import os
+import socket
+import stat
+import subprocess
+import time
+import unittest
+
+from harness import CHATCLI, ChatTestCase, wait_for
+
+
+def make_tree(root):
+    """A tree with the awkward cases, and 1,000+ small files."""
+    photos = os.path.join(root, "photos")
+    os.makedirs(os.path.join(photos, "2024", "deep", "er"))
+    os.makedirs(os.path.join(photos, "empty dir"))
+    for i in range(1000):
+        d = os.path.join(photos, "many", f"d{i % 10}")
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, f"f{i}.txt"), "w") as f:
+            f.write(f"file {i}\n" * (i % 7))
+    with open(os.path.join(photos, "2024", "a b.jpg"), "wb") as f:
+        f.write(os.urandom(3 << 20))
+    with open(os.path.join(photos, "line\nbreak and spaces.txt"), "w") as f:
+        f.write("odd name")
+    with open(os.path.join(photos, "été 日本.txt"), "w") as f:
+        f.write("unicode")
+    open(os.path.join(photos, "empty"), "w").close()
+    os.chmod(os.path.join(photos, "2024", "a b.jpg"), 0o640)
+    os.chmod(os.path.join(photos, "empty"), 0o600)
+    os.chmod(os.path.join(photos, "2024", "deep"), 0o700)
+    os.symlink("2024/a b.jpg", os.path.join(photos, "latest"))
+    os.symlink("/etc/passwd", os.path.join(photos, "escape"))
+    os.mkfifo(os.path.join(photos, "fifo"))
+    os.utime(os.path.join(photos, "2024", "a b.jpg"), ns=(1_600_000_000_123_456_789, 1_600_000_000_123_456_789))
+    return photos
+
+
+def snapshot(root):
+    """path -> (kind, mode, mtime_ns, sha256 or link target), for comparing trees."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_mtime_ns)
+            elif stat.S_ISREG(st.st_mode):
+                with open(path, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+                out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_mtime_ns, digest)
+    return out
+
+
+class TransferTest(ChatTestCase):
+    def setUp(self):
+        super().setUp()
+        self.src = make_tree(os.path.join(self.root, "src"))
+
+    def start_transfer(self, a, b, *paths, json_out=True):
+        args = [CHATCLI, "--socket", a.socket] + (["--json"] if json_out else []) + ["transfer", b.address]
+        return subprocess.Popen(args + list(paths or [self.src]), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def transfers(self, d):
+        return [json.loads(l) for l in d.cli("--json", "transfers").stdout.splitlines()]
+
+    def test_a_tree_arrives_identical_after_accept(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        follower = subprocess.Popen([CHATCLI, "--socket", b.socket, "--json", "inbox", "--follow"],
+                                    stdout=subprocess.PIPE, text=True)
+        self.addCleanup(follower.stdout.close)
+        self.addCleanup(follower.wait)
+        self.addCleanup(follower.terminate)
+        sender = self.start_transfer(a, b)
+        offer = json.loads(follower.stdout.readline())["offer"]
+        self.assertEqual((offer["from"], offer["name"], offer["names"]), (a.address, "alice", ["photos"]))
+        self.assertEqual(offer["files"], 1004)
+        download = os.path.join(b.dir, "state", "incoming")
+        self.assertFalse(os.path.exists(os.path.join(download, "photos")))
+
+        b.cli("accept", str(offer["id"]))
+        out, err = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, err)
+        events = [json.loads(l) for l in out.splitlines()]
+        kinds = [e.get("event") for e in events if "event" in e]
+        self.assertEqual(kinds[:3], ["offered", "waiting", "accepted"])
+        self.assertEqual(kinds[-1], "done")
+        self.assertTrue(events[-1]["ok"])
+        self.assertIn("skipped 'photos/escape -> /etc/passwd'", err)
+        self.assertIn("skipped 'photos/fifo'", err)
+
+        wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="the receiver to publish")
+        got = snapshot(os.path.join(download, "photos"))
+        want = snapshot(self.src)
+        del want["escape"]  # a link outside what is sent is not sent
+        self.assertEqual(got, want)
+        self.assertEqual([n for n in os.listdir(download)], ["photos"])  # no staging left
+        print(f"transfer: {len(got)} entries compared by sha256, mode and mtime")
+
+    def test_accept_all_and_a_name_conflict(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
+        download = os.path.join(b.dir, "state", "incoming")
+        os.makedirs(os.path.join(download, "photos"))
+        with open(os.path.join(download, "photos", "mine"), "w") as f:
+            f.write("keep me")
+        sender = self.start_transfer(a, b, json_out=False)
+        out, err = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, err)
+        self.assertIn("done: 1004 files", out)
+        [t] = wait_for(lambda: (t := self.transfers(b)) and t[0]["state"] == "done" and t, what="publish")
+        self.assertEqual(t["placed"], ["photos (1)"])
+        with open(os.path.join(download, "photos", "mine")) as f:
+            self.assertEqual(f.read(), "keep me")
+        self.assertTrue(os.path.exists(os.path.join(download, "photos (1)", "2024", "a b.jpg")))
+
+    def test_reject_reaches_the_sender(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        sender = self.start_transfer(a, b, json_out=False)
+        t = wait_for(lambda: self.transfers(b), what="the offer")[0]
+        self.assertEqual(b.cli("reject", str(t["id"])).stdout.strip(), f"rejected transfer #{t['id']}")
+        out, err = sender.communicate(timeout=60)
+        self.assertEqual(sender.returncode, 1)
+        self.assertIn("rejected by " + b.address, err)
+        self.assertEqual(os.listdir(os.path.join(b.dir, "state")).count("incoming"), 0)
+
+    def test_a_small_size_limit_refuses_the_offer(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all", "max_bytes": 1000})
+        sender = self.start_transfer(a, b, json_out=False)
+        _, err = sender.communicate(timeout=60)
+        self.assertEqual(sender.returncode, 1)
+        self.assertIn("over this peer's limit", err)
+
+    def test_accept_errors(self):
+        b = self.daemon("bob")
+        r = b.cli("accept", "42", check=False)
+        self.assertEqual((r.returncode, r.stderr.strip()), (1, "chatcli: no transfer 42"))
+        r = b.cli("accept", "x", check=False)
+        self.assertEqual(r.returncode, 2)
+
+    def test_a_connection_without_the_token_writes_nothing(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        sender = self.start_transfer(a, b, json_out=False)
+        t = wait_for(lambda: self.transfers(b), what="the offer")[0]
+        os.makedirs(os.path.join(self.root, "dl"))
+        b.cli("accept", str(t["id"]), "--to", os.path.join(self.root, "dl"))
+        for header in (b"not json\n",
+                       b'{"transfer":"00000000000000000000000000000000","token":"x","files":[0]}\n',
+                       b'{"transfer":"x","token":"y","manifest":"{\\"version\\":1,\\"entries\\":[{\\"t\\":\\"f\\",\\"p\\":\\"../evil\\",\\"s\\":1}]}"}\n'):
+            with socket.create_connection(("127.0.0.1", b.port), timeout=5) as c:
+                c.sendall(header)
+                c.settimeout(5)
+                self.assertEqual(c.recv(100), b"")  # closed without a word
+        self.assertIn("refused a transfer connection", b.log())
+        sender.communicate(timeout=120)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "evil")))
+        self.assertFalse(os.path.exists(os.path.join(self.root, "dl", "..", "evil")))
+
+
+if __name__ == "__main__":
+    unittest.main()
