@@ -238,8 +238,10 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
                 break;
             }
             const std::string why = verdict.value("error", "refused");
-            if (attempt > 0)
+            if (verdict.value("fatal", false)) throw StreamError(kReceiverFailed + why);
+            if (attempt > 0) {
                 throw StreamError("'" + f.path + "' failed verification twice: " + why);
+            }
             batch.bytes(-static_cast<std::int64_t>(f.size));  // counted again on the re-send
             offset = 0;
         }
@@ -290,16 +292,30 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
         if (offset != 0 && offset != expected_offset[index]) {
             throw StreamError("the sender resumed '" + f.path + "' at the wrong offset");
         }
-        const int out = tree.open_for_write(f.path, offset == 0);
+        // A failure of our own storage is not the sender's: keep reading the
+        // file to its end, then say why, so the sender gets the reason and
+        // not a broken connection.
+        std::string storage_error;
+        const auto storage_failed = [&](const std::string& why) {
+            if (storage_error.empty())
+                storage_error = kStorageFailure + ("'" + f.path + "': " + why);
+        };
+        int out = -1;
+        try {
+            out = tree.open_for_write(f.path, offset == 0);
+        } catch (const StagingError& e) {
+            storage_failed(e.what());
+        }
         struct Closer {
             int fd;
-            ~Closer() { ::close(fd); }
+            ~Closer() {
+                if (fd >= 0) ::close(fd);
+            }
         } closer{out};
-        if (::ftruncate(out, static_cast<off_t>(offset)) != 0) {
-            throw StreamError("cannot truncate '" + f.path + "': " + errno_text());
-        }
+        if (out >= 0 && ::ftruncate(out, static_cast<off_t>(offset)) != 0)
+            storage_failed(errno_text());
         ContentHash hash;
-        if (offset > 0) {
+        if (offset > 0 && storage_error.empty()) {
             const int in = tree.open_for_read(f.path);
             if (in < 0) throw StreamError("'" + f.path + "' vanished from staging");
             try {
@@ -314,17 +330,22 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
         std::uint64_t at = offset;
         reader.bytes(f.size - offset, [&](const char* data, std::size_t n) {
             hash.update(data, n);
-            for (std::size_t written = 0; written < n;) {
+            for (std::size_t written = 0; written < n && storage_error.empty();) {
                 const ssize_t w =
                     ::pwrite(out, data + written, n - written, static_cast<off_t>(at + written));
                 if (w < 0 && errno == EINTR) continue;
-                if (w < 0) throw StreamError("cannot write '" + f.path + "': " + errno_text());
-                written += static_cast<std::size_t>(w);
+                if (w < 0) storage_failed(errno_text());
+                if (w > 0) written += static_cast<std::size_t>(w);
             }
             at += n;
             batch.bytes(static_cast<std::int64_t>(n));
         });
         const json trailer = reader.line();
+        if (!storage_error.empty()) {
+            send_line(socket,
+                      {{"file", index}, {"ok", false}, {"fatal", true}, {"error", storage_error}});
+            throw StreamError(storage_error);
+        }
         if (trailer.value("hash", "") == hash.hex()) {
             verified.push_back(index);
             batch.file_done();

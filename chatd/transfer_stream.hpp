@@ -53,6 +53,11 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
                                        const std::vector<StreamFile>& files, int timeout_seconds,
                                        const StreamProgress& progress);
 
+// Failures of the receiver's own storage (disk full, a refused path) start
+// with this; they are final, not worth resuming.
+inline constexpr const char* kStorageFailure = "cannot store ";
+inline constexpr const char* kReceiverFailed = "the receiver failed: ";
+
 // The header line a sender starts with, as the receiving daemon reads it.
 struct StreamHeader {
     std::string transfer;

@@ -17,6 +17,7 @@
 #include "address.hpp"
 #include "retry.hpp"
 #include "text.hpp"
+#include "transfer_stream.hpp"
 
 namespace chat {
 namespace {
@@ -359,7 +360,10 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
             if (--t.jobs_left == 0) finish_outgoing(t, "");
             return;
         }
-        if (attempt >= kJobAttempts) return finish_outgoing(t, result);
+        // The receiver's own storage failing is final; anything else resumes.
+        if (attempt >= kJobAttempts || result.rfind(kReceiverFailed, 0) == 0) {
+            return finish_outgoing(t, result);
+        }
         ctx_.log->warn("transfer {}: a job failed ({}); resuming it", number, result);
         auto timer = std::make_shared<asio::steady_timer>(ctx_.io, std::chrono::milliseconds(500));
         timer->async_wait([this, number, slots, attempt, timer](asio::error_code ec) {
@@ -505,7 +509,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
     struct statvfs fs;
     if (::fstatvfs(fd, &fs) == 0) {
         const auto free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
-        const std::uint64_t margin = std::max<std::uint64_t>(64 << 20, t.offer.bytes / 100);
+        const std::uint64_t margin = std::max<std::uint64_t>(16 << 20, t.offer.bytes / 100);
         if (free_bytes < t.offer.bytes + margin) {
             ::close(fd);
             return refuse("not enough free space in " + dir + ": " + human_bytes(t.offer.bytes) +
@@ -655,6 +659,7 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         if (it == incoming_.end() || it->second->state != "receiving") return;
         Incoming& t = *it->second;
         if (!ok) {
+            if (result.rfind(kStorageFailure, 0) == 0) return fail_incoming(t, result);
             ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
                            number, result);
             return;
@@ -687,6 +692,15 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why) {
     t.state = "failed";
     t.reason = why;
     ctx_.log->warn("transfer {} from {} failed: {}", t.number, t.peer, why);
+    // Nothing partial stays behind. The staging tree is ours, and
+    // remove_all does not follow the links in it.
+    if (t.staging && !t.dir.empty()) {
+        t.staging.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(std::filesystem::path(t.dir) / (".chatd-staging-" + t.id), ec);
+        if (ec)
+            ctx_.log->warn("transfer {}: cannot remove its staging: {}", t.number, ec.message());
+    }
 }
 
 // ---- control -------------------------------------------------------------

@@ -140,6 +140,22 @@ class TransferTest(ChatTestCase):
         self.assertEqual(sender.returncode, 1)
         self.assertIn("over this peer's limit", err)
 
+    def test_not_enough_free_space_is_refused_and_the_sender_says_so(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a small tmpfs needs root")
+        small = os.path.join(self.root, "small")
+        os.makedirs(small)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small]).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        self.addCleanup(subprocess.run, ["umount", small])
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all", "download_dir": small})
+        sender = self.start_transfer(a, b, json_out=False)
+        _, err = sender.communicate(timeout=60)
+        self.assertEqual(sender.returncode, 1)
+        self.assertIn("not enough free space in " + small, err)
+        self.assertEqual(os.listdir(small), [])
+
     def test_accept_errors(self):
         b = self.daemon("bob")
         r = b.cli("accept", "42", check=False)

@@ -438,3 +438,39 @@ TEST_CASE("a sender that names a file outside its job is refused") {
     ::close(pair[0]);
     ::close(root);
 }
+
+TEST_CASE("a full disk fails the transfer with the receiver's reason, not a broken pipe") {
+    if (::geteuid() != 0) {
+        MESSAGE("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    Fixture f;
+    const fs::path small = f.dir / "small";
+    fs::create_directories(small);
+    if (std::system(("mount -t tmpfs -o size=1m tmpfs '" + small.string() + "'").c_str()) != 0) {
+        MESSAGE("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount {
+        fs::path path;
+        ~Unmount() { std::system(("umount '" + path.string() + "'").c_str()); }
+    } unmount{small};
+
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+    Tree t;
+    t.contents = {std::string(3 << 20, 'd')};
+    t.files = {{0, "dir/big", t.contents[0].size()}};
+    std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
+    const int root = ::open(small.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    StagingTree staging(root, "staging");
+    staging.prepare(tree_manifest(t));
+
+    Outcome sent, received;
+    transfer_once(f, pool, t, staging, sent, received);
+    CHECK_FALSE(sent.ok);
+    CHECK_FALSE(received.ok);
+    CHECK(received.text == "cannot store 'dir/big': No space left on device");
+    CHECK(sent.text == "the receiver failed: cannot store 'dir/big': No space left on device");
+    ::close(root);
+}
