@@ -420,8 +420,21 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
 
 // ---- receiving ---------------------------------------------------------
 
+void TransferManager::expire_offers() {
+    const auto ttl = std::chrono::seconds(ctx_.config.transfer.offer_ttl_seconds);
+    for (auto& [n, t] : incoming_) {
+        if (t->state == "offered" && Clock::now() - t->offered_at > ttl) {
+            t->state = "expired";
+            t->reason = "the offer expired unanswered";
+            ctx_.log->info("transfer {} from {}: {}", n, t->peer, t->reason);
+            answer(*t);
+        }
+    }
+}
+
 void TransferManager::on_offer(const Endpoint& from, const std::string& id,
                                const TransferOffer& offer, const std::string& name) {
+    expire_offers();
     const std::string peer = endpoint_key(from);
     if (Incoming* known = incoming_by_id(id)) {
         if (known->peer == peer) answer(*known);  // a retry: same answer again
@@ -706,6 +719,7 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why) {
 // ---- control -------------------------------------------------------------
 
 void TransferManager::list(std::shared_ptr<ReplySink> reply) {
+    expire_offers();
     const auto now = Clock::now();
     for (const auto& [n, t] : outgoing_) {
         const auto s = t->tracker->snapshot(now);
@@ -749,6 +763,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
 }
 
 void TransferManager::decide(const DecideRequest& request, std::shared_ptr<ReplySink> reply) {
+    expire_offers();
     const auto fail = [&](const std::string& why) {
         reply->send_line(error_reply(codes::failed, why));
         reply->finish();

@@ -91,6 +91,8 @@ private:
                        const std::vector<std::size_t>& files);
     void publish(Incoming& t);
     void fail_incoming(Incoming& t, const std::string& why);
+    // Unanswered offers older than transfer.offer_ttl_seconds are refused.
+    void expire_offers();
 
     Outgoing* outgoing_by_id(const std::string& id);
     Incoming* incoming_by_id(const std::string& id);

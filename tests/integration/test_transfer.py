@@ -156,6 +156,46 @@ class TransferTest(ChatTestCase):
         self.assertIn("not enough free space in " + small, err)
         self.assertEqual(os.listdir(small), [])
 
+    def test_an_unanswered_offer_expires(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 2, "offer_ttl_seconds": 1})
+        sender = self.start_transfer(a, b, json_out=False)
+        t = wait_for(lambda: self.transfers(b), what="the offer")[0]
+        time.sleep(1.2)
+        r = b.cli("accept", str(t["id"]), check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is expired, not waiting for an answer", r.stderr)
+        _, err = sender.communicate(timeout=60)
+        self.assertEqual(sender.returncode, 1)
+        self.assertIn("the offer expired unanswered", err)
+
+    def test_a_receiving_worker_killed_mid_transfer_is_replaced_and_the_file_resumes(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        big = os.path.join(self.root, "big")
+        os.makedirs(big)
+        with open(os.path.join(big, "blob"), "wb") as f:
+            for _ in range(48):
+                f.write(os.urandom(1 << 20))
+        sender = self.start_transfer(a, b, big, json_out=False)
+        pid = b.status()["workers"]["pids"][0]
+
+        def mid_transfer():
+            t = self.transfers(b)
+            return t and 0 < t[0].get("bytes_done", 0) < t[0]["bytes"]
+        try:
+            wait_for(mid_transfer, interval=0.005, what="the transfer to be under way")
+        except AssertionError:
+            sender.communicate(timeout=60)
+            self.skipTest("the transfer finished before it could be interrupted")
+        os.kill(pid, 9)
+        out, err = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, err)
+        wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="publish")
+        self.assertEqual(snapshot(os.path.join(b.dir, "state", "incoming", "big")), snapshot(big))
+        self.assertEqual(b.status()["workers"]["restarts"], 1)
+        self.assertIn("resuming it", a.log())
+
     def test_accept_errors(self):
         b = self.daemon("bob")
         r = b.cli("accept", "42", check=False)
