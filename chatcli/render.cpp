@@ -102,15 +102,7 @@ std::string render_peers(const json& reply) {
 
 namespace chat::cli {
 
-std::string render_bytes(std::uint64_t bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double value = static_cast<double>(bytes);
-    int unit = 0;
-    while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-    char text[32];
-    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-    return text;
-}
+std::string render_bytes(std::uint64_t bytes) { return format_bytes(bytes); }
 
 std::string render_progress(const json& e, std::size_t bar_width) {
     const auto total = e.value("total_bytes", std::uint64_t{0});

@@ -148,41 +148,31 @@ std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Mani
                                                                       int download_fd) {
     // Files first (their mtimes), then directories deepest first, so that
     // setting one does not disturb another's mtime.
-    std::vector<const ManifestEntry*> dirs;
+    std::vector<const ManifestEntry*> order;
     for (const auto& e : manifest.entries) {
-        if (e.type == EntryType::symlink) continue;
-        if (e.type == EntryType::directory) {
-            dirs.push_back(&e);
-            continue;
-        }
-        std::string leaf;
-        const int dir = open_parent(e.path, leaf);
-        const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(e.mtime_ns)};
-        const int rc = (::fchmodat(dir, leaf.c_str(), e.mode, 0) == 0 &&
-                        ::utimensat(dir, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0)
-                           ? 0
-                           : -1;
-        const int saved = errno;
-        ::close(dir);
-        errno = saved;
-        if (rc != 0) fail("cannot set mode or time of", e.path);
+        if (e.type == EntryType::file) order.push_back(&e);
     }
-    std::sort(dirs.begin(), dirs.end(), [](const ManifestEntry* a, const ManifestEntry* b) {
-        return std::count(a->path.begin(), a->path.end(), '/') >
-               std::count(b->path.begin(), b->path.end(), '/');
-    });
-    for (const ManifestEntry* e : dirs) {
+    const std::size_t files = order.size();
+    for (const auto& e : manifest.entries) {
+        if (e.type == EntryType::directory) order.push_back(&e);
+    }
+    std::sort(order.begin() + static_cast<std::ptrdiff_t>(files), order.end(),
+              [](const ManifestEntry* a, const ManifestEntry* b) {
+                  return std::count(a->path.begin(), a->path.end(), '/') >
+                         std::count(b->path.begin(), b->path.end(), '/');
+              });
+    for (const ManifestEntry* e : order) {
+        // A directory keeps owner rwx, or its own tree could not be moved.
+        const mode_t mode = e->mode | (e->type == EntryType::directory ? S_IRWXU : 0);
         std::string leaf;
         const int dir = open_parent(e->path, leaf);
         const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(e->mtime_ns)};
-        const int rc = (::fchmodat(dir, leaf.c_str(), e->mode | S_IRWXU, 0) == 0 &&
-                        ::utimensat(dir, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0)
-                           ? 0
-                           : -1;
+        const bool ok = ::fchmodat(dir, leaf.c_str(), mode, 0) == 0 &&
+                        ::utimensat(dir, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0;
         const int saved = errno;
         ::close(dir);
         errno = saved;
-        if (rc != 0) fail("cannot set mode or time of", e->path);
+        if (!ok) fail("cannot set mode or time of", e->path);
     }
     // One sync of the file system instead of one fsync per file.
     if (::syncfs(root_) != 0) fail("cannot sync", name_);

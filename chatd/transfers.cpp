@@ -35,16 +35,6 @@ std::string line(const json& doc) {
     return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string human_bytes(std::uint64_t bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double value = static_cast<double>(bytes);
-    int unit = 0;
-    while (value >= 1024 && unit < 4) value /= 1024, ++unit;
-    char text[32];
-    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-    return text;
-}
-
 asio::ip::address address_of(const std::string& peer_key) {
     return asio::ip::make_address(parse_host_port(peer_key).host);
 }
@@ -199,7 +189,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
     Outgoing& ref = *t;
     outgoing_[t->number] = std::move(t);
     ctx_.log->info("transfer {} to {}: offering {} files, {}", ref.number, ref.peer,
-                   ref.manifest.file_count(), human_bytes(ref.manifest.total_bytes()));
+                   ref.manifest.file_count(), format_bytes(ref.manifest.total_bytes()));
     reply->send_line(line({{"event", "offered"},
                            {"id", ref.number},
                            {"to", ref.peer},
@@ -395,7 +385,7 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     if (error.empty()) {
         t.state = "done";
         ctx_.log->info("transfer {} to {} done: {} files, {} in {:.2f} s", t.number, t.peer,
-                       t.manifest.file_count(), human_bytes(t.manifest.total_bytes()), seconds);
+                       t.manifest.file_count(), format_bytes(t.manifest.total_bytes()), seconds);
     } else {
         if (t.state != "rejected" && t.state != "cancelled") t.state = "failed";
         t.reason = error;
@@ -453,13 +443,13 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
     const auto& policy = ctx_.config.transfer;
     if (policy.max_bytes > 0 && offer.bytes > policy.max_bytes) {
         ref.state = "rejected";
-        ref.reason = "the offer is " + human_bytes(offer.bytes) + ", over this peer's limit of " +
-                     human_bytes(policy.max_bytes) + " (transfer.max_bytes)";
+        ref.reason = "the offer is " + format_bytes(offer.bytes) + ", over this peer's limit of " +
+                     format_bytes(policy.max_bytes) + " (transfer.max_bytes)";
         ctx_.log->info("transfer {} from {} refused: {}", ref.number, peer, ref.reason);
         return answer(ref);
     }
     ctx_.log->info("transfer {} offered by {} ({}): {} files, {}", ref.number, peer,
-                   sanitize_for_terminal(name), offer.files, human_bytes(offer.bytes));
+                   sanitize_for_terminal(name), offer.files, format_bytes(offer.bytes));
     ctx_.notify(line({{"offer",
                        {{"id", ref.number},
                         {"from", peer},
@@ -525,8 +515,8 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
         const std::uint64_t margin = std::max<std::uint64_t>(16 << 20, t.offer.bytes / 100);
         if (free_bytes < t.offer.bytes + margin) {
             ::close(fd);
-            return refuse("not enough free space in " + dir + ": " + human_bytes(t.offer.bytes) +
-                          " offered, " + human_bytes(free_bytes) + " free");
+            return refuse("not enough free space in " + dir + ": " + format_bytes(t.offer.bytes) +
+                          " offered, " + format_bytes(free_bytes) + " free");
         }
     }
     try {

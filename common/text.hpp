@@ -18,6 +18,9 @@ std::string sanitize_for_terminal(std::string_view text, std::string_view contin
 
 std::string_view trim(std::string_view text);
 
+// "512 B", "1.5 MiB": sizes for people.
+std::string format_bytes(std::uint64_t bytes);
+
 // Milliseconds since the Unix epoch as RFC 3339 in UTC, e.g.
 // 2026-11-26T18:53:36.123Z.
 std::string format_rfc3339(std::int64_t unix_ms);

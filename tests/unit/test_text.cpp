@@ -58,6 +58,21 @@ TEST_SUITE("text") {
         CHECK(sanitize_for_terminal("a\nb", "> ") == "a\n> b");
     }
 
+    TEST_CASE("byte sizes for people") {
+        struct Case {
+            std::uint64_t bytes;
+            std::string text;
+        };
+        const Case cases[] = {{0, "0 B"},
+                              {1023, "1023 B"},
+                              {1024, "1.0 KiB"},
+                              {1536, "1.5 KiB"},
+                              {20'000'000, "19.1 MiB"},
+                              {1ULL << 40, "1.0 TiB"},
+                              {1ULL << 50, "1024.0 TiB"}};
+        for (const auto& c : cases) CHECK(format_bytes(c.bytes) == c.text);
+    }
+
     TEST_CASE("trim") {
         CHECK(trim("  a b \n") == "a b");
         CHECK(trim(" \t\r\n").empty());
