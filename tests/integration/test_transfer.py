@@ -222,5 +222,91 @@ class TransferTest(ChatTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "dl", "..", "evil")))
 
 
+class HostileSenderTest(ChatTestCase):
+    """The test plays a sender that holds a valid token: a raw UDP offer,
+    the token from the answer, then forged manifests and data over TCP."""
+
+    TRANSFER = "0123456789abcdef0123456789abcdef"
+
+    def offer_and_token(self, b, files, size):
+        s = self.udp_socket()
+        s.sendto(json.dumps({"chatd": 1, "type": "offer", "id": self.TRANSFER, "files": files, "bytes": size,
+                             "entries": files + 1, "names": ["x"]}).encode(), ("127.0.0.1", b.port))
+        answer = json.loads(s.recv(65535))
+        self.assertEqual(answer["state"], "accepted")
+        return answer["token"], answer["port"]
+
+    def send_header(self, port, header):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall((json.dumps(header) + "\n").encode())
+            c.settimeout(10)
+            data = b""
+            while chunk := c.recv(4096):
+                data += chunk
+            return data
+
+    def manifest(self, entries):
+        return json.dumps({"version": 1, "entries": entries})
+
+    def assert_nothing_outside(self, b):
+        download = os.path.join(b.dir, "state", "incoming")
+        self.assertFalse(os.path.exists(os.path.join(b.dir, "state", "evil")))
+        self.assertFalse(os.path.exists("/tmp/chatd-evil"))
+        for dirpath, _, filenames in os.walk(download):
+            self.assertEqual(filenames, [], dirpath)  # no file was written anywhere
+
+    def test_forged_manifests_are_refused_even_with_the_token(self):
+        forged = {
+            "dot-dot": [{"t": "d", "p": "x"}, {"t": "f", "p": "x/../../evil", "s": 1}],
+            "absolute": [{"t": "d", "p": "x"}, {"t": "f", "p": "/tmp/chatd-evil", "s": 1}],
+            "file through a link": [{"t": "d", "p": "x"}, {"t": "l", "p": "x/l", "l": "."},
+                                    {"t": "f", "p": "x/l/f", "s": 1}],
+            "link outside, then through it": [{"t": "d", "p": "x"}, {"t": "l", "p": "x/out", "l": "../../.."},
+                                              {"t": "f", "p": "x/y", "s": 1}],
+        }
+        for what, entries in forged.items():
+            with self.subTest(what):
+                b = self.daemon("bob-" + what.replace(" ", "-"), transfer={"workers": 1, "accept": "all"})
+                token, port = self.offer_and_token(b, 1, 1)
+                reply = self.send_header(port, {"transfer": self.TRANSFER, "token": token,
+                                                "manifest": self.manifest(entries)})
+                self.assertFalse(json.loads(reply)["ok"], what)
+                self.assertIn("manifest entry", json.loads(reply)["error"])
+                self.assertEqual(self.transfers_of(b)[0]["state"], "failed")
+                self.assert_nothing_outside(b)
+
+    def test_a_manifest_that_lies_about_the_offer_is_refused(self):
+        b = self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        token, port = self.offer_and_token(b, 1, 5)
+        entries = [{"t": "d", "p": "x"}, {"t": "f", "p": "x/f", "s": 5_000_000}]
+        reply = json.loads(self.send_header(port, {"transfer": self.TRANSFER, "token": token,
+                                                   "manifest": self.manifest(entries)}))
+        self.assertEqual(reply, {"ok": False, "error": "the manifest does not match the offer"})
+        self.assert_nothing_outside(b)
+
+    def test_more_bytes_than_declared_are_never_published(self):
+        b = self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        token, port = self.offer_and_token(b, 1, 4)
+        entries = [{"t": "d", "p": "x"}, {"t": "f", "p": "x/f", "s": 4}]
+        self.assertTrue(json.loads(self.send_header(port, {"transfer": self.TRANSFER, "token": token,
+                                                           "manifest": self.manifest(entries)}))["ok"])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.settimeout(10)
+            c.sendall((json.dumps({"transfer": self.TRANSFER, "token": token, "files": [1]}) + "\n").encode())
+            resume = c.makefile("rb").readline()
+            self.assertEqual(json.loads(resume), {"resume": {"1": 0}})
+            # Four declared bytes, then more where the hash line should be.
+            c.sendall(b'{"file":1,"offset":0}\n' + b"abcd" + b"EXTRA BYTES THAT LIE\n")
+            time.sleep(0.5)
+        wait_for(lambda: b.status()["workers"]["busy"] == 0, what="the receiving job to end")
+        t = self.transfers_of(b)[0]
+        self.assertEqual(t["state"], "receiving")  # not done: nothing was published
+        self.assertFalse(os.path.exists(os.path.join(b.dir, "state", "incoming", "x")))
+        self.assertIn("a receiving job failed", b.log())
+
+    def transfers_of(self, d):
+        return [json.loads(l) for l in d.cli("--json", "transfers").stdout.splitlines()]
+
+
 if __name__ == "__main__":
     unittest.main()
