@@ -154,7 +154,7 @@ int run_transfer(ControlClient& client, Invocation& inv) {
             if (kind == "offered") {
                 std::cout << "offered transfer #" << event.value("id", 0) << " to "
                           << event.value("to", "") << ": " << event.value("files", 0) << " files, "
-                          << render_bytes(event.value("bytes", std::uint64_t{0})) << "\n"
+                          << chat::format_bytes(event.value("bytes", std::uint64_t{0})) << "\n"
                           << std::flush;
             } else if (kind == "waiting") {
                 std::cout << "waiting for the peer to accept\n" << std::flush;
@@ -168,11 +168,11 @@ int run_transfer(ControlClient& client, Invocation& inv) {
                 const double seconds = event.value("seconds", 0.0);
                 const auto bytes = event.value("bytes", std::uint64_t{0});
                 std::cout << "done: " << event.value("files", 0) << " files, "
-                          << render_bytes(bytes) << ", verified by the receiver, in " << seconds
-                          << " s";
+                          << chat::format_bytes(bytes) << ", verified by the receiver, in "
+                          << seconds << " s";
                 if (seconds > 0)
                     std::cout << " ("
-                              << render_bytes(static_cast<std::uint64_t>(
+                              << chat::format_bytes(static_cast<std::uint64_t>(
                                      static_cast<double>(bytes) / seconds))
                               << "/s)";
                 std::cout << "\n";

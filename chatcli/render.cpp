@@ -102,8 +102,6 @@ std::string render_peers(const json& reply) {
 
 namespace chat::cli {
 
-std::string render_bytes(std::uint64_t bytes) { return format_bytes(bytes); }
-
 std::string render_progress(const json& e, std::size_t bar_width) {
     const auto total = e.value("total_bytes", std::uint64_t{0});
     const auto done = e.value("bytes", std::uint64_t{0});
@@ -113,9 +111,9 @@ std::string render_progress(const json& e, std::size_t bar_width) {
     std::ostringstream out;
     out << "[" << std::string(filled, '#')
         << std::string(bar_width - std::min(filled, bar_width), '.') << "] "
-        << static_cast<int>(fraction * 100) << "%  " << render_bytes(done) << " / "
-        << render_bytes(total) << "  " << e.value("files", 0) << "/" << e.value("total_files", 0)
-        << " files  " << render_bytes(static_cast<std::uint64_t>(e.value("rate", 0.0))) << "/s";
+        << static_cast<int>(fraction * 100) << "%  " << format_bytes(done) << " / "
+        << format_bytes(total) << "  " << e.value("files", 0) << "/" << e.value("total_files", 0)
+        << " files  " << format_bytes(static_cast<std::uint64_t>(e.value("rate", 0.0))) << "/s";
     if (e.contains("eta"))
         out << "  ETA " << render_duration(static_cast<std::int64_t>(e.value("eta", 0.0)));
     return out.str();
@@ -137,8 +135,8 @@ std::string render_transfer(const json& t) {
     if (t.contains("name")) out << " (" << sanitize_for_terminal(t.value("name", "")) << ")";
     out << "  " << t.value("state", "?") << "  " << joined_names(t.value("names", json::array()))
         << "  " << t.value("files_done", 0) << "/" << t.value("files", 0) << " files, "
-        << render_bytes(t.value("bytes_done", std::uint64_t{0})) << " / "
-        << render_bytes(t.value("bytes", std::uint64_t{0}));
+        << format_bytes(t.value("bytes_done", std::uint64_t{0})) << " / "
+        << format_bytes(t.value("bytes", std::uint64_t{0}));
     if (t.contains("placed")) out << "  placed: " << joined_names(t["placed"]);
     if (t.contains("reason")) out << "  (" << sanitize_for_terminal(t.value("reason", "")) << ")";
     if (in && t.value("state", "") == "offered") {
@@ -154,7 +152,7 @@ std::string render_offer(const json& o) {
     if (!o.value("name", "").empty())
         out << " (" << sanitize_for_terminal(o.value("name", "")) << ")";
     out << ": " << joined_names(o.value("names", json::array())) << ", " << o.value("files", 0)
-        << " files, " << render_bytes(o.value("bytes", std::uint64_t{0})) << "\n    chatcli accept "
+        << " files, " << format_bytes(o.value("bytes", std::uint64_t{0})) << "\n    chatcli accept "
         << o.value("id", 0) << "   or   chatcli reject " << o.value("id", 0);
     return out.str();
 }

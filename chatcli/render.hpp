@@ -16,8 +16,6 @@ std::string render_message(const MessageView& message);
 std::string render_status(const nlohmann::json& status);
 std::string render_peers(const nlohmann::json& peers);
 std::string render_duration(std::int64_t seconds);
-// "1.5 MiB"
-std::string render_bytes(std::uint64_t bytes);
 // One line: [#####.....] 45%  450 MiB / 1.0 GiB  12/100 files  110 MiB/s  ETA 5s
 std::string render_progress(const nlohmann::json& event, std::size_t bar_width = 24);
 // One transfer from `chatcli transfers`, and an incoming offer.

@@ -27,10 +27,6 @@ std::int64_t now_ms() {
         .count();
 }
 
-std::string line(const json& doc) {
-    return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
 // A page stays well under the control session's 4 MiB reply queue.
 constexpr std::size_t kStreamPageRows = 256;
 constexpr std::size_t kStreamPageBytes = 512 * 1024;
@@ -48,7 +44,7 @@ json send_reply(const std::string& id, const std::string& to, const char* state,
 }
 
 std::string message_line(const MessageView& message) {
-    return line(json{{"message", message_to_json(message)}});
+    return reply_line(json{{"message", message_to_json(message)}});
 }
 
 // The listen address as an endpoint; a host name is looked up once, at start.
@@ -307,7 +303,7 @@ void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
     const std::int64_t acked_at = now_ms();
     store_worker_->submit(
         {[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
-    answer_waiters(msg_id, line(send_reply(msg_id, peer, "delivered", false)));
+    answer_waiters(msg_id, reply_line(send_reply(msg_id, peer, "delivered", false)));
 }
 
 void Daemon::answer_waiters(const std::string& msg_id, const std::string& reply_line) {
@@ -537,7 +533,7 @@ void Daemon::on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable
         arm_retry_timer();
         if (send->wait) return wait_for_ack(send);
     }
-    send->reply->send_line(line(send_reply(m.msg_id, m.peer, m.state.c_str(), m.plain)));
+    send->reply->send_line(reply_line(send_reply(m.msg_id, m.peer, m.state.c_str(), m.plain)));
     send->reply->finish();
 }
 
@@ -562,7 +558,7 @@ void Daemon::wait_for_ack(std::shared_ptr<OutgoingSend> send) {
                           fmt_seconds(send->timeout_seconds) +
                           "; the message stays in the outbox and is retried until " +
                           format_rfc3339(m.expires_ms);
-        it->second.reply->send_line(line(failed));
+        it->second.reply->send_line(reply_line(failed));
         it->second.reply->finish();
         waiters_.erase(it);
     });
@@ -590,7 +586,7 @@ void Daemon::handle_inbox(InboxRequest request, std::shared_ptr<ReplySink> reply
         const std::int64_t start = reader_->before_newest(filter, request.limit);
         if (!request.follow) {
             return stream_messages(reply, filter, start, request.limit, [reply](std::int64_t) {
-                reply->send_line(line({{"ok", true}}));
+                reply->send_line(reply_line({{"ok", true}}));
                 reply->finish();
             });
         }
@@ -609,7 +605,7 @@ void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> r
         MessageFilter filter{false, peer};
         const std::int64_t start = reader_->before_newest(filter, request.limit);
         stream_messages(reply, filter, start, request.limit, [reply](std::int64_t) {
-            reply->send_line(line({{"ok", true}}));
+            reply->send_line(reply_line({{"ok", true}}));
             reply->finish();
         });
     });
@@ -633,18 +629,18 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"store_commits", load(counters_.store_commits)}};
     const auto uptime =
         std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_);
-    reply->send_line(line({{"ok", true},
-                           {"version", CHAT_VERSION},
-                           {"name", settings_.name},
-                           {"listen", listen_address()},
-                           {"socket", settings_.socket_path},
-                           {"state_dir", settings_.state_dir},
-                           {"uptime_seconds", uptime.count()},
-                           {"outbox", pending_.size()},
-                           {"followers", (prune_followers(), followers_.size())},
-                           {"workers", workers_json()},
-                           {"transfers", transfers_ ? transfers_->active() : 0},
-                           {"counters", counters}}));
+    reply->send_line(reply_line({{"ok", true},
+                                 {"version", CHAT_VERSION},
+                                 {"name", settings_.name},
+                                 {"listen", listen_address()},
+                                 {"socket", settings_.socket_path},
+                                 {"state_dir", settings_.state_dir},
+                                 {"uptime_seconds", uptime.count()},
+                                 {"outbox", pending_.size()},
+                                 {"followers", (prune_followers(), followers_.size())},
+                                 {"workers", workers_json()},
+                                 {"transfers", transfers_ ? transfers_->active() : 0},
+                                 {"counters", counters}}));
     reply->finish();
 }
 
@@ -666,7 +662,8 @@ void Daemon::handle_peers(std::shared_ptr<ReplySink> reply) {
         if (!p.name.empty()) entry["name"] = p.name;
         peers.push_back(std::move(entry));
     }
-    reply->send_line(line({{"ok", true}, {"aliases", settings_.config.peers}, {"peers", peers}}));
+    reply->send_line(
+        reply_line({{"ok", true}, {"aliases", settings_.config.peers}, {"peers", peers}}));
     reply->finish();
 }
 

@@ -23,7 +23,6 @@ public:
     const std::vector<int>& get() const { return fds_; }
     std::size_t size() const { return fds_.size(); }
     void push_back(int fd) { fds_.push_back(fd); }
-    std::vector<int> release() { return std::exchange(fds_, {}); }
     void reset();
 
 private:

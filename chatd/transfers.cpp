@@ -31,10 +31,6 @@ constexpr int kJobAttempts = 3;                    // a failed job resumes twice
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 constexpr auto kHeaderTimeout = std::chrono::seconds(15);
 
-std::string line(const json& doc) {
-    return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
 asio::ip::address address_of(const std::string& peer_key) {
     return asio::ip::make_address(parse_host_port(peer_key).host);
 }
@@ -190,13 +186,13 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
     outgoing_[t->number] = std::move(t);
     ctx_.log->info("transfer {} to {}: offering {} files, {}", ref.number, ref.peer,
                    ref.manifest.file_count(), format_bytes(ref.manifest.total_bytes()));
-    reply->send_line(line({{"event", "offered"},
-                           {"id", ref.number},
-                           {"to", ref.peer},
-                           {"files", ref.manifest.file_count()},
-                           {"bytes", ref.manifest.total_bytes()}}));
+    reply->send_line(reply_line({{"event", "offered"},
+                                 {"id", ref.number},
+                                 {"to", ref.peer},
+                                 {"files", ref.manifest.file_count()},
+                                 {"bytes", ref.manifest.total_bytes()}}));
     if (!ref.wait) {
-        reply->send_line(line({{"ok", true}, {"id", ref.number}, {"state", "offered"}}));
+        reply->send_line(reply_line({{"ok", true}, {"id", ref.number}, {"state", "offered"}}));
         reply->finish();
         ref.reply.reset();
     }
@@ -236,7 +232,7 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
         if (t->state == "offered") {
             t->state = "waiting";
             if (t->reply) {
-                t->reply->send_line(line({{"event", "waiting"}, {"id", t->number}}));
+                t->reply->send_line(reply_line({{"event", "waiting"}, {"id", t->number}}));
             }
         }
         return;
@@ -252,15 +248,15 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
     t->token = answer.token;
     t->port = answer.port;
     ctx_.log->info("transfer {} accepted by {}", t->number, t->peer);
-    if (t->reply) t->reply->send_line(line({{"event", "accepted"}, {"id", t->number}}));
+    if (t->reply) t->reply->send_line(reply_line({{"event", "accepted"}, {"id", t->number}}));
     send_manifest(t->number);
 }
 
 void TransferManager::send_manifest(std::uint64_t number) {
     Outgoing& t = *outgoing_.at(number);
     auto socket = std::make_shared<asio::ip::tcp::socket>(ctx_.io);
-    auto header = std::make_shared<std::string>(
-        line({{"transfer", t.id}, {"token", t.token}, {"manifest", encode_manifest(t.manifest)}}));
+    auto header = std::make_shared<std::string>(reply_line(
+        {{"transfer", t.id}, {"token", t.token}, {"manifest", encode_manifest(t.manifest)}}));
     const asio::ip::tcp::endpoint endpoint(address_of(t.peer), t.port);
     socket->async_connect(endpoint, [this, number, socket, header](asio::error_code ec) {
         auto it = outgoing_.find(number);
@@ -375,7 +371,7 @@ void TransferManager::emit_progress(Outgoing& t, bool force) {
                   {"files", s.files_done},     {"total_files", s.total_files},
                   {"rate", s.bytes_per_second}};
     if (s.seconds_left) event["eta"] = *s.seconds_left;
-    t.reply->send_line(line(event));
+    t.reply->send_line(reply_line(event));
 }
 
 void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
@@ -394,14 +390,14 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     if (!t.reply) return;
     if (error.empty()) {
         emit_progress(t, true);
-        t.reply->send_line(line({{"event", "done"},
-                                 {"id", t.number},
-                                 {"files", t.manifest.file_count()},
-                                 {"bytes", t.manifest.total_bytes()},
-                                 {"seconds", seconds}}));
-        t.reply->send_line(line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
+        t.reply->send_line(reply_line({{"event", "done"},
+                                       {"id", t.number},
+                                       {"files", t.manifest.file_count()},
+                                       {"bytes", t.manifest.total_bytes()},
+                                       {"seconds", seconds}}));
+        t.reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
     } else {
-        t.reply->send_line(line({{"event", "error"}, {"id", t.number}, {"error", error}}));
+        t.reply->send_line(reply_line({{"event", "error"}, {"id", t.number}, {"error", error}}));
         t.reply->send_line(error_reply(codes::failed, error));
     }
     t.reply->finish();
@@ -450,13 +446,13 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
     }
     ctx_.log->info("transfer {} offered by {} ({}): {} files, {}", ref.number, peer,
                    sanitize_for_terminal(name), offer.files, format_bytes(offer.bytes));
-    ctx_.notify(line({{"offer",
-                       {{"id", ref.number},
-                        {"from", peer},
-                        {"name", name},
-                        {"files", offer.files},
-                        {"bytes", offer.bytes},
-                        {"names", offer.names}}}}));
+    ctx_.notify(reply_line({{"offer",
+                             {{"id", ref.number},
+                              {"from", peer},
+                              {"name", name},
+                              {"files", offer.files},
+                              {"bytes", offer.bytes},
+                              {"names", offer.names}}}}));
     bool trusted = false;
     for (const auto& who : policy.trusted) {
         const auto alias = ctx_.config.peers.find(who);
@@ -533,7 +529,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
     answer(t);
     if (reply) {
         reply->send_line(
-            line({{"ok", true}, {"id", t.number}, {"state", "accepted"}, {"to", dir}}));
+            reply_line({{"ok", true}, {"id", t.number}, {"state", "accepted"}, {"to", dir}}));
         reply->finish();
     }
 }
@@ -602,7 +598,7 @@ void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
 void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socket,
                                        const std::string& text) {
     auto reply_and_close = [&socket](const json& doc) {
-        const std::string out = line(doc);
+        const std::string out = reply_line(doc);
         asio::error_code ec;
         asio::write(socket, asio::buffer(out), ec);
         socket.close(ec);
@@ -723,7 +719,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"bytes_done", s.bytes_done},
                     {"names", t->manifest.top_level_names()}};
         if (!t->reason.empty()) doc["reason"] = t->reason;
-        reply->send_line(line({{"transfer", doc}}));
+        reply->send_line(reply_line({{"transfer", doc}}));
     }
     for (const auto& [n, t] : incoming_) {
         json doc = {{"id", n},
@@ -746,9 +742,9 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
             for (const auto& [offered, name] : t->placed) placed.push_back(name);
             doc["placed"] = placed;
         }
-        reply->send_line(line({{"transfer", doc}}));
+        reply->send_line(reply_line({{"transfer", doc}}));
     }
-    reply->send_line(line({{"ok", true}}));
+    reply->send_line(reply_line({{"ok", true}}));
     reply->finish();
 }
 
@@ -775,7 +771,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         t.reason =
             request.action == "reject" ? "rejected by the receiver" : "cancelled by the receiver";
         answer(t);
-        reply->send_line(line({{"ok", true}, {"id", t.number}, {"state", t.state}}));
+        reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", t.state}}));
         return reply->finish();
     }
     if (auto out = outgoing_.find(request.id); out != outgoing_.end()) {
@@ -789,7 +785,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         }
         t.state = "cancelled";
         finish_outgoing(t, "cancelled by the sender");
-        reply->send_line(line({{"ok", true}, {"id", t.number}, {"state", "cancelled"}}));
+        reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "cancelled"}}));
         return reply->finish();
     }
     fail("no transfer " + std::to_string(request.id));

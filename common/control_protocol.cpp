@@ -82,7 +82,7 @@ std::string encode_request(const Request& request) {
         },
         request);
     // Replace, not throw: the daemon checks the text itself and says why.
-    return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    return reply_line(doc);
 }
 
 Request parse_request(std::string_view line) {
@@ -166,10 +166,12 @@ MessageView message_from_json(const json& doc) {
     return m;
 }
 
+std::string reply_line(const json& object) {
+    return object.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 std::string error_reply(std::string_view code, std::string_view message) {
-    return json{{"ok", false}, {"code", code}, {"error", message}}.dump(
-               -1, ' ', false, json::error_handler_t::replace) +
-           "\n";
+    return reply_line({{"ok", false}, {"code", code}, {"error", message}});
 }
 
 }  // namespace chat

@@ -111,6 +111,9 @@ struct MessageView {
 nlohmann::json message_to_json(const MessageView& message);
 MessageView message_from_json(const nlohmann::json& object);
 
+// One JSON object as a protocol line: invalid UTF-8 replaced, not thrown
+// on (peer text is checked where it enters), ending in '\n'.
+std::string reply_line(const nlohmann::json& object);
 std::string error_reply(std::string_view code, std::string_view message);
 
 }  // namespace chat

@@ -56,12 +56,6 @@ std::optional<std::string> check_link_target(std::string_view link_path, std::st
     return std::nullopt;
 }
 
-bool path_is_within(std::string_view root, std::string_view path) {
-    while (root.size() > 1 && root.back() == '/') root.remove_suffix(1);
-    if (!path.starts_with(root)) return false;
-    return path.size() == root.size() || path[root.size()] == '/' || root == "/";
-}
-
 std::string unused_name(const std::string& name,
                         const std::function<bool(const std::string&)>& taken) {
     if (!taken(name)) return name;

@@ -24,10 +24,6 @@ std::optional<std::string> check_relative_path(std::string_view path);
 // it stays inside. Lexical: the tree is ours and holds no other links.
 std::optional<std::string> check_link_target(std::string_view link_path, std::string_view target);
 
-// True when `path` is `root` or below it, component-wise: "/dl/photos-2"
-// is not within "/dl/photos".
-bool path_is_within(std::string_view root, std::string_view path);
-
 // `name`, or "name (1)", "name (2)", ... ("a.txt" -> "a (1).txt") for the
 // first that `taken` says is free: an existing name is never overwritten.
 std::string unused_name(const std::string& name,
