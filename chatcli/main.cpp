@@ -152,8 +152,10 @@ int run_transfer(ControlClient& client, Invocation& inv) {
         const std::string kind = event.value("event", "");
         if (!inv.json) {
             if (kind == "offered") {
-                std::cout << "offered transfer #" << event.value("id", 0) << " to "
-                          << event.value("to", "") << ": " << event.value("files", 0) << " files, "
+                std::cout << (event.value("resumed", false) ? "resuming transfer #"
+                                                            : "offered transfer #")
+                          << event.value("id", 0) << " to " << event.value("to", "") << ": "
+                          << event.value("files", 0) << " files, "
                           << chat::format_bytes(event.value("bytes", std::uint64_t{0})) << "\n"
                           << std::flush;
             } else if (kind == "waiting") {
@@ -165,17 +167,7 @@ int run_transfer(ControlClient& client, Invocation& inv) {
                 bar_shown = true;
             } else if (kind == "done") {
                 if (bar_shown) std::cerr << "\r\033[K";
-                const double seconds = event.value("seconds", 0.0);
-                const auto bytes = event.value("bytes", std::uint64_t{0});
-                std::cout << "done: " << event.value("files", 0) << " files, "
-                          << chat::format_bytes(bytes) << ", verified by the receiver, in "
-                          << seconds << " s";
-                if (seconds > 0)
-                    std::cout << " ("
-                              << chat::format_bytes(static_cast<std::uint64_t>(
-                                     static_cast<double>(bytes) / seconds))
-                              << "/s)";
-                std::cout << "\n";
+                std::cout << render_done(event) << "\n";
             }
         }
         if (event.contains("ok")) {

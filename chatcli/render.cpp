@@ -1,6 +1,7 @@
 #include "render.hpp"
 
 #include <ctime>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -127,6 +128,27 @@ std::string joined_names(const json& names) {
     return out;
 }
 }  // namespace
+
+std::string render_done(const json& event) {
+    std::ostringstream out;
+    const double seconds = event.value("seconds", 0.0);
+    const auto bytes = event.value("bytes", std::uint64_t{0});
+    out << "done: " << event.value("files", 0) << " files, " << format_bytes(bytes)
+        << ", verified by the receiver, in " << std::fixed << std::setprecision(2) << seconds
+        << " s";
+    if (seconds > 0)
+        out << " ("
+            << format_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / seconds))
+            << "/s)";
+    const json placed = event.value("placed", json::array());
+    if (!placed.empty() && placed != event.value("names", json::array()))
+        out << "\n  arrived as: " << joined_names(placed);
+    const auto sent = event.value("sent_bytes", bytes);
+    if (sent < bytes)
+        out << "\n  resumed: " << format_bytes(bytes - sent) << " were there already, "
+            << format_bytes(sent) << " sent";
+    return out.str();
+}
 
 std::string render_transfer(const json& t) {
     std::ostringstream out;

@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <asio/post.hpp>
+#include <cerrno>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "address.hpp"
 #include "envelope.hpp"
@@ -20,6 +22,8 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+
+constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<milliseconds>(
@@ -82,6 +86,19 @@ Daemon::~Daemon() { stop(); }
 
 void Daemon::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
 
+void Daemon::persist(std::function<void(Store&)> work, std::function<void(bool)> then) {
+    StoreOp op;
+    op.work = std::move(work);
+    op.done = [this, then = std::move(then)](bool durable) {
+        if (!durable) log_->error("a transfer's state could not be stored");
+        if (then)
+            post([this, then, durable] {
+                if (running_) then(durable);
+            });
+    };
+    store_worker_->submit(std::move(op));
+}
+
 void Daemon::start() {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -96,9 +113,9 @@ void Daemon::start() {
     auto writer = std::make_unique<Store>(db_path);
     fs::permissions(db_path, fs::perms::owner_read | fs::perms::owner_write, ec);
     reader_ = std::make_unique<Store>(db_path);
-    transport_ =
-        std::make_unique<UdpTransport>(listen_endpoint(settings_.config.listen),
-                                       settings_.config.max_datagram_bytes, counters_, log_);
+    const Endpoint listen = listen_endpoint(settings_.config.listen);
+    transport_ = std::make_unique<UdpTransport>(listen, settings_.config.max_datagram_bytes,
+                                                counters_, log_);
     control_.start();
     workers_ = std::make_unique<WorkerPool>(io_, settings_.worker_executable,
                                             settings_.config.transfer.workers, log_);
@@ -108,8 +125,27 @@ void Daemon::start() {
                         [this](const Endpoint& to, std::string datagram) {
                             transport_->send(to, std::move(datagram));
                         },
-                        [this](const std::string& line) { notify_followers(line, ""); }, log_});
-    transfers_->start(transport_->local_endpoint());
+                        [this](const std::string& line) { notify_followers(line, ""); },
+                        [this](std::function<void(Store&)> work, std::function<void(bool)> then) {
+                            persist(std::move(work), std::move(then));
+                        },
+                        log_});
+    // TCP takes the UDP port's number. When the kernel picked that number,
+    // TCP may have it in use already (another connection's local port):
+    // then pick another pair.
+    const bool any_port = parse_host_port(endpoint_key(listen), true).port == 0;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            transfers_->start(transport_->local_endpoint());
+            break;
+        } catch (const std::system_error& e) {
+            // Asio's error category maps no std::errc here: compare errno.
+            if (!any_port || e.code().value() != EADDRINUSE || attempt == 20) throw;
+            transport_.reset();
+            transport_ = std::make_unique<UdpTransport>(listen, settings_.config.max_datagram_bytes,
+                                                        counters_, log_);
+        }
+    }
 
     for (const auto& peer : reader_->peers()) {
         peer_modes_[peer.address] = {peer.speaks_envelope, peer.speaks_plain};
@@ -130,6 +166,8 @@ void Daemon::start() {
     }
 
     store_worker_ = std::make_unique<StoreWorker>(std::move(writer), counters_, log_);
+    reader_->prune_transfers(kFinishedTransfersKept);
+    transfers_->restore(reader_->transfers());
     transport_->start([this](std::string_view bytes, const Endpoint& from, bool truncated) {
         on_datagram(bytes, from, truncated);
     });
@@ -197,6 +235,9 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
             return;
         case DatagramKind::answer:
             post([this, from, d = std::move(d)] { transfers_->on_answer(from, d.id, d.answer); });
+            return;
+        case DatagramKind::cancel:
+            post([this, from, d = std::move(d)] { transfers_->on_cancel(from, d.id, d.text); });
             return;
         case DatagramKind::plain:
             store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from);

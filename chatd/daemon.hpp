@@ -128,6 +128,8 @@ private:
     nlohmann::json workers_json() const;
     std::string new_message_id();
     void post(std::function<void()> fn);
+    // A transfer's state change, through the store thread.
+    void persist(std::function<void(Store&)> work, std::function<void(bool)> then);
 
     asio::io_context& io_;
     DaemonSettings settings_;

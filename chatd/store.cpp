@@ -5,7 +5,7 @@
 namespace chat {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2 added transfers
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages (
@@ -32,6 +32,17 @@ CREATE TABLE IF NOT EXISTS peers (
     speaks_envelope INTEGER NOT NULL DEFAULT 0,
     speaks_plain    INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS transfers (
+    number    INTEGER PRIMARY KEY,
+    wire_id   TEXT    NOT NULL,
+    direction TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    peer      TEXT    NOT NULL,
+    state     TEXT    NOT NULL,
+    doc       TEXT    NOT NULL,
+    manifest  TEXT,
+    updated   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS transfers_wire ON transfers (direction, peer, wire_id);
 )sql";
 
 // A prepared statement that finalizes itself.
@@ -67,6 +78,7 @@ public:
         throw StoreError(std::string("store: ") + sqlite3_errmsg(db_));
     }
     std::int64_t integer(int column) { return sqlite3_column_int64(stmt_, column); }
+    sqlite3_stmt* handle() { return stmt_; }
     std::string text(int column) {
         const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
         return data ? std::string(data,
@@ -252,6 +264,46 @@ std::vector<PeerRow> Store::peers() {
                         select.integer(4) != 0});
     }
     return rows;
+}
+
+void Store::save_transfer(const TransferRow& row) {
+    Statement upsert(db_,
+                     "INSERT INTO transfers (number, wire_id, direction, peer, state, doc, "
+                     "manifest, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "ON CONFLICT (number) DO UPDATE SET state = excluded.state, "
+                     "doc = excluded.doc, updated = excluded.updated, "
+                     "manifest = COALESCE(excluded.manifest, manifest)");
+    upsert.bind(1, row.number).bind(2, row.wire_id).bind(3, row.direction).bind(4, row.peer);
+    upsert.bind(5, row.state).bind(6, row.doc).bind(8, row.updated_ms);
+    if (row.manifest) {
+        upsert.bind(7, *row.manifest);
+    } else {
+        upsert.bind_null(7);
+    }
+    upsert.step();
+}
+
+std::vector<TransferRow> Store::transfers() {
+    Statement select(db_,
+                     "SELECT number, wire_id, direction, peer, state, doc, manifest, updated "
+                     "FROM transfers ORDER BY number");
+    std::vector<TransferRow> rows;
+    while (select.step()) {
+        TransferRow row{select.integer(0), select.text(1), select.text(2), select.text(3),
+                        select.text(4),    select.text(5), std::nullopt,   select.integer(7)};
+        if (sqlite3_column_type(select.handle(), 6) != SQLITE_NULL) row.manifest = select.text(6);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+void Store::prune_transfers(std::size_t keep) {
+    constexpr const char* kFinished =
+        "state IN ('done', 'failed', 'rejected', 'cancelled', 'expired')";
+    Statement remove(db_, std::string("DELETE FROM transfers WHERE ") + kFinished +
+                              " AND number NOT IN (SELECT number FROM transfers WHERE " +
+                              kFinished + " ORDER BY number DESC LIMIT ?1)");
+    remove.bind(1, static_cast<std::int64_t>(keep)).step();
 }
 
 }  // namespace chat

@@ -64,6 +64,22 @@ struct PeerRow {
     bool speaks_plain = false;
 };
 
+// A transfer as it is kept across restarts. `doc` is a JSON object with
+// the rest of its state (token, directory, reason, verified files...),
+// owned by the transfer manager.
+struct TransferRow {
+    std::int64_t number = 0;  // the id users see
+    std::string wire_id;
+    std::string direction;  // in, out
+    std::string peer;
+    std::string state;
+    std::string doc = "{}";
+    // The encoded manifest. On save, nullopt leaves the stored one as it is,
+    // so the (possibly large) manifest is written once.
+    std::optional<std::string> manifest;
+    std::int64_t updated_ms = 0;
+};
+
 class Store {
 public:
     // Creates the file and schema if needed.
@@ -94,6 +110,13 @@ public:
                                   std::size_t count, std::size_t max_bytes = SIZE_MAX);
     std::vector<PendingRow> pending();
     std::vector<PeerRow> peers();
+
+    void save_transfer(const TransferRow& row);
+    // Every transfer, oldest first, with its manifest if one is stored.
+    std::vector<TransferRow> transfers();
+    // Forgets finished transfers (done, failed, rejected, cancelled,
+    // expired) but the newest `keep`.
+    void prune_transfers(std::size_t keep);
 
 private:
     void exec(const char* sql);

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "content_hash.hpp"
 #include "staging.hpp"
@@ -129,14 +131,33 @@ public:
         pending_ += n;
         if (pending_ >= kProgressEveryBytes || pending_ <= -kProgressEveryBytes) flush();
     }
-    void file_done() { report_(std::exchange(pending_, 0), 1); }
+    void file_done(std::size_t index) { report_(std::exchange(pending_, 0), index); }
     void flush() {
-        if (pending_ != 0) report_(std::exchange(pending_, 0), 0);
+        if (pending_ != 0) report_(std::exchange(pending_, 0), std::nullopt);
     }
 
 private:
     const StreamProgress& report_;
     std::int64_t pending_ = 0;
+};
+
+// Holds a sender to a byte rate by sleeping once it gets ahead.
+class Pacer {
+public:
+    explicit Pacer(std::uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+    void sent(std::size_t bytes) {
+        if (rate_ == 0) return;
+        sent_ += bytes;
+        const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(static_cast<double>(sent_) /
+                                                                    static_cast<double>(rate_)));
+        std::this_thread::sleep_until(due);
+    }
+
+private:
+    std::uint64_t rate_;
+    std::uint64_t sent_ = 0;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 int connect_to(const std::string& host, std::uint16_t port, int timeout_seconds) {
@@ -205,6 +226,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
 
     std::vector<char> buffer(kChunkBytes);
     ProgressBatcher batch(progress);
+    Pacer pacer(p.max_bytes_per_second);
     std::uint64_t wire_bytes = 0;
     for (std::size_t k = 0; k < p.files.size(); ++k) {
         const StreamFile& f = p.files[k];
@@ -230,11 +252,12 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
                 at += static_cast<std::uint64_t>(n);
                 wire_bytes += static_cast<std::uint64_t>(n);
                 batch.bytes(n);
+                pacer.sent(static_cast<std::size_t>(n));
             }
             send_line(fd, {{"hash", hash.hex()}});
             const json verdict = reader.line();
             if (verdict.value("ok", false)) {
-                batch.file_done();
+                batch.file_done(f.index);
                 break;
             }
             const std::string why = verdict.value("error", "refused");
@@ -348,7 +371,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
         }
         if (trailer.value("hash", "") == hash.hex()) {
             verified.push_back(index);
-            batch.file_done();
+            batch.file_done(index);
             send_line(socket, {{"file", index}, {"ok", true}});
         } else {
             // Never kept: start this file over.

@@ -14,6 +14,7 @@
 // plus what arrives, so a resumed file is verified end to end too.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,7 +27,10 @@ struct StreamFile {
     std::uint64_t size = 0;
 };
 
-using StreamProgress = std::function<void(std::int64_t bytes, std::uint64_t files)>;
+// Bytes since the last call (negative when a file starts over), and the
+// index of the file that was just verified, if one was.
+using StreamProgress =
+    std::function<void(std::int64_t bytes, std::optional<std::size_t> verified_file)>;
 
 class StreamError : public std::runtime_error {
 public:
@@ -40,6 +44,7 @@ struct SendRequestParams {
     std::string token;
     std::vector<StreamFile> files;  // one source descriptor each, same order
     int timeout_seconds = 30;
+    std::uint64_t max_bytes_per_second = 0;  // 0: as fast as it goes
 };
 
 // Connects, sends the files, returns how many bytes went over the wire.

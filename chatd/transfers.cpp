@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "address.hpp"
 #include "retry.hpp"
@@ -27,9 +28,26 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxHeaderBytes = 64 << 20;  // a manifest of ~500k files
 constexpr std::size_t kMaxFilesPerJob = 250;       // descriptors in one worker message
-constexpr int kJobAttempts = 3;                    // a failed job resumes twice
+// A failed job resumes with backoff (0.5 s doubling), about 15 s in all:
+// long enough for the receiving daemon to restart.
+constexpr int kJobAttempts = 6;
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 constexpr auto kHeaderTimeout = std::chrono::seconds(15);
+// Answers of "still receiving" after every job is done, before the jobs
+// run again (the receiver lost track of some files, e.g. in a restart).
+constexpr unsigned kChecksBeforeRerun = 4;
+constexpr std::size_t kFinishedKeptInMemory = 100;
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool finished(const std::string& state) {
+    return state == "done" || state == "failed" || state == "rejected" || state == "cancelled" ||
+           state == "expired";
+}
 
 asio::ip::address address_of(const std::string& peer_key) {
     return asio::ip::make_address(parse_host_port(peer_key).host);
@@ -52,8 +70,16 @@ struct TransferManager::Outgoing {
     Manifest manifest;
     std::vector<std::size_t> file_entries;  // manifest entry of each descriptor
     OwnedFds fds;
-    std::string state = "offered";  // offered, waiting, sending, done, failed, rejected, cancelled
+    // offered, waiting, sending, finishing (waiting for the receiver to
+    // publish), done, failed, rejected, cancelled; interrupted after a restart.
+    std::string state = "offered";
     std::string reason;
+    std::uint64_t run = 1;
+    std::set<std::uint64_t> jobs;  // in the worker pool
+    std::uint64_t wire_bytes = 0;
+    unsigned checks = 0;  // answers while finishing
+    bool rerun = false;   // the jobs ran once more while finishing
+    std::vector<std::string> placed;
     std::shared_ptr<ReplySink> reply;
     bool wait = true;
     std::unique_ptr<ProgressTracker> tracker;
@@ -73,9 +99,11 @@ struct TransferManager::Incoming {
     Endpoint from;
     std::string name;
     TransferOffer offer;
-    std::string state =
-        "offered";  // offered, accepted, receiving, done, failed, rejected, cancelled
+    // offered, accepted, receiving, done, failed, rejected, cancelled, expired
+    std::string state = "offered";
     std::string reason;
+    std::uint64_t run = 1;
+    std::set<std::uint64_t> jobs;
     std::string token;
     std::string dir;
     int dir_fd = -1;
@@ -85,6 +113,7 @@ struct TransferManager::Incoming {
     std::unique_ptr<ProgressTracker> tracker;
     std::vector<std::pair<std::string, std::string>> placed;
     Clock::time_point offered_at = Clock::now();
+    std::int64_t offered_ms = wall_ms();  // kept across restarts
     ~Incoming() {
         staging.reset();
         if (dir_fd >= 0) ::close(dir_fd);
@@ -99,6 +128,7 @@ TransferManager::TransferManager(TransferContext context)
 TransferManager::~TransferManager() { stop(); }
 
 void TransferManager::start(const Endpoint& listen) {
+    family_ = listen.family();
     const std::string key = endpoint_key(listen);
     const HostPort hp = parse_host_port(key, true);
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(hp.host), hp.port);
@@ -107,7 +137,11 @@ void TransferManager::start(const Endpoint& listen) {
     if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
     asio::error_code ec;
     acceptor_.bind(endpoint, ec);
-    if (ec) throw std::runtime_error("cannot bind TCP " + key + " for transfers: " + ec.message());
+    if (ec) {
+        asio::error_code ignored;
+        acceptor_.close(ignored);
+        throw std::system_error(ec, "cannot bind TCP " + key + " for transfers");
+    }
     acceptor_.listen(asio::socket_base::max_listen_connections);
     accept_next();
 }
@@ -122,10 +156,190 @@ void TransferManager::stop() {
     }
 }
 
+std::optional<Endpoint> TransferManager::endpoint_of(const std::string& peer_key) const {
+    try {
+        const HostPort hp = parse_host_port(peer_key);
+        const auto numeric = numeric_endpoint(hp.host, hp.port);
+        return numeric ? for_socket_family(*numeric, family_) : std::nullopt;
+    } catch (const std::invalid_argument&) {
+        return std::nullopt;
+    }
+}
+
+void TransferManager::restore(const std::vector<TransferRow>& rows) {
+    const auto now = Clock::now();
+    const std::int64_t now_ms = wall_ms();
+    std::size_t resumable = 0;
+    for (const TransferRow& row : rows) {
+        next_number_ = std::max(next_number_, static_cast<std::uint64_t>(row.number) + 1);
+        const json doc = json::parse(row.doc, nullptr, false);
+        const auto endpoint = endpoint_of(row.peer);
+        if (!doc.is_object() || !endpoint || (!row.manifest && row.direction == "out")) {
+            ctx_.log->warn("transfer {}: its stored state is unusable; left out", row.number);
+            continue;
+        }
+        try {
+            if (row.direction == "out") {
+                auto t = std::make_unique<Outgoing>();
+                t->number = static_cast<std::uint64_t>(row.number);
+                t->id = row.wire_id;
+                t->peer = row.peer;
+                t->to = *endpoint;
+                t->manifest = decode_manifest(*row.manifest);
+                for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
+                    if (t->manifest.entries[i].type == EntryType::file)
+                        t->file_entries.push_back(i);
+                }
+                t->state = row.state;
+                t->reason = doc.value("reason", "");
+                t->run = doc.value("run", std::uint64_t{1});
+                t->wire_bytes = doc.value("wire_bytes", std::uint64_t{0});
+                t->placed = doc.value("placed", std::vector<std::string>{});
+                if (!finished(t->state)) {
+                    // Its descriptors went with the old process.
+                    t->state = "interrupted";
+                    t->reason = "chatd restarted: send the same paths again to resume";
+                    ++resumable;
+                }
+                t->tracker = std::make_unique<ProgressTracker>(t->manifest.total_bytes(),
+                                                               t->manifest.file_count(), now);
+                if (t->state == "done")
+                    t->tracker->add(static_cast<std::int64_t>(t->manifest.total_bytes()),
+                                    t->manifest.file_count(), now);
+                t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
+                outgoing_[t->number] = std::move(t);
+                continue;
+            }
+            auto t = std::make_unique<Incoming>();
+            t->number = static_cast<std::uint64_t>(row.number);
+            t->id = row.wire_id;
+            t->peer = row.peer;
+            t->from = *endpoint;
+            t->state = row.state;
+            t->name = doc.value("name", "");
+            t->reason = doc.value("reason", "");
+            t->run = doc.value("run", std::uint64_t{1});
+            t->token = doc.value("token", "");
+            t->dir = doc.value("dir", "");
+            t->offered_ms = doc.value("offered_ms", now_ms);
+            t->offered_at =
+                now - std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - t->offered_ms));
+            const json& offer = doc.at("offer");
+            t->offer = {offer.at("files").get<std::uint64_t>(),
+                        offer.at("bytes").get<std::uint64_t>(),
+                        offer.at("entries").get<std::uint64_t>(),
+                        offer.at("names").get<std::vector<std::string>>(), t->run};
+            for (const auto& p : doc.value("placed", json::array()))
+                t->placed.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+            if (row.manifest) t->manifest = decode_manifest(*row.manifest);
+            for (const auto& i : doc.value("verified", json::array()))
+                t->verified.insert(i.get<std::size_t>());
+            Incoming& ref = *t;
+            incoming_[t->number] = std::move(t);
+            if (ref.state != "accepted" && ref.state != "receiving") continue;
+            // Take the staging tree back, with what it holds.
+            const int fd = ::open(ref.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) {
+                fail_incoming(
+                    ref, "cannot use " + ref.dir + " after a restart: " + std::strerror(errno));
+                continue;
+            }
+            ref.dir_fd = fd;
+            try {
+                ref.staging = std::make_unique<StagingTree>(fd, ".chatd-staging-" + ref.id);
+            } catch (const StagingError& e) {
+                fail_incoming(ref, e.what());
+                continue;
+            }
+            if (ref.manifest) {
+                ref.tracker = std::make_unique<ProgressTracker>(ref.manifest->total_bytes(),
+                                                                ref.manifest->file_count(), now);
+            }
+            ++resumable;
+        } catch (const std::exception& e) {  // json or manifest errors: a damaged row
+            ctx_.log->warn("transfer {}: its stored state is unusable ({}); left out", row.number,
+                           e.what());
+            outgoing_.erase(static_cast<std::uint64_t>(row.number));
+            incoming_.erase(static_cast<std::uint64_t>(row.number));
+        }
+    }
+    if (resumable > 0)
+        ctx_.log->info("{} unfinished transfers taken back from the store", resumable);
+    forget_old();
+}
+
+void TransferManager::forget_old() {
+    std::size_t count = 0;
+    for (const auto& [n, t] : outgoing_) count += finished(t->state);
+    for (const auto& [n, t] : incoming_) count += finished(t->state);
+    // Both maps are ordered by number, oldest first.
+    auto out = outgoing_.begin();
+    auto in = incoming_.begin();
+    while (count > kFinishedKeptInMemory) {
+        while (out != outgoing_.end() && !finished(out->second->state)) ++out;
+        while (in != incoming_.end() && !finished(in->second->state)) ++in;
+        if (out == outgoing_.end() && in == incoming_.end()) break;
+        if (in == incoming_.end() || (out != outgoing_.end() && out->first < in->first)) {
+            out = outgoing_.erase(out);
+        } else {
+            in = incoming_.erase(in);
+        }
+        --count;
+    }
+}
+
+void TransferManager::save(const Outgoing& t, bool with_manifest) {
+    TransferRow row;
+    row.number = static_cast<std::int64_t>(t.number);
+    row.wire_id = t.id;
+    row.direction = "out";
+    row.peer = t.peer;
+    row.state = t.state;
+    row.doc = json{{"run", t.run},
+                   {"reason", t.reason},
+                   {"wire_bytes", t.wire_bytes},
+                   {"placed", t.placed}}
+                  .dump(-1, ' ', false, json::error_handler_t::replace);
+    if (with_manifest) row.manifest = encode_manifest(t.manifest);
+    row.updated_ms = wall_ms();
+    ctx_.persist([row = std::move(row)](Store& store) { store.save_transfer(row); }, {});
+}
+
+void TransferManager::save(const Incoming& t, bool with_manifest, std::function<void(bool)> then) {
+    TransferRow row;
+    row.number = static_cast<std::int64_t>(t.number);
+    row.wire_id = t.id;
+    row.direction = "in";
+    row.peer = t.peer;
+    row.state = t.state;
+    json placed = json::array();
+    for (const auto& [offered, name] : t.placed) placed.push_back({offered, name});
+    row.doc = json{
+        {"run", t.run},
+        {"name", t.name},
+        {"reason", t.reason},
+        {"token", t.token},
+        {"dir", t.dir},
+        {"offered_ms", t.offered_ms},
+        {"offer",
+         {{"files", t.offer.files},
+          {"bytes", t.offer.bytes},
+          {"entries", t.offer.entries},
+          {"names", t.offer.names}}},
+        {"verified", t.verified},
+        {"placed",
+         placed}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (with_manifest && t.manifest) row.manifest = encode_manifest(*t.manifest);
+    row.updated_ms = wall_ms();
+    ctx_.persist([row = std::move(row)](Store& store) { store.save_transfer(row); },
+                 std::move(then));
+}
+
 std::size_t TransferManager::active() const {
     std::size_t count = 0;
     for (const auto& [n, t] : outgoing_)
-        count += (t->state == "offered" || t->state == "waiting" || t->state == "sending");
+        count += (t->state == "offered" || t->state == "waiting" || t->state == "sending" ||
+                  t->state == "finishing");
     for (const auto& [n, t] : incoming_)
         count += (t->state == "accepted" || t->state == "receiving");
     return count;
@@ -154,43 +368,78 @@ TransferManager::Incoming* TransferManager::incoming_by_id(const std::string& id
 
 // ---- sending ---------------------------------------------------------------
 
+TransferManager::Outgoing* TransferManager::resumable(const std::string& peer,
+                                                      const Manifest& manifest) {
+    for (auto& [n, t] : outgoing_) {
+        if (t->peer == peer && (t->state == "interrupted" || t->state == "failed") &&
+            t->manifest == manifest) {
+            return t.get();
+        }
+    }
+    return nullptr;
+}
+
 void TransferManager::begin_outgoing(const TransferRequest& request, const Endpoint& to,
                                      OwnedFds fds, std::shared_ptr<ReplySink> reply) {
-    auto t = std::make_unique<Outgoing>();
+    Manifest manifest;
     try {
-        t->manifest = decode_manifest(request.manifest);
+        manifest = decode_manifest(request.manifest);
     } catch (const ManifestError& e) {
         reply->send_line(error_reply(codes::bad_request, e.what()));
         return reply->finish();
     }
-    for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
-        if (t->manifest.entries[i].type == EntryType::file) t->file_entries.push_back(i);
-    }
-    if (fds.size() != t->file_entries.size()) {
+    if (fds.size() != manifest.file_count()) {
         reply->send_line(error_reply(
-            codes::bad_request, "the manifest lists " + std::to_string(t->file_entries.size()) +
+            codes::bad_request, "the manifest lists " + std::to_string(manifest.file_count()) +
                                     " files but " + std::to_string(fds.size()) + " were passed"));
         return reply->finish();
     }
-    t->number = next_number_++;
-    t->id = random_hex();
-    t->peer = endpoint_key(to);
-    t->to = to;
-    t->fds = std::move(fds);
-    t->reply = reply;
-    t->wait = request.wait;
-    t->tracker = std::make_unique<ProgressTracker>(t->manifest.total_bytes(),
-                                                   t->manifest.file_count(), Clock::now());
-    t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
+    forget_old();
+    const std::string peer = endpoint_key(to);
+    // The same paths, unchanged, to the same peer: pick up where it stopped.
+    Outgoing* t = resumable(peer, manifest);
+    const bool resumed = t != nullptr;
+    if (resumed) {
+        ++t->run;
+        t->reason.clear();
+        t->offer_attempts = 0;
+        t->jobs_left = 0;
+        t->checks = 0;
+        t->rerun = false;
+        t->wire_bytes = 0;
+    } else {
+        auto fresh = std::make_unique<Outgoing>();
+        fresh->number = next_number_++;
+        fresh->id = random_hex();
+        fresh->peer = peer;
+        fresh->manifest = std::move(manifest);
+        for (std::size_t i = 0; i < fresh->manifest.entries.size(); ++i) {
+            if (fresh->manifest.entries[i].type == EntryType::file)
+                fresh->file_entries.push_back(i);
+        }
+        fresh->retry = std::make_unique<asio::steady_timer>(ctx_.io);
+        t = fresh.get();
+        outgoing_[fresh->number] = std::move(fresh);
+    }
     Outgoing& ref = *t;
-    outgoing_[t->number] = std::move(t);
-    ctx_.log->info("transfer {} to {}: offering {} files, {}", ref.number, ref.peer,
-                   ref.manifest.file_count(), format_bytes(ref.manifest.total_bytes()));
+    ref.state = "offered";
+    ref.to = to;
+    ref.fds = std::move(fds);
+    ref.reply = reply;
+    ref.wait = request.wait;
+    ref.started = Clock::now();
+    ref.tracker = std::make_unique<ProgressTracker>(ref.manifest.total_bytes(),
+                                                    ref.manifest.file_count(), Clock::now());
+    save(ref, !resumed);
+    ctx_.log->info("transfer {} to {}: {} {} files, {}", ref.number, ref.peer,
+                   resumed ? "resuming" : "offering", ref.manifest.file_count(),
+                   format_bytes(ref.manifest.total_bytes()));
     reply->send_line(reply_line({{"event", "offered"},
                                  {"id", ref.number},
                                  {"to", ref.peer},
                                  {"files", ref.manifest.file_count()},
-                                 {"bytes", ref.manifest.total_bytes()}}));
+                                 {"bytes", ref.manifest.total_bytes()},
+                                 {"resumed", resumed}}));
     if (!ref.wait) {
         reply->send_line(reply_line({{"ok", true}, {"id", ref.number}, {"state", "offered"}}));
         reply->finish();
@@ -200,13 +449,17 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
 }
 
 void TransferManager::send_offer(Outgoing& t) {
-    if (t.state != "offered" && t.state != "waiting") return;
+    const bool finishing = t.state == "finishing";
+    if (t.state != "offered" && t.state != "waiting" && !finishing) return;
     const auto age = Clock::now() - t.started;
     if (age > std::chrono::seconds(ctx_.config.transfer.offer_ttl_seconds)) {
-        return finish_outgoing(t, "no answer from " + t.peer + " before the offer expired");
+        return finish_outgoing(t, finishing
+                                      ? t.peer + " never confirmed that it has the files"
+                                      : "no answer from " + t.peer + " before the offer expired");
     }
+    // While finishing, the offer asks the receiver whether it has published.
     TransferOffer offer{t.manifest.file_count(), t.manifest.total_bytes(),
-                        t.manifest.entries.size(), t.manifest.top_level_names()};
+                        t.manifest.entries.size(), t.manifest.top_level_names(), t.run};
     if (offer.names.size() > kMaxOfferNames) offer.names.resize(kMaxOfferNames);
     ctx_.send_datagram(t.to, encode_offer(t.id, offer, ctx_.our_name));
     // Until someone decides, a slow heartbeat keeps the offer alive.
@@ -228,6 +481,34 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
                         id);
         return;
     }
+    const auto rejected_because = [&] {
+        return (t->state == "sending" || t->state == "finishing" ? "stopped by " : "rejected by ") +
+               t->peer + (answer.reason.empty() ? "" : ": " + answer.reason);
+    };
+    if (t->state == "sending" || t->state == "finishing") {
+        if (answer.state == "rejected") {
+            for (const auto job : t->jobs) ctx_.pool.cancel(job);
+            t->jobs.clear();
+            return finish_outgoing(*t, rejected_because());
+        }
+        if (t->state == "sending") return;  // a late copy
+        if (answer.state == "done") {
+            t->placed = answer.placed;
+            return finish_outgoing(*t, "");
+        }
+        // Every job is done, yet the receiver is still receiving: it lost
+        // track of some files (a restart). Running the jobs again costs
+        // little: it has the data, so only hashes are compared.
+        if (answer.state == "accepted" && ++t->checks >= kChecksBeforeRerun && !t->rerun) {
+            ctx_.log->info("transfer {}: {} has not confirmed every file; checking them again",
+                           t->number, t->peer);
+            t->rerun = true;
+            t->retry->cancel();
+            t->state = "sending";
+            start_jobs(*t);
+        }
+        return;
+    }
     if (answer.state == "pending") {
         if (t->state == "offered") {
             t->state = "waiting";
@@ -241,12 +522,16 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
     t->retry->cancel();
     if (answer.state == "rejected") {
         t->state = "rejected";
-        return finish_outgoing(
-            *t, "rejected by " + t->peer + (answer.reason.empty() ? "" : ": " + answer.reason));
+        return finish_outgoing(*t, rejected_because());
+    }
+    if (answer.state == "done") {  // a re-run of a transfer that had arrived already
+        t->placed = answer.placed;
+        return finish_outgoing(*t, "");
     }
     t->state = "sending";
     t->token = answer.token;
     t->port = answer.port;
+    save(*t, false);
     ctx_.log->info("transfer {} accepted by {}", t->number, t->peer);
     if (t->reply) t->reply->send_line(reply_line({{"event", "accepted"}, {"id", t->number}}));
     send_manifest(t->number);
@@ -301,16 +586,21 @@ void TransferManager::send_manifest(std::uint64_t number) {
 void TransferManager::start_jobs(Outgoing& t) {
     std::vector<std::uint64_t> sizes;
     for (const std::size_t entry : t.file_entries) sizes.push_back(t.manifest.entries[entry].size);
-    if (sizes.empty()) return finish_outgoing(t, "");
-    for (const auto& job : split_jobs(sizes, ctx_.config.transfer.workers)) {
+    if (sizes.empty()) return all_jobs_done(t);
+    t.tracker = std::make_unique<ProgressTracker>(t.manifest.total_bytes(), t.manifest.file_count(),
+                                                  Clock::now());
+    t.jobs_left = 0;
+    const auto jobs = split_jobs(sizes, ctx_.config.transfer.workers);
+    std::vector<std::vector<std::size_t>> batches;
+    for (const auto& job : jobs) {
         for (std::size_t start = 0; start < job.files.size(); start += kMaxFilesPerJob) {
             const std::size_t end = std::min(job.files.size(), start + kMaxFilesPerJob);
-            std::vector<std::size_t> slots(job.files.begin() + static_cast<std::ptrdiff_t>(start),
-                                           job.files.begin() + static_cast<std::ptrdiff_t>(end));
-            ++t.jobs_left;
-            submit_job(t.number, std::move(slots), 1);
+            batches.emplace_back(job.files.begin() + static_cast<std::ptrdiff_t>(start),
+                                 job.files.begin() + static_cast<std::ptrdiff_t>(end));
         }
     }
+    t.jobs_left = batches.size();
+    for (auto& slots : batches) submit_job(t.number, std::move(slots), 1);
 }
 
 // `slots` index the descriptors (and t.file_entries).
@@ -325,40 +615,70 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         files.push_back({{"i", t.file_entries[slot]}, {"path", e.path}, {"size", e.size}});
         job.fds.push_back(::fcntl(t.fds.get()[slot], F_DUPFD_CLOEXEC, 0));
     }
+    // The transfer's rate limit is shared by the jobs running at once.
+    const std::uint64_t parallel =
+        std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.pids().size()));
     job.params_json = json{
         {"host", parse_host_port(t.peer).host},
         {"port", t.port},
         {"transfer", t.id},
         {"token", t.token},
         {"timeout", 30},
+        {"max_rate", ctx_.config.transfer.max_rate / parallel},
         {"files", files}}.dump();
-    job.on_progress = [this, number](std::int64_t bytes, std::uint64_t done) {
+    job.on_progress = [this, number](const WorkerReport& report) {
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
-        it->second->tracker->add(bytes, done, Clock::now());
-        emit_progress(*it->second, false);
-    };
-    job.on_done = [this, number, slots, attempt](bool ok, const std::string& result) {
-        auto it = outgoing_.find(number);
-        if (it == outgoing_.end() || it->second->state != "sending") return;
         Outgoing& t = *it->second;
+        t.tracker->add(report.bytes, report.files, Clock::now());
+        if (report.file && *report.file < t.manifest.entries.size() && t.reply) {
+            const ManifestEntry& e = t.manifest.entries[*report.file];
+            t.reply->send_line(reply_line(
+                {{"event", "file"}, {"id", number}, {"path", e.path}, {"bytes", e.size}}));
+        }
+        emit_progress(t, false);
+    };
+    auto job_id = std::make_shared<std::uint64_t>(0);
+    job.on_done = [this, number, slots, attempt, job_id](bool ok, const std::string& result) {
+        auto it = outgoing_.find(number);
+        if (it == outgoing_.end()) return;
+        Outgoing& t = *it->second;
+        t.jobs.erase(*job_id);
+        if (t.state != "sending") return;
         if (ok) {
-            if (--t.jobs_left == 0) finish_outgoing(t, "");
+            const json parsed = json::parse(result, nullptr, false);
+            if (parsed.is_object()) t.wire_bytes += parsed.value("wire_bytes", std::uint64_t{0});
+            if (--t.jobs_left == 0) all_jobs_done(t);
             return;
         }
         // The receiver's own storage failing is final; anything else resumes.
         if (attempt >= kJobAttempts || result.rfind(kReceiverFailed, 0) == 0) {
+            for (const auto job : t.jobs) ctx_.pool.cancel(job);
+            t.jobs.clear();
             return finish_outgoing(t, result);
         }
-        ctx_.log->warn("transfer {}: a job failed ({}); resuming it", number, result);
-        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, std::chrono::milliseconds(500));
+        const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+        ctx_.log->warn("transfer {}: a job failed ({}); resuming it in {} ms", number, result,
+                       delay.count());
+        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
         timer->async_wait([this, number, slots, attempt, timer](asio::error_code ec) {
             if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending") {
                 submit_job(number, slots, attempt + 1);
             }
         });
     };
-    ctx_.pool.submit(std::move(job));
+    *job_id = ctx_.pool.submit(std::move(job));
+    t.jobs.insert(*job_id);
+}
+
+// Every file is verified; the receiver still has to publish. Until it says
+// so, the offer goes on as the question "done?".
+void TransferManager::all_jobs_done(Outgoing& t) {
+    t.state = "finishing";
+    t.offer_attempts = 0;
+    t.checks = 0;
+    save(t, false);
+    send_offer(t);
 }
 
 void TransferManager::emit_progress(Outgoing& t, bool force) {
@@ -380,20 +700,30 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     const double seconds = std::chrono::duration<double>(Clock::now() - t.started).count();
     if (error.empty()) {
         t.state = "done";
-        ctx_.log->info("transfer {} to {} done: {} files, {} in {:.2f} s", t.number, t.peer,
-                       t.manifest.file_count(), format_bytes(t.manifest.total_bytes()), seconds);
+        ctx_.log->info("transfer {} to {} done: {} files, {} in {:.2f} s ({} over the wire)",
+                       t.number, t.peer, t.manifest.file_count(),
+                       format_bytes(t.manifest.total_bytes()), seconds, format_bytes(t.wire_bytes));
     } else {
         if (t.state != "rejected" && t.state != "cancelled") t.state = "failed";
         t.reason = error;
         ctx_.log->warn("transfer {} to {} {}: {}", t.number, t.peer, t.state, error);
     }
+    save(t, false);
     if (!t.reply) return;
     if (error.empty()) {
+        const auto now = Clock::now();
+        const auto s = t.tracker->snapshot(now);
+        // Files that were there already report no progress: count them done.
+        t.tracker->add(static_cast<std::int64_t>(s.total_bytes - s.bytes_done),
+                       s.total_files - s.files_done, now);
         emit_progress(t, true);
         t.reply->send_line(reply_line({{"event", "done"},
                                        {"id", t.number},
                                        {"files", t.manifest.file_count()},
                                        {"bytes", t.manifest.total_bytes()},
+                                       {"sent_bytes", t.wire_bytes},
+                                       {"placed", t.placed},
+                                       {"names", t.manifest.top_level_names()},
                                        {"seconds", seconds}}));
         t.reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
     } else {
@@ -413,6 +743,7 @@ void TransferManager::expire_offers() {
             t->state = "expired";
             t->reason = "the offer expired unanswered";
             ctx_.log->info("transfer {} from {}: {}", n, t->peer, t->reason);
+            save(*t, false);
             answer(*t);
         }
     }
@@ -423,9 +754,27 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
     expire_offers();
     const std::string peer = endpoint_key(from);
     if (Incoming* known = incoming_by_id(id)) {
-        if (known->peer == peer) answer(*known);  // a retry: same answer again
-        return;
+        if (known->peer != peer) return;
+        known->from = from;
+        if (offer.run > known->run) {
+            // The sender ran the transfer again to resume it.
+            known->run = offer.run;
+            if (known->state == "failed" || known->state == "expired") {
+                ctx_.log->info("transfer {} from {} offered again", known->number, peer);
+                known->state = "offered";
+                known->reason.clear();
+                known->offered_at = Clock::now();
+                known->offered_ms = wall_ms();
+                known->verified.clear();
+                known->manifest.reset();
+                save(*known, false);
+                return reconsider(*known);
+            }
+            save(*known, false);
+        }
+        return answer(*known);  // a retry, or a question while finishing: the answer again
     }
+    forget_old();
     auto t = std::make_unique<Incoming>();
     t->number = next_number_++;
     t->id = id;
@@ -433,6 +782,7 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
     t->from = from;
     t->name = name;
     t->offer = offer;
+    t->run = offer.run;
     Incoming& ref = *t;
     incoming_[t->number] = std::move(t);
 
@@ -442,44 +792,64 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
         ref.reason = "the offer is " + format_bytes(offer.bytes) + ", over this peer's limit of " +
                      format_bytes(policy.max_bytes) + " (transfer.max_bytes)";
         ctx_.log->info("transfer {} from {} refused: {}", ref.number, peer, ref.reason);
+        save(ref, false);
         return answer(ref);
     }
-    ctx_.log->info("transfer {} offered by {} ({}): {} files, {}", ref.number, peer,
-                   sanitize_for_terminal(name), offer.files, format_bytes(offer.bytes));
+    save(ref, false);
+    reconsider(ref);
+}
+
+void TransferManager::reconsider(Incoming& t) {
+    const auto& policy = ctx_.config.transfer;
+    ctx_.log->info("transfer {} offered by {} ({}): {} files, {}", t.number, t.peer,
+                   sanitize_for_terminal(t.name), t.offer.files, format_bytes(t.offer.bytes));
     ctx_.notify(reply_line({{"offer",
-                             {{"id", ref.number},
-                              {"from", peer},
-                              {"name", name},
-                              {"files", offer.files},
-                              {"bytes", offer.bytes},
-                              {"names", offer.names}}}}));
+                             {{"id", t.number},
+                              {"from", t.peer},
+                              {"name", t.name},
+                              {"files", t.offer.files},
+                              {"bytes", t.offer.bytes},
+                              {"names", t.offer.names}}}}));
     bool trusted = false;
     for (const auto& who : policy.trusted) {
         const auto alias = ctx_.config.peers.find(who);
         const std::string address = alias != ctx_.config.peers.end() ? alias->second : who;
         try {
             const HostPort hp = parse_host_port(address);
-            trusted = trusted || peer == format_host_port(hp.host, hp.port) ||
-                      parse_host_port(peer).host == hp.host;
+            trusted = trusted || t.peer == format_host_port(hp.host, hp.port) ||
+                      parse_host_port(t.peer).host == hp.host;
         } catch (const std::invalid_argument&) {
         }
     }
     if (policy.accept == "all" || (policy.accept == "trusted" && trusted)) {
-        return accept_offer(ref, "", nullptr);
+        return accept_offer(t, "", nullptr);
     }
-    answer(ref);
+    answer(t);
 }
 
 void TransferManager::answer(const Incoming& t) {
     TransferAnswer a;
-    if (t.state == "accepted" || t.state == "receiving" || t.state == "done") {
-        a = {"accepted", t.token, acceptor_.local_endpoint().port(), ""};
+    if (t.state == "accepted" || t.state == "receiving") {
+        a = {"accepted", t.token, acceptor_.local_endpoint().port(), "", {}};
+    } else if (t.state == "done") {
+        a.state = "done";
+        for (const auto& [offered, placed] : t.placed) a.placed.push_back(placed);
+        if (a.placed.size() > kMaxOfferNames) a.placed.resize(kMaxOfferNames);
     } else if (t.state == "offered") {
         a.state = "pending";
     } else {
-        a = {"rejected", "", 0, t.reason.empty() ? t.state : t.reason};
+        a = {"rejected", "", 0, t.reason.empty() ? t.state : t.reason, {}};
     }
     ctx_.send_datagram(t.from, encode_answer(t.id, a));
+}
+
+void TransferManager::on_cancel(const Endpoint& from, const std::string& id,
+                                const std::string& reason) {
+    Incoming* t = incoming_by_id(id);
+    if (!t || t->peer != endpoint_key(from)) return;
+    if (t->state != "offered" && t->state != "accepted" && t->state != "receiving") return;
+    fail_incoming(*t, "cancelled by the sender" + (reason.empty() ? "" : ": " + reason),
+                  "cancelled");
 }
 
 void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir,
@@ -488,6 +858,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
         t.state = "rejected";
         t.reason = why;
         ctx_.log->warn("transfer {} from {} refused: {}", t.number, t.peer, why);
+        save(t, false);
         answer(t);
         if (reply) {
             reply->send_line(error_reply(codes::failed, why));
@@ -526,12 +897,24 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
     t.token = random_hex();
     t.state = "accepted";
     ctx_.log->info("transfer {} from {} accepted into {}", t.number, t.peer, dir);
-    answer(t);
-    if (reply) {
-        reply->send_line(
-            reply_line({{"ok", true}, {"id", t.number}, {"state", "accepted"}, {"to", dir}}));
+    // The sender hears "accepted" only once a restart would remember it.
+    save(t, false, [this, number = t.number, reply](bool durable) {
+        auto it = incoming_.find(number);
+        if (it == incoming_.end()) return;
+        Incoming& t = *it->second;
+        if (!durable && t.state == "accepted") {
+            fail_incoming(t, "cannot record the transfer in the store");
+        }
+        answer(t);
+        if (!reply) return;
+        if (t.state == "accepted") {
+            reply->send_line(
+                reply_line({{"ok", true}, {"id", t.number}, {"state", "accepted"}, {"to", t.dir}}));
+        } else {
+            reply->send_line(error_reply(codes::failed, t.reason));
+        }
         reply->finish();
-    }
+    });
 }
 
 void TransferManager::accept_next() {
@@ -627,6 +1010,7 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
                                                   Clock::now());
     t.manifest = std::move(manifest);
     t.state = "receiving";
+    save(t, true);
     reply_and_close({{"ok", true}});
     if (t.manifest->file_count() == 0) publish(t);
 }
@@ -648,15 +1032,18 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
     job.params_json = json{{"timeout", 30}, {"files", list}}.dump();
     job.fds.push_back(socket.release());
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
-    job.on_progress = [this, number = t.number](std::int64_t bytes, std::uint64_t done) {
+    job.on_progress = [this, number = t.number](const WorkerReport& report) {
         if (auto it = incoming_.find(number); it != incoming_.end() && it->second->tracker) {
-            it->second->tracker->add(bytes, done, Clock::now());
+            it->second->tracker->add(report.bytes, report.files, Clock::now());
         }
     };
-    job.on_done = [this, number = t.number](bool ok, const std::string& result) {
+    auto job_id = std::make_shared<std::uint64_t>(0);
+    job.on_done = [this, number = t.number, job_id](bool ok, const std::string& result) {
         auto it = incoming_.find(number);
-        if (it == incoming_.end() || it->second->state != "receiving") return;
+        if (it == incoming_.end()) return;
         Incoming& t = *it->second;
+        t.jobs.erase(*job_id);
+        if (t.state != "receiving") return;
         if (!ok) {
             if (result.rfind(kStorageFailure, 0) == 0) return fail_incoming(t, result);
             ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
@@ -665,9 +1052,11 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         }
         const json parsed = json::parse(result);  // held: the loop must not outlive it
         for (const auto& i : parsed.at("verified")) t.verified.insert(i.get<std::size_t>());
-        if (t.verified.size() == t.manifest->file_count()) publish(t);
+        if (t.verified.size() == t.manifest->file_count()) return publish(t);
+        save(t, false);  // what is verified survives a restart
     };
-    ctx_.pool.submit(std::move(job));
+    *job_id = ctx_.pool.submit(std::move(job));
+    t.jobs.insert(*job_id);
 }
 
 void TransferManager::publish(Incoming& t) {
@@ -676,6 +1065,7 @@ void TransferManager::publish(Incoming& t) {
     } catch (const StagingError& e) {
         return fail_incoming(t, e.what());
     }
+    t.staging.reset();
     ::unlinkat(t.dir_fd, (".chatd-staging-" + t.id).c_str(), AT_REMOVEDIR);
     t.state = "done";
     std::string names;
@@ -685,12 +1075,17 @@ void TransferManager::publish(Incoming& t) {
     }
     ctx_.log->info("transfer {} from {} done: {} in {}", t.number, t.peer,
                    sanitize_for_terminal(names), t.dir);
+    save(t, false);
+    answer(t);  // the sender waits for this
 }
 
-void TransferManager::fail_incoming(Incoming& t, const std::string& why) {
-    t.state = "failed";
+void TransferManager::fail_incoming(Incoming& t, const std::string& why, const std::string& state) {
+    t.state = state;
     t.reason = why;
-    ctx_.log->warn("transfer {} from {} failed: {}", t.number, t.peer, why);
+    ctx_.log->warn("transfer {} from {} {}: {}", t.number, t.peer, state, why);
+    for (const auto job : t.jobs) ctx_.pool.cancel(job);
+    t.jobs.clear();
+    t.verified.clear();
     // Nothing partial stays behind. The staging tree is ours, and
     // remove_all does not follow the links in it.
     if (t.staging && !t.dir.empty()) {
@@ -700,6 +1095,7 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why) {
         if (ec)
             ctx_.log->warn("transfer {}: cannot remove its staging: {}", t.number, ec.message());
     }
+    save(t, false);
 }
 
 // ---- control -------------------------------------------------------------
@@ -719,6 +1115,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"bytes_done", s.bytes_done},
                     {"names", t->manifest.top_level_names()}};
         if (!t->reason.empty()) doc["reason"] = t->reason;
+        if (!t->placed.empty()) doc["placed"] = t->placed;
         reply->send_line(reply_line({{"transfer", doc}}));
     }
     for (const auto& [n, t] : incoming_) {
@@ -767,9 +1164,17 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         if (t.state != "offered" && t.state != "accepted" && t.state != "receiving") {
             return fail("transfer " + std::to_string(t.number) + " is " + t.state + " already");
         }
-        t.state = request.action == "reject" ? "rejected" : "cancelled";
-        t.reason =
-            request.action == "reject" ? "rejected by the receiver" : "cancelled by the receiver";
+        if (request.action == "reject" && t.state != "offered") {
+            return fail("transfer " + std::to_string(t.number) + " is " + t.state + ": use cancel");
+        }
+        if (request.action == "reject") {
+            t.state = "rejected";
+            t.reason = "rejected by the receiver";
+            ctx_.log->info("transfer {} from {} rejected", t.number, t.peer);
+            save(t, false);
+        } else {
+            fail_incoming(t, "cancelled by the receiver", "cancelled");
+        }
         answer(t);
         reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", t.state}}));
         return reply->finish();
@@ -779,9 +1184,14 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         if (request.action != "cancel")
             return fail("transfer " + std::to_string(t.number) +
                         " is one we send: only cancel applies");
-        if (t.state == "done" || t.state == "failed" || t.state == "rejected" ||
-            t.state == "cancelled") {
+        if (finished(t.state)) {
             return fail("transfer " + std::to_string(t.number) + " is " + t.state + " already");
+        }
+        for (const auto job : t.jobs) ctx_.pool.cancel(job);
+        t.jobs.clear();
+        // Twice: a lost datagram would leave the receiver's staging behind.
+        for (int copy = 0; copy < 2; ++copy) {
+            ctx_.send_datagram(t.to, encode_cancel(t.id, ""));
         }
         t.state = "cancelled";
         finish_outgoing(t, "cancelled by the sender");

@@ -12,7 +12,12 @@
 // connection must present that token before anything is written; the
 // manifest connection is checked against the offer, and each data
 // connection is handed to a worker. When every file is verified the tree
-// is published.
+// is published, and the sender is told under which names.
+//
+// Both sides keep their transfers in the store, so a restart resumes
+// them: the receiver keeps its staging tree, token and verified files;
+// the sender, which holds no descriptors after a restart, resumes when
+// the same paths are sent to the same peer again.
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
@@ -31,6 +36,7 @@
 #include "manifest.hpp"
 #include "net.hpp"
 #include "staging.hpp"
+#include "store.hpp"
 #include "transfer_jobs.hpp"
 #include "worker_pool.hpp"
 
@@ -48,6 +54,10 @@ struct TransferContext {
     WorkerPool& pool;
     std::function<void(const Endpoint& to, std::string datagram)> send_datagram;
     std::function<void(const std::string& line)> notify;  // to inbox followers
+    // Runs `work` on the store thread; `then` (optional) runs on the control
+    // thread after the commit, with whether it is durable.
+    std::function<void(std::function<void(Store&)> work, std::function<void(bool durable)> then)>
+        persist;
     std::shared_ptr<spdlog::logger> log;
 };
 
@@ -58,6 +68,9 @@ public:
 
     // Listens for data connections on TCP at `listen` (the UDP address).
     void start(const Endpoint& listen);
+    // Takes back what the store kept (after start). Outgoing transfers that
+    // were under way wait as "interrupted" for the same paths to be sent again.
+    void restore(const std::vector<TransferRow>& rows);
     void stop();
 
     void begin_outgoing(const TransferRequest& request, const Endpoint& to, OwnedFds fds,
@@ -67,6 +80,7 @@ public:
     void on_offer(const Endpoint& from, const std::string& id, const TransferOffer& offer,
                   const std::string& name);
     void on_answer(const Endpoint& from, const std::string& id, const TransferAnswer& answer);
+    void on_cancel(const Endpoint& from, const std::string& id, const std::string& reason);
     std::size_t active() const;
 
 private:
@@ -74,12 +88,15 @@ private:
     struct Incoming;
 
     // Sending side.
+    Outgoing* resumable(const std::string& peer, const Manifest& manifest);
     void send_offer(Outgoing& t);
     void send_manifest(std::uint64_t number);
     void start_jobs(Outgoing& t);
     void submit_job(std::uint64_t number, std::vector<std::size_t> entries, int attempt);
+    void all_jobs_done(Outgoing& t);
     void finish_outgoing(Outgoing& t, const std::string& error);
     void emit_progress(Outgoing& t, bool force);
+    void save(const Outgoing& t, bool with_manifest);
 
     // Receiving side.
     void accept_offer(Incoming& t, const std::string& dir, std::shared_ptr<ReplySink> reply);
@@ -89,14 +106,20 @@ private:
     void receive_manifest(Incoming& t, asio::ip::tcp::socket& socket, const std::string& text);
     void receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                        const std::vector<std::size_t>& files);
+    void reconsider(Incoming& t);  // the offer policy: ask, or accept at once
     void publish(Incoming& t);
-    void fail_incoming(Incoming& t, const std::string& why);
+    // Ends a transfer in `state` (failed, cancelled) and removes its staging.
+    void fail_incoming(Incoming& t, const std::string& why, const std::string& state = "failed");
+    void save(const Incoming& t, bool with_manifest, std::function<void(bool)> then = {});
     // Unanswered offers older than transfer.offer_ttl_seconds are refused.
     void expire_offers();
 
     Outgoing* outgoing_by_id(const std::string& id);
     Incoming* incoming_by_id(const std::string& id);
     std::string random_hex();
+    std::optional<Endpoint> endpoint_of(const std::string& peer_key) const;
+    // Keeps the newest finished transfers in memory (the store keeps more).
+    void forget_old();
 
     TransferContext ctx_;
     asio::ip::tcp::acceptor acceptor_;
@@ -104,6 +127,7 @@ private:
     std::map<std::uint64_t, std::unique_ptr<Incoming>> incoming_;
     std::uint64_t next_number_ = 1;
     std::mt19937_64 random_;
+    int family_ = AF_INET;  // of our UDP socket
     bool stopped_ = false;
 };
 

@@ -2,7 +2,10 @@
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cerrno>
 #include <cstdlib>
@@ -82,7 +85,9 @@ private:
     }
 
     StreamProgress reporter() {
-        return [this](std::int64_t bytes, std::uint64_t files) { progress(bytes, files); };
+        return [this](std::int64_t bytes, std::optional<std::size_t> file) {
+            send({current_job_, WorkerReport::Type::progress, bytes, file ? 1u : 0u, file, "", ""});
+        };
     }
 
     // Sends a job's files over its own TCP connection; fds are the sources.
@@ -93,10 +98,16 @@ private:
         p.transfer = params.at("transfer").get<std::string>();
         p.token = params.at("token").get<std::string>();
         p.timeout_seconds = params.value("timeout", 30);
+        p.max_bytes_per_second = params.value("max_rate", std::uint64_t{0});
         p.files = stream_files(params);
         try {
             const auto wire = send_files(p, fds.get(), reporter());
-            send({current_job_, WorkerReport::Type::done, 0, 0, json{{"wire_bytes", wire}}.dump(),
+            send({current_job_,
+                  WorkerReport::Type::done,
+                  0,
+                  0,
+                  {},
+                  json{{"wire_bytes", wire}}.dump(),
                   ""});
         } catch (const StreamError& e) {
             fail(e.what());
@@ -109,7 +120,12 @@ private:
         try {
             const auto verified = receive_files(fds.get()[0], fds.get()[1], stream_files(params),
                                                 params.value("timeout", 30), reporter());
-            send({current_job_, WorkerReport::Type::done, 0, 0, json{{"verified", verified}}.dump(),
+            send({current_job_,
+                  WorkerReport::Type::done,
+                  0,
+                  0,
+                  {},
+                  json{{"verified", verified}}.dump(),
                   ""});
         } catch (const std::runtime_error& e) {  // StreamError, StagingError
             fail(e.what());
@@ -141,16 +157,21 @@ private:
             hashes.push_back(hash.hex());
             sizes.push_back(size);
         }
-        send({current_job_, WorkerReport::Type::done, 0, 0,
-              json{{"hashes", hashes}, {"sizes", sizes}}.dump(), ""});
+        send({current_job_,
+              WorkerReport::Type::done,
+              0,
+              0,
+              {},
+              json{{"hashes", hashes}, {"sizes", sizes}}.dump(),
+              ""});
     }
 
     void progress(std::int64_t bytes, std::uint64_t files) {
-        send({current_job_, WorkerReport::Type::progress, bytes, files, "", ""});
+        send({current_job_, WorkerReport::Type::progress, bytes, files, {}, "", ""});
     }
 
     void fail(const std::string& why) {
-        send({current_job_, WorkerReport::Type::failed, 0, 0, "", why});
+        send({current_job_, WorkerReport::Type::failed, 0, 0, {}, "", why});
     }
 
     void send(const WorkerReport& report) {
@@ -168,6 +189,11 @@ private:
 
 }  // namespace
 
-int run_worker(int control_fd) { return Worker(control_fd).run(); }
+int run_worker(int control_fd) {
+    // A worker outlives nothing: if the daemon dies (even SIGKILL), a job in
+    // the middle of a stream must stop, not finish on its own.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    return Worker(control_fd).run();
+}
 
 }  // namespace chat

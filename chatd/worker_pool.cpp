@@ -13,8 +13,7 @@
 #include <cstring>
 #include <system_error>
 #include <thread>
-
-#include "worker_protocol.hpp"
+#include <utility>
 
 extern char** environ;
 
@@ -92,6 +91,7 @@ void WorkerPool::read_next(std::size_t slot) {
 
 void WorkerPool::on_report(std::size_t slot, const std::string& bytes) {
     Worker& worker = workers_[slot];
+    if (worker.cancelled) return;  // it is being killed; what it says no longer matters
     WorkerReport report;
     try {
         report = decode_report(bytes);
@@ -105,7 +105,7 @@ void WorkerPool::on_report(std::size_t slot, const std::string& bytes) {
     }
     PoolJob& job = worker.running->job;
     if (report.type == WorkerReport::Type::progress) {
-        if (job.on_progress) job.on_progress(report.bytes, report.files);
+        if (job.on_progress) job.on_progress(report);
         return;
     }
     auto done = std::move(job.on_done);
@@ -117,11 +117,16 @@ void WorkerPool::on_report(std::size_t slot, const std::string& bytes) {
 
 void WorkerPool::on_lost(std::size_t slot, const std::string& why) {
     Worker& worker = workers_[slot];
-    log_->warn("worker {} was lost ({}); starting another", worker.pid, why);
+    const bool cancelled = std::exchange(worker.cancelled, false);
+    if (cancelled) {
+        log_->debug("worker {} ended with its cancelled job; starting another", worker.pid);
+    } else {
+        log_->warn("worker {} was lost ({}); starting another", worker.pid, why);
+        ++restarts_;
+    }
     std::optional<Running> lost = std::move(worker.running);
     worker.running.reset();
     reap(worker);
-    ++restarts_;
     try {
         spawn(worker);
         read_next(slot);
@@ -132,7 +137,7 @@ void WorkerPool::on_lost(std::size_t slot, const std::string& why) {
             if (!ec && !stopping_ && workers_[slot].pid < 0) on_lost(slot, "not running");
         });
     }
-    if (lost && lost->job.on_done) {
+    if (lost && !cancelled && lost->job.on_done) {
         lost->job.on_done(false, "the worker running it died (" + why + ")");
     }
     dispatch();
@@ -158,23 +163,42 @@ void WorkerPool::reap(Worker& worker) {
     worker.pid = -1;
 }
 
-void WorkerPool::submit(PoolJob job) {
+std::uint64_t WorkerPool::submit(PoolJob job) {
+    const std::uint64_t id = next_job_id_++;
     if (stopping_) {
         if (job.on_done) job.on_done(false, "stopping");
-        return;
+        return id;
     }
-    queue_.push_back(std::move(job));
+    queue_.push_back({id, std::move(job)});
     dispatch();
+    return id;
+}
+
+void WorkerPool::cancel(std::uint64_t id) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (it->id == id) {
+            queue_.erase(it);
+            return;
+        }
+    }
+    for (auto& worker : workers_) {
+        if (worker.running && worker.running->id == id && worker.pid > 0) {
+            // Its socket's EOF brings it to on_lost, which replaces it.
+            worker.cancelled = true;
+            ::kill(worker.pid, SIGKILL);
+            return;
+        }
+    }
 }
 
 void WorkerPool::dispatch() {
     for (std::size_t slot = 0; slot < workers_.size() && !queue_.empty(); ++slot) {
         Worker& worker = workers_[slot];
-        if (worker.running || !worker.socket) continue;
-        PoolJob job = std::move(queue_.front());
+        if (worker.running || worker.cancelled || !worker.socket) continue;
+        Running next = std::move(queue_.front());
         queue_.pop_front();
-        const std::uint64_t id = next_job_id_++;
-        const std::string message = encode_job({id, job.kind, job.params_json});
+        PoolJob& job = next.job;
+        const std::string message = encode_job({next.id, job.kind, job.params_json});
         if (!send_with_fds(worker.socket->native_handle(), message, job.fds.get())) {
             const std::string why =
                 std::string("cannot hand the job to a worker: ") + std::strerror(errno);
@@ -182,7 +206,7 @@ void WorkerPool::dispatch() {
             continue;
         }
         job.fds.reset();  // the worker has its own copies now
-        worker.running = Running{id, std::move(job)};
+        worker.running = std::move(next);
     }
 }
 
@@ -196,8 +220,8 @@ void WorkerPool::stop() {
         reap(worker);
         if (running && running->job.on_done) running->job.on_done(false, "stopping");
     }
-    for (auto& job : queue_) {
-        if (job.on_done) job.on_done(false, "stopping");
+    for (auto& queued : queue_) {
+        if (queued.job.on_done) queued.job.on_done(false, "stopping");
     }
     queue_.clear();
 }

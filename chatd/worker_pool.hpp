@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fd_passing.hpp"
+#include "worker_protocol.hpp"
 
 namespace spdlog {
 class logger;
@@ -31,7 +32,7 @@ struct PoolJob {
     std::string kind;
     std::string params_json = "{}";
     OwnedFds fds;  // sent to the worker with the job, then closed here
-    std::function<void(std::int64_t bytes, std::uint64_t files)> on_progress;
+    std::function<void(const WorkerReport& progress)> on_progress;
     // ok with the result (a JSON object), or not with the reason.
     std::function<void(bool ok, const std::string& result_or_error)> on_done;
 };
@@ -46,7 +47,12 @@ public:
 
     // Starts every worker; throws std::system_error if one cannot start.
     void start();
-    void submit(PoolJob job);
+    // Returns the job's id, for cancel().
+    std::uint64_t submit(PoolJob job);
+    // A queued job is dropped; a running one ends with its worker, which is
+    // killed and replaced. Either way on_done is not called. Unknown ids
+    // (finished jobs) are ignored.
+    void cancel(std::uint64_t job);
     // Closes the workers' sockets (they exit), waits for them briefly, then
     // kills what is left. Queued and running jobs fail with "stopping".
     void stop();
@@ -54,7 +60,7 @@ public:
     std::vector<pid_t> pids() const;
     std::size_t queued() const { return queue_.size(); }
     std::size_t busy() const;
-    std::uint64_t restarts() const { return restarts_; }
+    std::uint64_t restarts() const { return restarts_; }  // not counting cancelled jobs
 
 private:
     using Socket = asio::generic::seq_packet_protocol::socket;
@@ -66,6 +72,7 @@ private:
         pid_t pid = -1;
         std::unique_ptr<Socket> socket;
         std::optional<Running> running;
+        bool cancelled = false;  // killed on purpose: no restart counted
         std::string buffer;
         // Asio writes a seq_packet receive's flags here when it completes, so
         // it must outlive the operation.
@@ -83,7 +90,7 @@ private:
     std::string executable_;
     std::shared_ptr<spdlog::logger> log_;
     std::vector<Worker> workers_;
-    std::deque<PoolJob> queue_;
+    std::deque<Running> queue_;
     std::uint64_t next_job_id_ = 1;
     std::uint64_t restarts_ = 0;
     asio::steady_timer respawn_timer_;

@@ -51,10 +51,11 @@ void parse_transfer(const json& section, Config::Transfer& transfer) {
             for (const auto& peer : value) transfer.trusted.push_back(get_string(peer, name));
         } else if (key == "download_dir") {
             transfer.download_dir = get_string(value, name);
-        } else if (key == "max_bytes") {
+        } else if (key == "max_bytes" || key == "max_rate") {
             const auto bytes = get_int(value, name);
             check_range(name, bytes, 0, std::numeric_limits<std::int64_t>::max());
-            transfer.max_bytes = static_cast<std::uint64_t>(bytes);
+            (key == "max_bytes" ? transfer.max_bytes : transfer.max_rate) =
+                static_cast<std::uint64_t>(bytes);
         } else if (key == "offer_ttl_seconds") {
             transfer.offer_ttl_seconds = get_int(value, name);
         } else {
@@ -80,6 +81,7 @@ json to_json(const Config& c) {
                   {"trusted", c.transfer.trusted},
                   {"download_dir", c.transfer.download_dir},
                   {"max_bytes", c.transfer.max_bytes},
+                  {"max_rate", c.transfer.max_rate},
                   {"offer_ttl_seconds", c.transfer.offer_ttl_seconds},
                   {"workers", c.transfer.workers}}}};
 }

@@ -28,6 +28,7 @@ struct Config {
         std::vector<std::string> trusted;  // hosts or aliases auto-accepted under "trusted"
         std::string download_dir;          // empty: <state_dir>/incoming
         std::uint64_t max_bytes = 0;       // per transfer; 0: no limit
+        std::uint64_t max_rate = 0;        // bytes per second each outgoing transfer may send
         std::int64_t offer_ttl_seconds = 3600;
         std::size_t workers = 4;  // worker processes
     } transfer;

@@ -54,6 +54,11 @@ DecodedDatagram decode_offer(const json& doc, DecodedDatagram d) {
     d.offer.files = *files;
     d.offer.bytes = *bytes;
     d.offer.entries = *entries;
+    if (const auto run = doc.find("run"); run != doc.end()) {
+        if (!run->is_number_unsigned() || run->get<std::uint64_t>() == 0)
+            return malformed("offer with a bad run");
+        d.offer.run = run->get<std::uint64_t>();
+    }
     return d;
 }
 
@@ -75,6 +80,17 @@ DecodedDatagram decode_answer(const json& doc, DecodedDatagram d) {
     } else if (*state == "rejected") {
         const std::string* reason = string_field(doc, "reason");
         if (reason && is_valid_utf8(*reason)) d.answer.reason = reason->substr(0, 512);
+    } else if (*state == "done") {
+        const auto placed = doc.find("placed");
+        if (placed != doc.end()) {
+            if (!placed->is_array() || placed->size() > kMaxOfferNames)
+                return malformed("done answer with a bad list of names");
+            for (const auto& n : *placed) {
+                if (!n.is_string() || !is_valid_utf8(n.get_ref<const std::string&>()))
+                    return malformed("done answer with a bad name");
+                d.answer.placed.push_back(n.get<std::string>());
+            }
+        }
     } else if (*state != "pending") {
         return malformed("answer with unknown state \"" + *state + "\"");
     }
@@ -106,6 +122,12 @@ DecodedDatagram decode_envelope(std::string_view bytes) {
     }
     if (*type == "offer") return decode_offer(doc, std::move(d));
     if (*type == "answer") return decode_answer(doc, std::move(d));
+    if (*type == "cancel") {
+        const std::string* reason = string_field(doc, "reason");
+        if (reason && is_valid_utf8(*reason)) d.text = reason->substr(0, 512);
+        d.kind = DatagramKind::cancel;
+        return d;
+    }
     if (*type != "msg") return malformed("unknown type \"" + *type + "\"");
     const std::string* text = string_field(doc, "text");
     if (!text || text->empty()) return malformed("message without text");
@@ -154,9 +176,9 @@ std::string encode_ack(std::string_view id) {
 }
 
 std::string encode_offer(std::string_view id, const TransferOffer& offer, std::string_view name) {
-    json doc = {{"chatd", kWireVersion}, {"type", "offer"},      {"id", id},
-                {"files", offer.files},  {"bytes", offer.bytes}, {"entries", offer.entries},
-                {"names", json::array()}};
+    json doc = {{"chatd", kWireVersion},  {"type", "offer"},      {"id", id},
+                {"files", offer.files},   {"bytes", offer.bytes}, {"entries", offer.entries},
+                {"names", json::array()}, {"run", offer.run}};
     for (std::size_t i = 0; i < offer.names.size() && i < kMaxOfferNames; ++i) {
         doc["names"].push_back(offer.names[i]);
     }
@@ -171,7 +193,18 @@ std::string encode_answer(std::string_view id, const TransferAnswer& answer) {
         doc["port"] = answer.port;
     }
     if (answer.state == "rejected") doc["reason"] = answer.reason;
+    if (answer.state == "done") {
+        doc["placed"] = json::array();
+        for (std::size_t i = 0; i < answer.placed.size() && i < kMaxOfferNames; ++i) {
+            doc["placed"].push_back(answer.placed[i]);
+        }
+    }
     return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string encode_cancel(std::string_view id, std::string_view reason) {
+    return json{{"chatd", kWireVersion}, {"type", "cancel"}, {"id", id}, {"reason", reason}}.dump(
+        -1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string encode_plain(std::string_view text) {

@@ -16,7 +16,7 @@ inline constexpr std::size_t kMaxUdpPayload = 65507;  // IPv4's limit, the lower
 inline constexpr std::size_t kMaxNameBytes = 64;
 inline constexpr int kMaxJsonDepth = 8;
 
-enum class DatagramKind { message, ack, plain, offer, answer, malformed };
+enum class DatagramKind { message, ack, plain, offer, answer, cancel, malformed };
 
 // A transfer offer: a summary only; the manifest itself goes over TCP once
 // the offer is accepted. `id` is the transfer's id on both sides.
@@ -25,24 +25,30 @@ struct TransferOffer {
     std::uint64_t bytes = 0;
     std::uint64_t entries = 0;
     std::vector<std::string> names;  // top-level names, at most kMaxOfferNames
+    // Which run of the sending command this is: a re-run of the same
+    // transfer (to resume it) counts up, so the receiver can tell it from a
+    // late copy of an offer it has already closed.
+    std::uint64_t run = 1;
     bool operator==(const TransferOffer&) const = default;
 };
 
 // The receiver's reply to each copy of an offer (so it doubles as the ack):
 // pending until a decision, then accepted (with where to connect and the
-// one-time token) or rejected (with why).
+// one-time token) or rejected (with why), and done once published (with
+// the names it was published under).
 struct TransferAnswer {
-    std::string state;  // pending, accepted, rejected
+    std::string state;  // pending, accepted, rejected, done
     std::string token;  // accepted
     std::uint16_t port = 0;
-    std::string reason;  // rejected
+    std::string reason;               // rejected
+    std::vector<std::string> placed;  // done: at most kMaxOfferNames
     bool operator==(const TransferAnswer&) const = default;
 };
 
 struct DecodedDatagram {
     DatagramKind kind = DatagramKind::malformed;
-    std::string id;     // message, ack, offer, answer
-    std::string text;   // message, plain
+    std::string id;     // message, ack, offer, answer, cancel
+    std::string text;   // message, plain; cancel: why
     std::string name;   // message, offer: the sender's display name, may be empty
     std::string error;  // malformed: why, for the debug log
     TransferOffer offer;
@@ -57,6 +63,8 @@ std::string encode_message(std::string_view id, std::string_view text, std::stri
 std::string encode_ack(std::string_view id);
 std::string encode_offer(std::string_view id, const TransferOffer& offer, std::string_view name);
 std::string encode_answer(std::string_view id, const TransferAnswer& answer);
+// The sender gave up on a transfer: the receiver stops and cleans up.
+std::string encode_cancel(std::string_view id, std::string_view reason);
 // Plain text ends with a newline so that `nc -u` shows one message a line.
 std::string encode_plain(std::string_view text);
 

@@ -73,9 +73,9 @@ PoolJob hash_job(std::vector<int> fds, Outcome& out) {
     PoolJob job;
     job.kind = "hash";
     job.fds = OwnedFds(std::move(fds));
-    job.on_progress = [&out](std::int64_t bytes, std::uint64_t files) {
-        out.bytes += bytes;
-        out.files += files;
+    job.on_progress = [&out](const WorkerReport& report) {
+        out.bytes += report.bytes;
+        out.files += report.files;
     };
     job.on_done = [&out](bool ok, const std::string& text) {
         out.finished = true;

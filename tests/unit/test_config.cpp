@@ -91,6 +91,8 @@ TEST_SUITE("config") {
              "config: 'transfer.download_dir' must be an absolute path"},
             {R"({"transfer":{"max_bytes":-1}})",
              "config: 'transfer.max_bytes' must be between 0 and 9223372036854775807, got -1"},
+            {R"({"transfer":{"max_rate":"fast"}})",
+             "config: 'transfer.max_rate' must be an integer"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.json);

@@ -99,23 +99,33 @@ TEST_SUITE("envelope") {
     }
 
     TEST_CASE("transfer offers and answers round-trip") {
-        const TransferOffer offer{1200, 5'000'000'000ULL, 1300, {"photos", "notes\n.txt"}};
+        const TransferOffer offer{1200, 5'000'000'000ULL, 1300, {"photos", "notes\n.txt"}, 3};
         auto d = decode_datagram(encode_offer(kId, offer, "alice"));
         CHECK(d.kind == DatagramKind::offer);
         CHECK(d.id == kId);
         CHECK(d.name == "alice");
         CHECK(d.offer == offer);
+        // An offer without a run is the first run.
+        d = decode_datagram("{\"chatd\":1,\"type\":\"offer\",\"id\":\"" + kId +
+                            R"(","files":1,"bytes":2,"entries":1,"names":["a"]})");
+        CHECK(d.offer.run == 1);
 
         const TransferAnswer answers[] = {
-            {"pending", "", 0, ""},
-            {"accepted", "ffeeddccbbaa99887766554433221100", 7890, ""},
-            {"rejected", "", 0, "not enough free space: 5.0 GB offered, 1.2 GB free"},
+            {"pending", "", 0, "", {}},
+            {"accepted", "ffeeddccbbaa99887766554433221100", 7890, "", {}},
+            {"rejected", "", 0, "not enough free space: 5.0 GB offered, 1.2 GB free", {}},
+            {"done", "", 0, "", {"photos (1)", "notes\n.txt"}},
         };
         for (const auto& answer : answers) {
             d = decode_datagram(encode_answer(kId, answer));
             CHECK(d.kind == DatagramKind::answer);
             CHECK(d.answer == answer);
         }
+
+        d = decode_datagram(encode_cancel(kId, "cancelled by the sender"));
+        CHECK(d.kind == DatagramKind::cancel);
+        CHECK(d.id == kId);
+        CHECK(d.text == "cancelled by the sender");
     }
 
     TEST_CASE("bad offers and answers say why") {
@@ -144,6 +154,12 @@ TEST_SUITE("envelope") {
              "accepted answer without a token"},
             {head + R"("type":"answer","state":"accepted","token":")" + kId + R"(","port":70000})",
              "accepted answer without a port"},
+            {head + R"("type":"offer","files":1,"bytes":2,"entries":1,"names":[],"run":0})",
+             "offer with a bad run"},
+            {head + R"("type":"answer","state":"done","placed":"photos"})",
+             "done answer with a bad list of names"},
+            {head + R"("type":"answer","state":"done","placed":[7]})",
+             "done answer with a bad name"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.bytes);

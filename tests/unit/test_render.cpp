@@ -41,4 +41,20 @@ TEST_SUITE("render") {
         CHECK(shown.find("dropped-malformed=4") != std::string::npos);
         CHECK(shown.find("2 awaiting an ack") != std::string::npos);
     }
+
+    TEST_CASE("a transfer's summary says where it landed and what a resume skipped") {
+        using nlohmann::json;
+        const auto done = [](const char* text) { return render_done(json::parse(text)); };
+        CHECK(done(R"j({"files":3,"bytes":2097152,"seconds":2.0,"names":["photos"],
+                        "placed":["photos"],"sent_bytes":2097152})j") ==
+              "done: 3 files, 2.0 MiB, verified by the receiver, in 2.00 s (1.0 MiB/s)");
+        CHECK(done(R"j({"files":1,"bytes":1024,"seconds":0,"names":["photos"],
+                        "placed":["photos (1)"],"sent_bytes":1024})j") ==
+              "done: 1 files, 1.0 KiB, verified by the receiver, in 0.00 s\n"
+              "  arrived as: photos (1)");
+        CHECK(done(R"j({"files":1,"bytes":4096,"seconds":1,"names":["a"],"placed":["a"],
+                        "sent_bytes":1024})j") ==
+              "done: 1 files, 4.0 KiB, verified by the receiver, in 1.00 s (4.0 KiB/s)\n"
+              "  resumed: 3.0 KiB were there already, 1.0 KiB sent");
+    }
 }

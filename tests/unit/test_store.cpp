@@ -141,4 +141,43 @@ TEST_SUITE("store") {
                              ("store: file is not a database (file '" + dir.db() + "')").c_str(),
                              StoreError);
     }
+
+    TEST_CASE("transfers survive a reopen; the manifest is written once") {
+        TempDir dir;
+        {
+            Store store(dir.db());
+            store.save_transfer({1, "aa", "out", "127.0.0.1:1", "offered", R"({"run":1})",
+                                 std::string("MANIFEST"), 10});
+            store.save_transfer({2, "bb", "in", "127.0.0.1:2", "offered", "{}", std::nullopt, 11});
+            // An update without a manifest keeps the stored one.
+            store.save_transfer(
+                {1, "aa", "out", "127.0.0.1:1", "sending", R"({"run":2})", std::nullopt, 12});
+        }
+        Store store(dir.db());
+        const auto rows = store.transfers();
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].number == 1);
+        CHECK(rows[0].state == "sending");
+        CHECK(rows[0].doc == R"({"run":2})");
+        CHECK(rows[0].manifest == std::optional<std::string>("MANIFEST"));
+        CHECK(rows[0].updated_ms == 12);
+        CHECK(rows[1].direction == "in");
+        CHECK_FALSE(rows[1].manifest.has_value());
+    }
+
+    TEST_CASE("pruning keeps unfinished transfers and the newest finished ones") {
+        TempDir dir;
+        Store store(dir.db());
+        const char* states[] = {"done", "failed", "receiving", "cancelled", "done", "offered"};
+        std::int64_t number = 0;
+        for (const char* state : states) {
+            ++number;
+            store.save_transfer({number, "id" + std::to_string(number), "in", "p:1", state, "{}",
+                                 std::nullopt, number});
+        }
+        store.prune_transfers(2);
+        std::vector<std::int64_t> kept;
+        for (const auto& row : store.transfers()) kept.push_back(row.number);
+        CHECK(kept == std::vector<std::int64_t>{3, 4, 5, 6});
+    }
 }

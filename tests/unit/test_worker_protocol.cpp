@@ -11,10 +11,11 @@ TEST_SUITE("worker_protocol") {
         CHECK(decode_job(encode_job({7, "hash", ""})).params_json == "{}");
 
         const WorkerReport reports[] = {
-            {1, WorkerReport::Type::progress, 4096, 2, "", ""},
-            {1, WorkerReport::Type::progress, -100, 0, "", ""},
-            {2, WorkerReport::Type::done, 0, 0, R"({"hashes":["ab"]})", ""},
-            {3, WorkerReport::Type::failed, 0, 0, "", "read failed: Input/output error"},
+            {1, WorkerReport::Type::progress, 4096, 2, {}, "", ""},
+            {1, WorkerReport::Type::progress, -100, 0, {}, "", ""},
+            {1, WorkerReport::Type::progress, 12, 1, 7, "", ""},
+            {2, WorkerReport::Type::done, 0, 0, {}, R"({"hashes":["ab"]})", ""},
+            {3, WorkerReport::Type::failed, 0, 0, {}, "", "read failed: Input/output error"},
         };
         for (const auto& r : reports) CHECK(decode_report(encode_report(r)) == r);
     }
