@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <spdlog/logger.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -288,19 +289,26 @@ void ControlServer::start() {
 }
 
 void ControlServer::accept_next() {
-    acceptor_.async_accept(
-        [this](asio::error_code ec, asio::local::stream_protocol::socket socket) {
-            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-            if (!ec) {
-                auto session =
-                    std::make_shared<ControlSession>(std::move(socket), *this, handler_, *log_);
-                sessions_.insert(session);
-                session->start();
-            } else {
-                log_->warn("control socket accept failed: {}", ec.message());
+    acceptor_.async_accept([this](asio::error_code ec,
+                                  asio::local::stream_protocol::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (!ec) {
+            ucred peer{};
+            socklen_t length = sizeof peer;
+            if (log_->should_log(spdlog::level::debug) &&
+                ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) ==
+                    0) {
+                log_->debug("control client: pid {}, uid {}, gid {}", peer.pid, peer.uid, peer.gid);
             }
-            accept_next();
-        });
+            auto session =
+                std::make_shared<ControlSession>(std::move(socket), *this, handler_, *log_);
+            sessions_.insert(session);
+            session->start();
+        } else {
+            log_->warn("control socket accept failed: {}", ec.message());
+        }
+        accept_next();
+    });
 }
 
 void ControlServer::stop() {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <thread>
 
 #include "address.hpp"
 #include "envelope.hpp"
@@ -80,6 +81,8 @@ Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<sp
       control_(io, settings_.socket_path, settings_.config.socket_group, *this, log_),
       resolver_(io),
       retry_timer_(io),
+      notifier_(settings_.service.notify_socket),
+      service_timer_(io),
       random_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)) {}
 
 Daemon::~Daemon() { stop(); }
@@ -173,6 +176,9 @@ void Daemon::start() {
     });
     running_ = true;
     arm_retry_timer();
+    last_status_ = status_line();
+    notifier_.notify("READY=1\nSTATUS=" + last_status_);
+    arm_service_timer();
     log_->info("chatd {} as '{}': UDP {}, control socket {}, state {}, {} queued in the outbox",
                CHAT_VERSION, settings_.name, listen_address(), settings_.socket_path,
                settings_.state_dir, pending_.size());
@@ -180,7 +186,9 @@ void Daemon::start() {
 
 void Daemon::stop() {
     if (!running_ && !transport_) return;
+    if (running_) notifier_.notify("STOPPING=1");
     running_ = false;
+    service_timer_.cancel();
     control_.stop();
     if (transfers_) transfers_->stop();
     if (workers_) workers_->stop();
@@ -415,6 +423,8 @@ void Daemon::handle(Request request, std::shared_ptr<ReplySink> reply) {
                 handle_transfer(std::move(r), reply);
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
                 transfers_->list(reply);
+            } else if constexpr (std::is_same_v<T, StallRequest>) {
+                handle_stall(r, reply);
             } else {
                 transfers_->decide(r, reply);
             }
@@ -650,6 +660,127 @@ void Daemon::handle_history(HistoryRequest request, std::shared_ptr<ReplySink> r
             reply->finish();
         });
     });
+}
+
+void Daemon::handle_stall(const StallRequest& request, std::shared_ptr<ReplySink> reply) {
+    if (!settings_.test_hooks) {
+        reply->send_line(error_reply(codes::bad_request,
+                                     "stall is a test hook: start chatd with "
+                                     "CHATD_TEST_HOOKS=1 to use it"));
+        return reply->finish();
+    }
+    const auto how_long = std::chrono::milliseconds(static_cast<long>(request.seconds * 1000));
+    log_->warn("test hook: stalling the {} loop for {} ms", request.loop, how_long.count());
+    if (request.loop == "receiver") {
+        transport_->stall_receiver(how_long);
+    } else if (request.loop == "sender") {
+        transport_->stall_sender(how_long);
+    } else if (request.loop == "store") {
+        store_worker_->submit({[how_long](Store&) { std::this_thread::sleep_for(how_long); }, {}});
+    } else {
+        post([how_long] { std::this_thread::sleep_for(how_long); });
+    }
+    reply->send_line(reply_line({{"ok", true}}));
+    reply->finish();
+}
+
+std::string Daemon::status_line() const {
+    const std::size_t transfers = transfers_ ? transfers_->active() : 0;
+    return "listening on " + listen_address() + "; " + std::to_string(peer_modes_.size()) +
+           " peers known; " + std::to_string(transfers) + " transfers running; " +
+           std::to_string(pending_.size()) + " messages awaiting an ack";
+}
+
+void Daemon::arm_service_timer() {
+    if (!notifier_.enabled()) return;
+    const auto watchdog = settings_.service.watchdog;
+    // Twice per watchdog period, as sd_watchdog_enabled(3) advises.
+    service_timer_.expires_after(watchdog.count() > 0 ? std::chrono::microseconds(watchdog / 2)
+                                                      : std::chrono::microseconds(5'000'000));
+    service_timer_.async_wait([this](asio::error_code ec) {
+        if (!ec && running_) on_service_tick();
+    });
+}
+
+void Daemon::on_service_tick() {
+    if (settings_.service.watchdog.count() > 0) {
+        // The control loop answers by running this; the others by the
+        // probes of the last tick having come back.
+        const auto probes = transport_->probes_received();
+        const auto store_beats = store_beats_.load();
+        std::string stuck;
+        if (probes_out_ && probes == probes_seen_) stuck = "the UDP receiver or sender";
+        if (probes_out_ && store_beats == store_beats_seen_)
+            stuck += (stuck.empty() ? "" : " and ") + std::string("the store");
+        if (stuck.empty()) {
+            notifier_.notify("WATCHDOG=1");
+            if (std::exchange(watchdog_withheld_, false))
+                log_->info("every loop answers again; watchdog pings resumed");
+        } else if (!std::exchange(watchdog_withheld_, true)) {
+            log_->error("{} stopped answering; withholding the watchdog ping", stuck);
+        }
+        probes_seen_ = probes;
+        store_beats_seen_ = store_beats;
+        transport_->send_probe();
+        store_worker_->submit({[](Store&) {}, [this](bool) { store_beats_.fetch_add(1); }});
+        probes_out_ = true;
+    }
+    if (auto status = status_line(); status != last_status_) {
+        last_status_ = std::move(status);
+        notifier_.notify("STATUS=" + last_status_);
+    }
+    arm_service_timer();
+}
+
+void Daemon::reload() {
+    notifier_.notify("RELOADING=1");
+    Config fresh;
+    try {
+        if (!settings_.load_config) throw ConfigError("no configuration to reload");
+        fresh = settings_.load_config();
+    } catch (const ConfigError& e) {
+        log_->error("reload refused, the running configuration stays: {}", e.what());
+        notifier_.notify("READY=1");
+        return;
+    }
+    Config& running = settings_.config;
+    std::vector<std::string> changed, need_restart;
+    // What the sockets, the store and the workers were built with stays.
+    const auto keep = [&](auto& fresh_value, const auto& running_value, const char* key) {
+        if (fresh_value == running_value) return;
+        need_restart.emplace_back(key);
+        fresh_value = running_value;
+    };
+    keep(fresh.listen, running.listen, "listen");
+    keep(fresh.socket, running.socket, "socket");
+    keep(fresh.socket_group, running.socket_group, "socket_group");
+    keep(fresh.state_dir, running.state_dir, "state_dir");
+    keep(fresh.name, running.name, "name");
+    keep(fresh.max_datagram_bytes, running.max_datagram_bytes, "max_datagram_bytes");
+    keep(fresh.transfer.workers, running.transfer.workers, "transfer.workers");
+    const json before = json::parse(config_to_json(running));
+    const json after = json::parse(config_to_json(fresh));
+    for (const auto& [key, value] : after.items()) {
+        if (key == "transfer") {
+            for (const auto& [sub, v] : value.items()) {
+                if (before["transfer"][sub] != v) changed.push_back("transfer." + sub);
+            }
+        } else if (before[key] != value) {
+            changed.push_back(key);
+        }
+    }
+    running = std::move(fresh);
+    log_->set_level(spdlog::level::from_str(running.log_level));
+    const auto joined = [](const std::vector<std::string>& keys) {
+        std::string out;
+        for (const auto& k : keys) out += (out.empty() ? "" : ", ") + k;
+        return out;
+    };
+    log_->info("configuration reloaded; changed: {}",
+               changed.empty() ? "nothing" : joined(changed));
+    if (!need_restart.empty()) log_->warn("not changed until a restart: {}", joined(need_restart));
+    last_status_ = status_line();
+    notifier_.notify("READY=1\nSTATUS=" + last_status_);
 }
 
 void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {

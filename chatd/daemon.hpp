@@ -6,6 +6,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -21,6 +22,8 @@
 #include "counters.hpp"
 #include "dedup_window.hpp"
 #include "net.hpp"
+#include "paths.hpp"
+#include "service_notify.hpp"
 #include "store.hpp"
 #include "store_worker.hpp"
 #include "transfers.hpp"
@@ -39,6 +42,10 @@ struct DaemonSettings {
     std::string state_dir;          // resolved
     std::string name;               // resolved
     std::string worker_executable;  // this binary, started again as `chatd --worker`
+    ServiceEnvironment service;     // systemd's notify socket and watchdog, if any
+    bool test_hooks = false;        // CHATD_TEST_HOOKS=1: honour `stall` requests
+    // Reads the config again for a reload (SIGHUP); throws ConfigError.
+    std::function<Config()> load_config;
 };
 
 class Daemon : public RequestHandler {
@@ -54,6 +61,10 @@ public:
 
     std::string listen_address() const;
     void handle(Request request, std::shared_ptr<ReplySink> reply) override;
+    // Re-reads the config and applies what can change while running (log
+    // level, peers, retry timing, transfer policy); a bad config is refused
+    // and the running one stays.
+    void reload();
 
 private:
     struct Pending {
@@ -124,6 +135,12 @@ private:
     void handle_status(std::shared_ptr<ReplySink> reply);
     void handle_peers(std::shared_ptr<ReplySink> reply);
     void handle_transfer(TransferRequest request, std::shared_ptr<ReplySink> reply);
+    void handle_stall(const StallRequest& request, std::shared_ptr<ReplySink> reply);
+    // systemd: STATUS= when it changes, and WATCHDOG=1 only while the
+    // receiver, sender, store and control loops all answer their probes.
+    void arm_service_timer();
+    void on_service_tick();
+    std::string status_line() const;
     void notify_followers(const std::string& line, const std::string& peer);
     nlohmann::json workers_json() const;
     std::string new_message_id();
@@ -147,6 +164,15 @@ private:
     asio::steady_timer retry_timer_;
     bool retry_timer_armed_ = false;
     bool running_ = false;
+
+    ServiceNotifier notifier_;
+    asio::steady_timer service_timer_;
+    std::string last_status_;
+    bool probes_out_ = false;  // probes sent at the last tick, to be answered by the next
+    std::uint64_t probes_seen_ = 0;
+    std::atomic<std::uint64_t> store_beats_{0};  // bumped by the store thread
+    std::uint64_t store_beats_seen_ = 0;
+    bool watchdog_withheld_ = false;
 
     DedupWindow committed_ids_{65536};  // store thread only: "peer id" keys durably stored
     std::unordered_map<std::string, Pending> pending_;

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
         "local control socket. Flags override the JSON config file."};
     app.set_version_flag("--version", std::string("chatd ") + CHAT_VERSION);
     std::string config_path;
-    std::optional<std::string> listen, socket, state_dir, name, log_level;
+    std::optional<std::string> listen, socket, socket_group, state_dir, name, log_level;
     bool print_config = false;
     app.add_option("-c,--config", config_path, "JSON config file (every key: config/chatd.json)")
         ->check(CLI::ExistingFile);
@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
     app.add_option("-s,--socket", socket,
                    "control socket path (default $CHATD_SOCKET, $RUNTIME_DIRECTORY/chatd.sock,\n"
                    "$XDG_RUNTIME_DIR/chatd.sock or /tmp/chatd-$UID/chatd.sock)");
+    app.add_option("--socket-group", socket_group,
+                   "group that may use the control socket (mode 0660); default: owner only");
     app.add_option("--state-dir", state_dir,
                    "directory for the message store (default $STATE_DIRECTORY,\n"
                    "$XDG_STATE_HOME/chatd or ~/.local/state/chatd)");
@@ -82,22 +84,35 @@ int main(int argc, char** argv) {
         return kExitOk;
     }
 
-    chat::DaemonSettings settings;
-    try {
+    const auto env = chat::process_env();
+    // Under systemd, ConfigurationDirectory= says where the config is.
+    if (config_path.empty()) {
+        if (auto path = chat::service_config_path(env); path && std::filesystem::exists(*path))
+            config_path = *path;
+    }
+    // The file, then the flags over it: at start and again on SIGHUP.
+    const auto load_config = [=] {
         chat::Config config =
             config_path.empty() ? chat::Config{} : chat::load_config_file(config_path);
         if (listen) config.listen = *listen;
         if (socket) config.socket = *socket;
+        if (socket_group) config.socket_group = *socket_group;
         if (state_dir) config.state_dir = *state_dir;
         if (name) config.name = *name;
         if (log_level) config.log_level = *log_level;
         chat::validate_config(config);
-        settings.config = std::move(config);
+        return config;
+    };
+    chat::DaemonSettings settings;
+    try {
+        settings.config = load_config();
     } catch (const chat::ConfigError& e) {
         std::cerr << "chatd: " << e.what() << "\n";
         return kExitUsage;
     }
-    const auto env = chat::process_env();
+    settings.load_config = load_config;
+    settings.service = chat::service_environment(env, static_cast<long>(::getpid()));
+    settings.test_hooks = env("CHATD_TEST_HOOKS") == std::optional<std::string>("1");
     const unsigned uid = ::getuid();
     settings.socket_path = settings.config.socket.empty() ? chat::default_socket_path(env, uid)
                                                           : settings.config.socket;
@@ -130,7 +145,8 @@ int main(int argc, char** argv) {
                                                                       int signo) {
         if (ec) return;
         if (signo == SIGHUP) {
-            log->info("SIGHUP: configuration reload is not supported yet; ignoring");
+            log->info("SIGHUP: reloading the configuration");
+            daemon.reload();
             signals.async_wait(on_signal);
             return;
         }

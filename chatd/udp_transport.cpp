@@ -4,9 +4,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace chat {
@@ -33,6 +37,23 @@ UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_b
         throw std::system_error(err, std::generic_category(),
                                 "cannot bind UDP " + endpoint_key(bind_to));
     }
+    std::random_device random;
+    probe_ = "chatd-probe " + std::to_string(random()) + std::to_string(random()) +
+             std::to_string(random());
+    probe_to_ = local_endpoint();
+    if (family_ == AF_INET) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&probe_to_.storage);
+        if (v4->sin_addr.s_addr == htonl(INADDR_ANY)) v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    } else {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&probe_to_.storage);
+        if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)) v6->sin6_addr = in6addr_loopback;
+    }
+}
+
+bool UdpTransport::send_probe() { return outbound_.try_push(Outbound{probe_to_, probe_, {}}); }
+
+void UdpTransport::stall_sender(std::chrono::milliseconds how_long) {
+    outbound_.try_push(Outbound{{}, {}, how_long});
 }
 
 UdpTransport::~UdpTransport() { stop(); }
@@ -50,7 +71,7 @@ void UdpTransport::start(Handler handler) {
 }
 
 bool UdpTransport::send(const Endpoint& to, std::string bytes) {
-    return outbound_.try_push(Outbound{to, std::move(bytes)});
+    return outbound_.try_push(Outbound{to, std::move(bytes), {}});
 }
 
 void UdpTransport::stop() {
@@ -81,6 +102,15 @@ void UdpTransport::receive_loop(Handler handler) {
             continue;
         }
         from.length = msg.msg_namelen;
+        if (const auto stall = receiver_stall_.exchange(std::chrono::milliseconds(0));
+            stall.count() > 0) {
+            std::this_thread::sleep_for(stall);
+        }
+        if (static_cast<std::size_t>(n) == probe_.size() &&
+            std::memcmp(buffer.data(), probe_.data(), probe_.size()) == 0) {
+            probes_received_.fetch_add(1);
+            continue;
+        }
         handler(std::string_view(buffer.data(), static_cast<std::size_t>(n)), from,
                 (msg.msg_flags & MSG_TRUNC) != 0);
     }
@@ -88,6 +118,10 @@ void UdpTransport::receive_loop(Handler handler) {
 
 void UdpTransport::send_loop() {
     while (auto item = outbound_.pop()) {
+        if (item->stall.count() > 0) {
+            std::this_thread::sleep_for(item->stall);
+            continue;
+        }
         const ssize_t n = ::sendto(fd_, item->bytes.data(), item->bytes.size(), MSG_NOSIGNAL,
                                    item->to.addr(), item->to.length);
         if (n < 0) {

@@ -3,6 +3,7 @@
 // threading chat: the receiver blocks in recvmsg and hands each datagram
 // to a handler; the sender blocks on a bounded queue and calls sendto.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,10 +44,20 @@ public:
     // Wakes and joins both threads, then closes the socket. Idempotent.
     void stop();
 
+    // Liveness: a probe datagram goes through the sender thread to our own
+    // socket and is counted by the receiver thread (never handed on), so a
+    // rising count shows both loops turning. For the service watchdog.
+    bool send_probe();
+    std::uint64_t probes_received() const { return probes_received_.load(); }
+    // Test hook: the next datagram (or send) holds that thread this long.
+    void stall_receiver(std::chrono::milliseconds how_long) { receiver_stall_ = how_long; }
+    void stall_sender(std::chrono::milliseconds how_long);
+
 private:
     struct Outbound {
         Endpoint to;
         std::string bytes;
+        std::chrono::milliseconds stall{0};  // test hook: sleep instead of sending
     };
 
     void receive_loop(Handler handler);
@@ -59,6 +70,10 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     BoundedQueue<Outbound> outbound_{8192};
     std::atomic<bool> stopping_{false};
+    std::string probe_;  // random per process: an outsider cannot fake it
+    Endpoint probe_to_;  // our own address (loopback when bound to "any")
+    std::atomic<std::uint64_t> probes_received_{0};
+    std::atomic<std::chrono::milliseconds> receiver_stall_{std::chrono::milliseconds(0)};
     std::thread receiver_;
     std::thread sender_;
 };

@@ -194,6 +194,8 @@ Config load_config_file(const std::string& path) {
     }
 }
 
-std::string default_config_json() { return to_json(Config{}).dump(2) + "\n"; }
+std::string config_to_json(const Config& config) { return to_json(config).dump(2) + "\n"; }
+
+std::string default_config_json() { return config_to_json(Config{}); }
 
 }  // namespace chat

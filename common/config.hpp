@@ -49,6 +49,8 @@ void validate_config(const Config& config);
 
 // The same keys and defaults as parse_config("{}"), as pretty JSON.
 std::string default_config_json();
+// Every key of `config`, as the config file would have it (indented JSON).
+std::string config_to_json(const Config& config);
 
 inline constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                                   "error", "critical", "off"};

@@ -76,6 +76,8 @@ std::string encode_request(const Request& request) {
                         {"wait", r.wait}};
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
                 return {{"cmd", "transfers"}, {"watch", r.watch}};
+            } else if constexpr (std::is_same_v<T, StallRequest>) {
+                return {{"cmd", "stall"}, {"loop", r.loop}, {"seconds", r.seconds}};
             } else {
                 return {{"cmd", r.action}, {"id", r.id}, {"to", r.to}};
             }
@@ -129,6 +131,14 @@ Request parse_request(std::string_view line) {
         return r;
     }
     if (cmd == "transfers") return TransfersRequest{field(doc, "watch", false)};
+    if (cmd == "stall") {
+        StallRequest r{required_string(doc, "loop"), field(doc, "seconds", 1.0)};
+        if (r.loop != "receiver" && r.loop != "sender" && r.loop != "store" && r.loop != "control")
+            throw ProtocolError("field 'loop' must be receiver, sender, store or control");
+        if (!(r.seconds > 0 && r.seconds <= 60))
+            throw ProtocolError("field 'seconds' must be more than 0 and at most 60");
+        return r;
+    }
     if (cmd == "accept" || cmd == "reject" || cmd == "cancel") {
         DecideRequest r;
         r.action = cmd;

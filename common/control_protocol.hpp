@@ -72,8 +72,16 @@ struct DecideRequest {
     bool operator==(const DecideRequest&) const = default;
 };
 
+// Tests only (chatd honours it when started with CHATD_TEST_HOOKS=1):
+// hold one of the daemon's loops for a while, as a stuck thread would.
+struct StallRequest {
+    std::string loop;  // receiver, sender, store or control
+    double seconds = 1;
+    bool operator==(const StallRequest&) const = default;
+};
+
 using Request = std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest,
-                             TransferRequest, TransfersRequest, DecideRequest>;
+                             TransferRequest, TransfersRequest, DecideRequest, StallRequest>;
 
 class ProtocolError : public std::runtime_error {
 public:

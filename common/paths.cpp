@@ -51,4 +51,35 @@ std::string default_state_dir(const EnvLookup& env, unsigned uid) {
     return per_user_tmp(uid) + "/state";
 }
 
+std::optional<std::string> service_config_path(const EnvLookup& env) {
+    if (auto dir = first_dir(env, "CONFIGURATION_DIRECTORY")) return *dir + "/chatd.json";
+    return std::nullopt;
+}
+
+namespace {
+std::optional<long long> positive_integer(const std::optional<std::string>& text) {
+    if (!text || text->empty() || text->size() > 18) return std::nullopt;
+    long long value = 0;
+    for (const char c : *text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    return value > 0 ? std::optional(value) : std::nullopt;
+}
+}  // namespace
+
+ServiceEnvironment service_environment(const EnvLookup& env, long pid) {
+    ServiceEnvironment out;
+    if (auto socket = env("NOTIFY_SOCKET");
+        socket && socket->size() > 1 && (socket->front() == '/' || socket->front() == '@')) {
+        out.notify_socket = *socket;
+    }
+    const auto usec = positive_integer(env("WATCHDOG_USEC"));
+    const auto for_pid = env("WATCHDOG_PID");
+    if (usec && (!for_pid || positive_integer(for_pid) == pid)) {
+        out.watchdog = std::chrono::microseconds(*usec);
+    }
+    return out;
+}
+
 }  // namespace chat

@@ -1,6 +1,7 @@
 #pragma once
 // Where the control socket and the state live when nothing says otherwise.
 // The environment is passed in, so the rules are testable without setenv.
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,5 +26,20 @@ std::vector<std::string> client_socket_candidates(const EnvLookup& env, unsigned
 // $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/chatd, else
 // $HOME/.local/state/chatd, else /tmp/chatd-$UID/state.
 std::string default_state_dir(const EnvLookup& env, unsigned uid);
+
+// $CONFIGURATION_DIRECTORY/chatd.json (systemd's ConfigurationDirectory=),
+// used when no --config is given; nullopt outside systemd.
+std::optional<std::string> service_config_path(const EnvLookup& env);
+
+// What systemd asks of a Type=notify service, read from its environment.
+struct ServiceEnvironment {
+    std::string notify_socket;              // a path, or "@name" (abstract); empty: do not notify
+    std::chrono::microseconds watchdog{0};  // ping at least this often; 0: no watchdog
+    bool operator==(const ServiceEnvironment&) const = default;
+};
+
+// NOTIFY_SOCKET must be absolute or abstract; WATCHDOG_USEC applies only if
+// WATCHDOG_PID is unset or is `pid` (a child must not ping for its parent).
+ServiceEnvironment service_environment(const EnvLookup& env, long pid);
 
 }  // namespace chat

@@ -59,6 +59,7 @@ class Daemon:
         }
         self.config.update(config)
         self.proc = None
+        self.env = {}  # extra environment for chatd
         self.log_path = os.path.join(self.dir, "chatd.log")
 
     @property
@@ -76,7 +77,8 @@ class Daemon:
     def start(self):
         path = self.write_config()
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([CHATD, "--config", path], stdout=log, stderr=log)
+        self.proc = subprocess.Popen([CHATD, "--config", path], stdout=log, stderr=log,
+                                     env={**os.environ, **self.env})
         log.close()
 
         def ready():
@@ -99,6 +101,11 @@ class Daemon:
 
     def kill(self):
         return self.stop(signal.SIGKILL)
+
+    def reload(self):
+        """Writes self.config and sends SIGHUP."""
+        self.write_config()
+        self.proc.send_signal(signal.SIGHUP)
 
     def log(self):
         with open(self.log_path, errors="replace") as f:

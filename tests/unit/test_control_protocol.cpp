@@ -22,6 +22,7 @@ TEST_SUITE("control_protocol") {
             DecideRequest{"accept", 7, "/srv/incoming"},
             DecideRequest{"reject", 8, ""},
             DecideRequest{"cancel", 9, ""},
+            StallRequest{"receiver", 1.5},
         };
         for (const auto& request : requests) {
             const std::string line = encode_request(request);
@@ -65,6 +66,10 @@ TEST_SUITE("control_protocol") {
              "field 'fds' is out of range"},
             {R"({"cmd":"accept"})", "field 'id' must be a transfer number"},
             {R"({"cmd":"reject","id":"7"})", "field 'id' has the wrong type"},
+            {R"({"cmd":"stall","loop":"kernel"})",
+             "field 'loop' must be receiver, sender, store or control"},
+            {R"({"cmd":"stall","loop":"store","seconds":61})",
+             "field 'seconds' must be more than 0 and at most 60"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.line.substr(0, 60));

@@ -60,4 +60,36 @@ TEST_SUITE("paths") {
         };
         for (const auto& c : cases) CHECK(default_state_dir(env_of(c.env), 7) == c.dir);
     }
+
+    TEST_CASE("config under systemd") {
+        CHECK(service_config_path(env_of({})) == std::nullopt);
+        CHECK(service_config_path(env_of({{"CONFIGURATION_DIRECTORY", "/etc/chatd:/etc/x"}})) ==
+              "/etc/chatd/chatd.json");
+    }
+
+    TEST_CASE("what systemd asks: notify socket and watchdog") {
+        using std::chrono::microseconds;
+        struct Case {
+            std::map<std::string, std::string> env;
+            ServiceEnvironment expected;
+        };
+        const Case cases[] = {
+            {{}, {"", microseconds(0)}},
+            {{{"NOTIFY_SOCKET", "/run/systemd/notify"}}, {"/run/systemd/notify", microseconds(0)}},
+            {{{"NOTIFY_SOCKET", "@abstract"}}, {"@abstract", microseconds(0)}},
+            {{{"NOTIFY_SOCKET", "relative/path"}}, {"", microseconds(0)}},
+            {{{"NOTIFY_SOCKET", "@"}}, {"", microseconds(0)}},
+            {{{"WATCHDOG_USEC", "30000000"}}, {"", microseconds(30'000'000)}},
+            {{{"WATCHDOG_USEC", "30000000"}, {"WATCHDOG_PID", "42"}},
+             {"", microseconds(30'000'000)}},
+            {{{"WATCHDOG_USEC", "30000000"}, {"WATCHDOG_PID", "43"}}, {"", microseconds(0)}},
+            {{{"WATCHDOG_USEC", "0"}}, {"", microseconds(0)}},
+            {{{"WATCHDOG_USEC", "-5"}}, {"", microseconds(0)}},
+            {{{"WATCHDOG_USEC", "12abc"}}, {"", microseconds(0)}},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.expected.notify_socket);
+            CHECK(service_environment(env_of(c.env), 42) == c.expected);
+        }
+    }
 }
