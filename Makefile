@@ -5,7 +5,7 @@ CONFIG ?= config/chatd.json
 CMAKE_FLAGS ?=
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build run test test-asan test-tsan test-all format clean
+.PHONY: all deps build run test test-asan test-tsan test-all install deb format clean
 
 all: build
 
@@ -32,8 +32,19 @@ test-tsan:
 
 test-all: test test-asan test-tsan
 
+# DESTDIR works as usual: make install DESTDIR=/tmp/stage
+install: build
+	cmake --install $(BUILD_DIR)
+
+# A Debian package for /usr, built in release mode in its own tree.
+deb: deps
+	@cmake -S . -B build-deb $(if $(wildcard build-deb/CMakeCache.txt),,$(GENERATOR)) \
+		-DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DCHAT_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-deb
+	cd build-deb && cpack -G DEB
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-deb

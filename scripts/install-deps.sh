@@ -8,6 +8,7 @@ packages=(
     build-essential cmake ninja-build pkg-config
     libasio-dev libspdlog-dev nlohmann-json3-dev doctest-dev libcli11-dev libsqlite3-dev libxxhash-dev
     python3 netcat-openbsd tmux clang-format
+    systemd man-db dpkg-dev  # systemd-analyze, its man-page check, dpkg-shlibdeps for the .deb
 )
 
 missing=()

@@ -1,6 +1,7 @@
-"""cmake --install into a temporary DESTDIR: the tree it makes, and an
-existing config left alone."""
+"""cmake --install into a temporary DESTDIR: the tree it makes, an existing
+config left alone, units that systemd-analyze passes, and the .deb."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -36,13 +37,84 @@ class InstallTest(unittest.TestCase):
 
     def test_tree_and_unit(self):
         self.install()
-        for installed in (f"{self.prefix}/bin/chatd", f"{self.prefix}/bin/chatcli",
-                          f"{self.prefix}/lib/systemd/system/chatd.service", f"{self.etc}/chatd/chatd.json"):
+        p = self.prefix
+        for installed in (f"{p}/bin/chatd", f"{p}/bin/chatcli",
+                          f"{p}/lib/systemd/system/chatd.service", f"{p}/lib/systemd/user/chatd.service",
+                          f"{p}/lib/sysusers.d/chatd.conf", f"{p}/share/man/man8/chatd.8",
+                          f"{p}/share/man/man1/chatcli.1", f"{p}/share/bash-completion/completions/chatcli",
+                          f"{self.etc}/chatd/chatd.json"):
             self.assertTrue(os.path.exists(self.path(installed)), installed)
-        with open(self.path(f"{self.prefix}/lib/systemd/system/chatd.service")) as f:
-            self.assertIn(f"ExecStart={self.prefix}/bin/chatd --config {self.etc}/chatd/chatd.json", f.read())
-        r = subprocess.run([self.path(f"{self.prefix}/bin/chatd"), "--version"], capture_output=True, text=True)
+        with open(self.path(f"{p}/lib/systemd/system/chatd.service")) as f:
+            unit = f.read()
+        self.assertIn(f"ExecStart={p}/bin/chatd --socket-group chatd\n", unit)
+        self.assertIn("Type=notify\n", unit)
+        self.assertIn("ConfigurationDirectory=chatd\n", unit)
+        with open(self.path(f"{p}/lib/sysusers.d/chatd.conf")) as f:
+            self.assertIn("u chatd -", f.read())
+        r = subprocess.run([self.path(f"{p}/bin/chatd"), "--version"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0)
+        # The completion script is valid bash and completes subcommands.
+        script = self.path(f"{p}/share/bash-completion/completions/chatcli")
+        r = subprocess.run(["bash", "-c", f"_init_completion() {{ cur=${{COMP_WORDS[COMP_CWORD]}}; "
+                                          f"prev=${{COMP_WORDS[COMP_CWORD-1]}}; words=(\"${{COMP_WORDS[@]}}\"); "
+                                          f"cword=$COMP_CWORD; }}; source '{script}'; COMP_WORDS=(chatcli tra); "
+                                          "COMP_CWORD=1; _chatcli; echo ${COMPREPLY[@]}"],
+                           capture_output=True, text=True)
+        self.assertEqual(r.stdout.split(), ["transfer", "transfers"], r.stderr)
+
+    def systemd_analyze(self, *args, env=None):
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("systemd-analyze is not installed")
+        return subprocess.run(["systemd-analyze", *args], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})})
+
+    def test_units_pass_systemd_analyze_verify_and_score_1_5_or_better(self):
+        self.install()
+        for kind in ("system", "user"):
+            with open(self.path(f"{self.prefix}/lib/systemd/{kind}/chatd.service")) as f:
+                unit = f.read()
+            # verify runs the real file system: point ExecStart at the staged binary.
+            staged = os.path.join(self.dest, f"chatd-{kind}.service")
+            with open(staged, "w") as f:
+                f.write(unit.replace(f"{self.prefix}/bin/chatd", self.path(f"{self.prefix}/bin/chatd")))
+            args = ["--user"] if kind == "user" else []
+            env = {"MANPATH": self.path(f"{self.prefix}/share/man")}
+            if kind == "user":  # a user manager needs a runtime directory
+                env["XDG_RUNTIME_DIR"] = self.dest
+            r = self.systemd_analyze(*args, "verify", staged, env=env)
+            self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""), kind)
+        r = self.systemd_analyze("security", "--offline=true",
+                                 self.path(f"{self.prefix}/lib/systemd/system/chatd.service"))
+        score = float(re.search(r"Overall exposure level for chatd.service: ([0-9.]+)", r.stdout).group(1))
+        print(f"systemd-analyze security --offline=true: {score}")
+        self.assertLessEqual(score, 1.5, r.stdout)
+
+    def test_deb_has_the_tree_the_conffile_and_runtime_depends(self):
+        if not shutil.which("dpkg-deb") or not shutil.which("cpack"):
+            self.skipTest("dpkg-deb or cpack is not installed")
+        out = os.path.join(self.dest, "deb")
+        r = subprocess.run(["cpack", "-G", "DEB", "-B", out, "--config",
+                            os.path.join(BUILD_DIR, "CPackConfig.cmake")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        [deb] = [os.path.join(out, n) for n in os.listdir(out) if n.endswith(".deb")]
+        listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True).stdout
+        files = {line.split()[-1].lstrip(".") for line in listing.splitlines()}
+        p = self.prefix
+        for installed in (f"{p}/bin/chatd", f"{p}/bin/chatcli", f"{p}/lib/systemd/system/chatd.service",
+                          f"{p}/lib/sysusers.d/chatd.conf", f"{p}/share/man/man8/chatd.8",
+                          f"{self.etc}/chatd/chatd.json"):
+            self.assertIn(installed, files)
+        depends = subprocess.run(["dpkg-deb", "-f", deb, "Depends"], capture_output=True, text=True,
+                                 check=True).stdout
+        for runtime in ("libsqlite3-0", "libspdlog", "libxxhash0", "libstdc++6"):
+            self.assertIn(runtime, depends)
+        self.assertNotIn("-dev", depends)
+        control = os.path.join(self.dest, "control")
+        subprocess.run(["dpkg-deb", "-e", deb, control], check=True)
+        with open(os.path.join(control, "conffiles")) as f:
+            self.assertEqual(f.read().split(), [f"{self.etc}/chatd/chatd.json"])
+        for script in ("postinst", "prerm", "postrm"):
+            self.assertTrue(os.access(os.path.join(control, script), os.X_OK), script)
 
     def test_existing_config_is_kept(self):
         config = self.path(f"{self.etc}/chatd/chatd.json")
