@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +12,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "content_hash.hpp"
@@ -63,6 +67,30 @@ public:
         }
     }
 
+    // A whole line if one has arrived, reading only what is there already;
+    // nullopt otherwise (a partial line stays buffered).
+    std::optional<json> try_line() {
+        for (;;) {
+            if (std::memchr(buffer_.data() + begin_, '\n', end_ - begin_)) return line();
+            if (begin_ > 0) {
+                std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+                end_ -= begin_;
+                begin_ = 0;
+            }
+            if (end_ == buffer_.size()) throw StreamError("the peer sent an over-long line");
+            const ssize_t n =
+                ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, MSG_DONTWAIT);
+            if (n > 0) {
+                end_ += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n == 0) throw StreamError("the peer closed the connection");
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+            throw StreamError("receive failed: " + errno_text());
+        }
+    }
+
     // Hands exactly `count` bytes to `sink`, a chunk at a time.
     template <class Sink>
     void bytes(std::uint64_t count, Sink sink) {
@@ -105,6 +133,53 @@ void send_line(int fd, const json& doc) {
     const std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     if (!write_all(fd, text.data(), text.size())) throw StreamError("send failed: " + errno_text());
 }
+
+// Buffered writes that never block while the peer has something to say:
+// while flushing, readable input goes to `on_readable` first, so two sides
+// that both write cannot wait on each other.
+class Writer {
+public:
+    Writer(int fd, int timeout_seconds, std::function<void()> on_readable)
+        : fd_(fd), timeout_ms_(timeout_seconds * 1000), on_readable_(std::move(on_readable)) {
+        out_.reserve(kChunkBytes + 4096);
+    }
+
+    void append(const char* data, std::size_t size) {
+        out_.insert(out_.end(), data, data + size);
+        if (out_.size() >= kChunkBytes) flush();
+    }
+    void line(const json& doc) {
+        const std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+        append(text.data(), text.size());
+    }
+
+    void flush() {
+        std::size_t done = 0;
+        while (done < out_.size()) {
+            pollfd p{fd_, POLLIN | POLLOUT, 0};
+            const int ready = ::poll(&p, 1, timeout_ms_);
+            if (ready < 0 && errno == EINTR) continue;
+            if (ready < 0) throw StreamError("poll failed: " + errno_text());
+            if (ready == 0) throw StreamError("the peer stopped answering");
+            if (p.revents & POLLIN) on_readable_();
+            if (!(p.revents & (POLLOUT | POLLERR | POLLHUP))) continue;
+            const ssize_t n =
+                ::send(fd_, out_.data() + done, out_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                throw StreamError("send failed: " + errno_text());
+            }
+        }
+        out_.clear();
+    }
+
+private:
+    int fd_;
+    int timeout_ms_;
+    std::function<void()> on_readable_;
+    std::vector<char> out_;
+};
 
 // Hashes [0, size) of fd into `hash`, with a caller's buffer.
 void hash_prefix(int fd, std::uint64_t size, ContentHash& hash, std::vector<char>& buffer,
@@ -224,52 +299,78 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
         throw StreamError("the receiver refused: " + resume.value("error", ""));
     const json offsets = resume.value("resume", json::object());
 
+    // Files go back to back; verdicts come back in order and are read as
+    // they arrive, so many small files cost no round trip each. A file that
+    // fails verification is sent once more, from 0, after the others.
+    struct Awaiting {
+        std::size_t k;  // position in p.files
+        int attempt;
+    };
+    std::deque<Awaiting> awaiting;
+    std::vector<std::size_t> again;
     std::vector<char> buffer(kChunkBytes);
     ProgressBatcher batch(progress);
     Pacer pacer(p.max_bytes_per_second);
     std::uint64_t wire_bytes = 0;
-    for (std::size_t k = 0; k < p.files.size(); ++k) {
+
+    const auto on_verdict = [&](const json& verdict) {
+        if (awaiting.empty()) throw StreamError("the receiver answered a file not sent");
+        const Awaiting a = awaiting.front();
+        awaiting.pop_front();
+        const StreamFile& f = p.files[a.k];
+        if (verdict.value("file", std::size_t{0}) != f.index)
+            throw StreamError("the receiver answered out of order");
+        if (verdict.value("ok", false)) return batch.file_done(f.index);
+        const std::string why = verdict.value("error", "refused");
+        if (verdict.value("fatal", false)) throw StreamError(kReceiverFailed + why);
+        if (a.attempt > 0) throw StreamError("'" + f.path + "' failed verification twice: " + why);
+        batch.bytes(-static_cast<std::int64_t>(f.size));  // counted again on the re-send
+        again.push_back(a.k);
+    };
+    const auto read_ready_verdicts = [&] {
+        while (auto verdict = reader.try_line()) on_verdict(*verdict);
+    };
+    Writer writer(fd, p.timeout_seconds, read_ready_verdicts);
+
+    const auto send_file = [&](std::size_t k, std::uint64_t offset, int attempt) {
         const StreamFile& f = p.files[k];
         const int source = sources[k];
-        std::uint64_t offset = offsets.value(std::to_string(f.index), std::uint64_t{0});
-        if (offset > f.size) offset = 0;
-        for (int attempt = 0;; ++attempt) {
-            ContentHash hash;
-            hash_prefix(source, offset, hash, buffer, f.path);
-            batch.bytes(static_cast<std::int64_t>(offset));  // already there: counts as done
-            send_line(fd, {{"file", f.index}, {"offset", offset}});
-            for (std::uint64_t at = offset; at < f.size;) {
-                const auto want =
-                    static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), f.size - at));
-                const ssize_t n = ::pread(source, buffer.data(), want, static_cast<off_t>(at));
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) throw StreamError("cannot read '" + f.path + "': " + errno_text());
-                if (n == 0) throw StreamError("'" + f.path + "' got shorter while it was sent");
-                hash.update(buffer.data(), static_cast<std::size_t>(n));
-                if (!write_all(fd, buffer.data(), static_cast<std::size_t>(n))) {
-                    throw StreamError("send failed: " + errno_text());
-                }
-                at += static_cast<std::uint64_t>(n);
-                wire_bytes += static_cast<std::uint64_t>(n);
-                batch.bytes(n);
-                pacer.sent(static_cast<std::size_t>(n));
-            }
-            send_line(fd, {{"hash", hash.hex()}});
-            const json verdict = reader.line();
-            if (verdict.value("ok", false)) {
-                batch.file_done(f.index);
-                break;
-            }
-            const std::string why = verdict.value("error", "refused");
-            if (verdict.value("fatal", false)) throw StreamError(kReceiverFailed + why);
-            if (attempt > 0) {
-                throw StreamError("'" + f.path + "' failed verification twice: " + why);
-            }
-            batch.bytes(-static_cast<std::int64_t>(f.size));  // counted again on the re-send
-            offset = 0;
+        ContentHash hash;
+        hash_prefix(source, offset, hash, buffer, f.path);
+        batch.bytes(static_cast<std::int64_t>(offset));  // already there: counts as done
+        writer.line({{"file", f.index}, {"offset", offset}});
+        for (std::uint64_t at = offset; at < f.size;) {
+            const auto want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), f.size - at));
+            const ssize_t n = ::pread(source, buffer.data(), want, static_cast<off_t>(at));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw StreamError("cannot read '" + f.path + "': " + errno_text());
+            if (n == 0) throw StreamError("'" + f.path + "' got shorter while it was sent");
+            hash.update(buffer.data(), static_cast<std::size_t>(n));
+            writer.append(buffer.data(), static_cast<std::size_t>(n));
+            at += static_cast<std::uint64_t>(n);
+            wire_bytes += static_cast<std::uint64_t>(n);
+            batch.bytes(n);
+            pacer.sent(static_cast<std::size_t>(n));
         }
+        writer.line({{"hash", hash.hex()}});
+        awaiting.push_back({k, attempt});
+    };
+    const auto wait_for_verdicts = [&] {
+        writer.flush();
+        while (!awaiting.empty()) on_verdict(reader.line());
+    };
+
+    for (std::size_t k = 0; k < p.files.size(); ++k) {
+        std::uint64_t offset = offsets.value(std::to_string(p.files[k].index), std::uint64_t{0});
+        if (offset > p.files[k].size) offset = 0;
+        send_file(k, offset, 0);
     }
-    send_line(fd, {{"end", true}});
+    wait_for_verdicts();
+    for (const std::size_t k : std::exchange(again, {})) send_file(k, 0, 1);
+    wait_for_verdicts();
+    writer.line({{"end", true}});
+    writer.flush();
     return wire_bytes;
 }
 
