@@ -203,6 +203,7 @@ int run_transfers(const std::vector<std::string>& candidates, const Invocation& 
 }  // namespace
 
 int main(int argc, char** argv) {
+    chat::raise_open_file_limit();
     const auto outcome = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
     if (!outcome.invocation) {
         (outcome.exit_code == kExitOk ? std::cout : std::cerr) << outcome.output;

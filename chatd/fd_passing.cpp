@@ -1,5 +1,6 @@
 #include "fd_passing.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,6 +81,14 @@ ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std
         return ReceiveResult::truncated;
     }
     return ReceiveResult::message;
+}
+
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
 }
 
 }  // namespace chat

@@ -39,4 +39,9 @@ enum class ReceiveResult { message, closed, error, truncated };
 ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std::size_t max_bytes,
                                int flags = 0);
 
+// A transfer holds one descriptor per file, on both sides of the control
+// socket: raise the soft RLIMIT_NOFILE to the hard one (often 1024 ->
+// 524288), as systemd advises for programs that need many.
+void raise_open_file_limit();
+
 }  // namespace chat

@@ -15,6 +15,7 @@
 
 #include "config.hpp"
 #include "daemon.hpp"
+#include "fd_passing.hpp"
 #include "paths.hpp"
 #include "worker.hpp"
 
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
         std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
     if (exe_error) settings.worker_executable = argv[0];
 
+    chat::raise_open_file_limit();
     auto log = make_logger(settings.config.log_level);
     // A control client that hangs up must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);

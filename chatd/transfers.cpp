@@ -11,6 +11,7 @@
 #include <asio/write.hpp>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -76,6 +77,9 @@ struct TransferManager::Outgoing {
     std::string reason;
     std::uint64_t run = 1;
     std::set<std::uint64_t> jobs;  // in the worker pool
+    // Not yet submitted: only as many jobs as workers are queued at once, so
+    // the duplicated descriptors they carry stay few.
+    std::deque<std::vector<std::size_t>> waiting_batches;
     std::uint64_t wire_bytes = 0;
     unsigned checks = 0;  // answers while finishing
     bool rerun = false;   // the jobs ran once more while finishing
@@ -600,7 +604,18 @@ void TransferManager::start_jobs(Outgoing& t) {
         }
     }
     t.jobs_left = batches.size();
-    for (auto& slots : batches) submit_job(t.number, std::move(slots), 1);
+    t.waiting_batches.assign(std::make_move_iterator(batches.begin()),
+                             std::make_move_iterator(batches.end()));
+    pump_jobs(t);
+}
+
+void TransferManager::pump_jobs(Outgoing& t) {
+    const std::size_t window = std::max<std::size_t>(1, ctx_.pool.pids().size());
+    while (t.jobs.size() < window && !t.waiting_batches.empty()) {
+        auto slots = std::move(t.waiting_batches.front());
+        t.waiting_batches.pop_front();
+        submit_job(t.number, std::move(slots), 1);
+    }
 }
 
 // `slots` index the descriptors (and t.file_entries).
@@ -648,8 +663,8 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         if (ok) {
             const json parsed = json::parse(result, nullptr, false);
             if (parsed.is_object()) t.wire_bytes += parsed.value("wire_bytes", std::uint64_t{0});
-            if (--t.jobs_left == 0) all_jobs_done(t);
-            return;
+            if (--t.jobs_left == 0) return all_jobs_done(t);
+            return pump_jobs(t);
         }
         // The receiver's own storage failing is final; anything else resumes.
         if (attempt >= kJobAttempts || result.rfind(kReceiverFailed, 0) == 0) {
@@ -697,6 +712,7 @@ void TransferManager::emit_progress(Outgoing& t, bool force) {
 void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     t.retry->cancel();
     t.fds.reset();
+    t.waiting_batches.clear();
     const double seconds = std::chrono::duration<double>(Clock::now() - t.started).count();
     if (error.empty()) {
         t.state = "done";

@@ -92,6 +92,7 @@ private:
     void send_offer(Outgoing& t);
     void send_manifest(std::uint64_t number);
     void start_jobs(Outgoing& t);
+    void pump_jobs(Outgoing& t);
     void submit_job(std::uint64_t number, std::vector<std::size_t> entries, int attempt);
     void all_jobs_done(Outgoing& t);
     void finish_outgoing(Outgoing& t, const std::string& error);
