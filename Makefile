@@ -5,7 +5,7 @@ CONFIG ?= config/chatd.json
 CMAKE_FLAGS ?=
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build run test test-asan test-tsan test-all install deb format clean
+.PHONY: all deps build run test test-asan test-tsan test-all install deb bench format clean
 
 all: build
 
@@ -32,6 +32,15 @@ test-tsan:
 
 test-all: test test-asan test-tsan
 
+# chatd against tar|nc, rsync, cp and a raw UDP pair, in a release build.
+# BENCH_FLAGS: e.g. --runs 3, --tiny.
+BENCH_FLAGS ?= --runs 5
+bench: deps
+	@cmake -S . -B build-bench $(if $(wildcard build-bench/CMakeCache.txt),,$(GENERATOR)) \
+		-DCMAKE_BUILD_TYPE=Release -DCHAT_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-bench
+	python3 bench/bench.py --build build-bench --json build-bench/bench.json $(BENCH_FLAGS)
+
 # DESTDIR works as usual: make install DESTDIR=/tmp/stage
 install: build
 	cmake --install $(BUILD_DIR)
@@ -47,4 +56,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-asan build-tsan build-deb
+	rm -rf build build-asan build-tsan build-deb build-bench

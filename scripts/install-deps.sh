@@ -9,6 +9,7 @@ packages=(
     libasio-dev libspdlog-dev nlohmann-json3-dev doctest-dev libcli11-dev libsqlite3-dev libxxhash-dev
     python3 netcat-openbsd tmux clang-format
     systemd man-db dpkg-dev  # systemd-analyze, its man-page check, dpkg-shlibdeps for the .deb
+    rsync iproute2           # benchmark baselines (rsync daemon), ss
 )
 
 missing=()
