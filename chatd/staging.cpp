@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,6 +33,20 @@ bool exists_at(int dir, const std::string& name) {
 // even by a race with someone creating it.
 int rename_noreplace(int from_dir, const char* from, int to_dir, const char* to) {
     return static_cast<int>(::syscall(SYS_renameat2, from_dir, from, to_dir, to, RENAME_NOREPLACE));
+}
+
+// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: one call that can
+// neither leave `root` nor follow a link, whatever the path says. -1 with
+// errno ENOSYS on kernels before 5.6, where the caller walks instead.
+int open_beneath(int root, const std::string& path, int flags, mode_t mode) {
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags);
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        const long fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);  // EAGAIN: a rename raced
+    }
 }
 
 }  // namespace
@@ -111,18 +126,29 @@ std::vector<std::string> StagingTree::prepare(const Manifest& manifest) {
     return skipped;
 }
 
-int StagingTree::open_for_write(const std::string& path, bool truncate) {
+int StagingTree::open_at(const std::string& path, int flags, mode_t mode) {
+    if (auto why = check_relative_path(path))
+        throw StagingError("refused path '" + path + "': " + *why);
+    if (const int fd = open_beneath(root_, path, flags, mode); fd >= 0 || errno != ENOSYS) {
+        if (fd < 0 && (errno == ELOOP || errno == EXDEV || errno == ENOTDIR))
+            throw StagingError("refused path '" + path + "': goes through a link or a file");
+        return fd;
+    }
     std::string leaf;
     const int dir = open_parent(path, leaf);
-    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (truncate ? O_TRUNC : 0);
-    const int fd = ::openat(dir, leaf.c_str(), flags, 0600);
+    const int fd = ::openat(dir, leaf.c_str(), flags | O_NOFOLLOW, mode);
     const int saved = errno;
     ::close(dir);
     errno = saved;
-    if (fd < 0) {
-        if (errno == ELOOP) throw StagingError("refused path '" + path + "': is a link");
-        fail("cannot create", path);
-    }
+    if (fd < 0 && errno == ELOOP)
+        throw StagingError("refused path '" + path + "': goes through a link or a file");
+    return fd;
+}
+
+int StagingTree::open_for_write(const std::string& path, bool truncate) {
+    const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0);
+    const int fd = open_at(path, flags, 0600);
+    if (fd < 0) fail("cannot create", path);
     struct stat st;
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
@@ -132,15 +158,8 @@ int StagingTree::open_for_write(const std::string& path, bool truncate) {
 }
 
 int StagingTree::open_for_read(const std::string& path) {
-    std::string leaf;
-    const int dir = open_parent(path, leaf);
-    const int fd = ::openat(dir, leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    const int saved = errno;
-    ::close(dir);
-    if (fd < 0 && saved != ENOENT) {
-        errno = saved;
-        fail("cannot open", path);
-    }
+    const int fd = open_at(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0 && errno != ENOENT) fail("cannot open", path);
     return fd;
 }
 

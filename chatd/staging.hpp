@@ -4,6 +4,8 @@
 // staging root's descriptor one component at a time with O_NOFOLLOW, so a
 // name can never lead outside it or write through a link, whatever the
 // manifest said. publish() moves the finished tree into place.
+#include <sys/types.h>
+
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -45,8 +47,12 @@ public:
                                                              int download_fd);
 
 private:
-    // The directory holding `path`, and its last component.
+    // The directory holding `path`, and its last component (walked one
+    // component at a time with O_NOFOLLOW).
     int open_parent(const std::string& path, std::string& leaf);
+    // `path` opened under the root without following any link: openat2
+    // where the kernel has it, else the walk above. -1 with errno.
+    int open_at(const std::string& path, int flags, mode_t mode);
 
     int parent_;
     std::string name_;

@@ -124,7 +124,11 @@ TEST_SUITE("staging") {
                              "refused path 'dir/link/x': goes through a link or a file",
                              StagingError);
         CHECK_THROWS_WITH_AS(tree.open_for_write("dir/file", true),
-                             "refused path 'dir/file': is a link", StagingError);
+                             "refused path 'dir/file': goes through a link or a file",
+                             StagingError);
+        CHECK_THROWS_WITH_AS(tree.open_for_read("dir/link/x"),
+                             "refused path 'dir/link/x': goes through a link or a file",
+                             StagingError);
         CHECK_THROWS_WITH_AS(tree.open_for_write("../x", true),
                              "refused path '../x': '..' component", StagingError);
         CHECK_THROWS_WITH_AS(tree.open_for_write("/etc/passwd", true),
