@@ -46,7 +46,10 @@ void set_socket_options(int fd, int seconds) {
 // Buffered reads of lines and exact byte counts from one descriptor.
 class Reader {
 public:
-    explicit Reader(int fd) : fd_(fd), buffer_(kChunkBytes) {}
+    // `before_wait` runs before each read that may block: the place to send
+    // what the peer is waiting for.
+    explicit Reader(int fd, std::function<void()> before_wait = {})
+        : fd_(fd), buffer_(kChunkBytes), before_wait_(std::move(before_wait)) {}
 
     json line() {
         std::string text;
@@ -109,6 +112,7 @@ public:
 
 private:
     void fill() {
+        if (before_wait_) before_wait_();
         for (;;) {
             const ssize_t n = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
             if (n > 0) {
@@ -125,6 +129,7 @@ private:
 
     int fd_;
     std::vector<char> buffer_;
+    std::function<void()> before_wait_;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
 };
@@ -206,14 +211,21 @@ public:
         pending_ += n;
         if (pending_ >= kProgressEveryBytes || pending_ <= -kProgressEveryBytes) flush();
     }
-    void file_done(std::size_t index) { report_(std::exchange(pending_, 0), index); }
+    void file_done(std::size_t index) {
+        verified_.push_back(index);
+        if (verified_.size() >= kFilesPerReport) flush();
+    }
     void flush() {
-        if (pending_ != 0) report_(std::exchange(pending_, 0), std::nullopt);
+        if (pending_ == 0 && verified_.empty()) return;
+        report_(std::exchange(pending_, 0), verified_);
+        verified_.clear();
     }
 
 private:
+    static constexpr std::size_t kFilesPerReport = 64;
     const StreamProgress& report_;
     std::int64_t pending_ = 0;
+    std::vector<std::size_t> verified_;
 };
 
 // Holds a sender to a byte rate by sleeping once it gets ahead.
@@ -401,13 +413,29 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
     }
     send_line(socket, {{"resume", offsets}});
 
-    Reader reader(socket);
+    // Verdicts wait here until we would block for more input, so a run of
+    // small files is answered with one write, not one per file.
+    std::string verdicts;
+    const auto flush_verdicts = [&] {
+        if (verdicts.empty()) return;
+        if (!write_all(socket, verdicts.data(), verdicts.size()))
+            throw StreamError("send failed: " + errno_text());
+        verdicts.clear();
+    };
+    const auto verdict = [&](const json& doc) {
+        verdicts += doc.dump(-1, ' ', false, json::error_handler_t::replace);
+        verdicts += '\n';
+    };
+    Reader reader(socket, flush_verdicts);
     std::vector<char> buffer(kChunkBytes);
     ProgressBatcher batch(progress);
     std::vector<std::size_t> verified;
     for (;;) {
         const json head = reader.line();
-        if (head.value("end", false)) break;
+        if (head.value("end", false)) {
+            flush_verdicts();
+            break;
+        }
         const auto index = head.value("file", std::size_t{0});
         const auto offset = head.value("offset", std::uint64_t{0});
         const auto it = by_index.find(index);
@@ -436,7 +464,8 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
                 if (fd >= 0) ::close(fd);
             }
         } closer{out};
-        if (out >= 0 && ::ftruncate(out, static_cast<off_t>(offset)) != 0)
+        // (Opened with O_TRUNC when the offset is 0.)
+        if (out >= 0 && offset > 0 && ::ftruncate(out, static_cast<off_t>(offset)) != 0)
             storage_failed(errno_text());
         ContentHash hash;
         if (offset > 0 && storage_error.empty()) {
@@ -466,21 +495,21 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
         });
         const json trailer = reader.line();
         if (!storage_error.empty()) {
-            send_line(socket,
-                      {{"file", index}, {"ok", false}, {"fatal", true}, {"error", storage_error}});
+            verdict({{"file", index}, {"ok", false}, {"fatal", true}, {"error", storage_error}});
+            flush_verdicts();
             throw StreamError(storage_error);
         }
         if (trailer.value("hash", "") == hash.hex()) {
             verified.push_back(index);
             batch.file_done(index);
-            send_line(socket, {{"file", index}, {"ok", true}});
+            verdict({{"file", index}, {"ok", true}});
         } else {
             // Never kept: start this file over.
             if (::ftruncate(out, 0) != 0)
                 throw StreamError("cannot truncate '" + f.path + "': " + errno_text());
             batch.bytes(-static_cast<std::int64_t>(f.size));
             expected_offset[index] = 0;
-            send_line(socket, {{"file", index}, {"ok", false}, {"error", "hash mismatch"}});
+            verdict({{"file", index}, {"ok", false}, {"error", "hash mismatch"}});
         }
     }
     return verified;

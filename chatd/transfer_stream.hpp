@@ -28,9 +28,10 @@ struct StreamFile {
 };
 
 // Bytes since the last call (negative when a file starts over), and the
-// index of the file that was just verified, if one was.
+// files verified since the last call (reported in batches: one message per
+// small file would cost more than the file).
 using StreamProgress =
-    std::function<void(std::int64_t bytes, std::optional<std::size_t> verified_file)>;
+    std::function<void(std::int64_t bytes, const std::vector<std::size_t>& verified)>;
 
 class StreamError : public std::runtime_error {
 public:

@@ -646,8 +646,9 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         if (it == outgoing_.end()) return;
         Outgoing& t = *it->second;
         t.tracker->add(report.bytes, report.files, Clock::now());
-        if (report.file && *report.file < t.manifest.entries.size() && t.reply) {
-            const ManifestEntry& e = t.manifest.entries[*report.file];
+        for (const auto index : report.verified) {
+            if (index >= t.manifest.entries.size() || !t.reply) break;
+            const ManifestEntry& e = t.manifest.entries[index];
             t.reply->send_line(reply_line(
                 {{"event", "file"}, {"id", number}, {"path", e.path}, {"bytes", e.size}}));
         }

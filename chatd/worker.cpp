@@ -85,8 +85,9 @@ private:
     }
 
     StreamProgress reporter() {
-        return [this](std::int64_t bytes, std::optional<std::size_t> file) {
-            send({current_job_, WorkerReport::Type::progress, bytes, file ? 1u : 0u, file, "", ""});
+        return [this](std::int64_t bytes, const std::vector<std::size_t>& verified) {
+            send({current_job_, WorkerReport::Type::progress, bytes, verified.size(),
+                  std::vector<std::uint64_t>(verified.begin(), verified.end()), "", ""});
         };
     }
 

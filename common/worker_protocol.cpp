@@ -50,7 +50,7 @@ std::string encode_report(const WorkerReport& r) {
         case WorkerReport::Type::progress:
             doc["progress"] = r.bytes;
             doc["files"] = r.files;
-            if (r.file) doc["file"] = *r.file;
+            if (!r.verified.empty()) doc["verified"] = r.verified;
             break;
         case WorkerReport::Type::done:
             doc["done"] = parse_params(r.result_json);
@@ -71,8 +71,8 @@ WorkerReport decode_report(std::string_view bytes) {
             r.type = WorkerReport::Type::progress;
             r.bytes = it->get<std::int64_t>();
             r.files = doc.value("files", std::uint64_t{0});
-            if (const auto file = doc.find("file"); file != doc.end())
-                r.file = file->get<std::uint64_t>();
+            if (const auto verified = doc.find("verified"); verified != doc.end())
+                r.verified = verified->get<std::vector<std::uint64_t>>();
         } else if (const auto done = doc.find("done"); done != doc.end()) {
             r.type = WorkerReport::Type::done;
             r.result_json = done->dump();

@@ -3,10 +3,10 @@
 // packet (descriptors ride along as SCM_RIGHTS). Down: a job. Up: progress
 // reports, then one final report. Pure codec; the I/O is in chatd/.
 #include <cstdint>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
@@ -21,11 +21,11 @@ struct WorkerReport {
     enum class Type { progress, done, failed };
     std::uint64_t job = 0;
     Type type = Type::progress;
-    std::int64_t bytes = 0;             // progress: bytes since the last report (may be negative)
-    std::uint64_t files = 0;            // progress: files finished since the last report
-    std::optional<std::uint64_t> file;  // progress: which file just finished, when one did
-    std::string result_json;            // done: the kind's result, a JSON object
-    std::string error;                  // failed: why
+    std::int64_t bytes = 0;               // progress: bytes since the last report (may be negative)
+    std::uint64_t files = 0;              // progress: files finished since the last report
+    std::vector<std::uint64_t> verified;  // progress: which files (transfer jobs only)
+    std::string result_json;              // done: the kind's result, a JSON object
+    std::string error;                    // failed: why
     bool operator==(const WorkerReport&) const = default;
 };
 

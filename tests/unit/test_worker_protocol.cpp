@@ -13,7 +13,7 @@ TEST_SUITE("worker_protocol") {
         const WorkerReport reports[] = {
             {1, WorkerReport::Type::progress, 4096, 2, {}, "", ""},
             {1, WorkerReport::Type::progress, -100, 0, {}, "", ""},
-            {1, WorkerReport::Type::progress, 12, 1, 7, "", ""},
+            {1, WorkerReport::Type::progress, 12, 2, {7, 9}, "", ""},
             {2, WorkerReport::Type::done, 0, 0, {}, R"({"hashes":["ab"]})", ""},
             {3, WorkerReport::Type::failed, 0, 0, {}, "", "read failed: Input/output error"},
         };
