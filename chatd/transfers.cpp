@@ -68,7 +68,8 @@ struct TransferManager::Outgoing {
     std::string id;
     std::string peer;
     Endpoint to;
-    Manifest manifest;
+    Manifest manifest;                      // released once finished: a big one is megabytes
+    std::vector<std::string> names;         // top-level names, kept for listings
     std::vector<std::size_t> file_entries;  // manifest entry of each descriptor
     OwnedFds fds;
     // offered, waiting, sending, finishing (waiting for the receiver to
@@ -205,11 +206,13 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                     t->reason = "chatd restarted: send the same paths again to resume";
                     ++resumable;
                 }
+                t->names = t->manifest.top_level_names();
                 t->tracker = std::make_unique<ProgressTracker>(t->manifest.total_bytes(),
                                                                t->manifest.file_count(), now);
                 if (t->state == "done")
                     t->tracker->add(static_cast<std::int64_t>(t->manifest.total_bytes()),
                                     t->manifest.file_count(), now);
+                if (t->state != "failed" && t->state != "interrupted") release_manifest(*t);
                 t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
                 outgoing_[t->number] = std::move(t);
                 continue;
@@ -235,7 +238,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                         offer.at("names").get<std::vector<std::string>>(), t->run};
             for (const auto& p : doc.value("placed", json::array()))
                 t->placed.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
-            if (row.manifest) t->manifest = decode_manifest(*row.manifest);
+            if (row.manifest && !finished(t->state)) t->manifest = decode_manifest(*row.manifest);
             for (const auto& i : doc.value("verified", json::array()))
                 t->verified.insert(i.get<std::size_t>());
             Incoming& ref = *t;
@@ -417,6 +420,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
         fresh->id = random_hex();
         fresh->peer = peer;
         fresh->manifest = std::move(manifest);
+        fresh->names = fresh->manifest.top_level_names();
         for (std::size_t i = 0; i < fresh->manifest.entries.size(); ++i) {
             if (fresh->manifest.entries[i].type == EntryType::file)
                 fresh->file_entries.push_back(i);
@@ -726,6 +730,11 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
         ctx_.log->warn("transfer {} to {} {}: {}", t.number, t.peer, t.state, error);
     }
     save(t, false);
+    struct Release {
+        TransferManager& manager;
+        Outgoing& t;
+        ~Release() { manager.release_manifest(t); }
+    } release{*this, t};
     if (!t.reply) return;
     if (error.empty()) {
         const auto now = Clock::now();
@@ -740,7 +749,7 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
                                        {"bytes", t.manifest.total_bytes()},
                                        {"sent_bytes", t.wire_bytes},
                                        {"placed", t.placed},
-                                       {"names", t.manifest.top_level_names()},
+                                       {"names", t.names},
                                        {"seconds", seconds}}));
         t.reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
     } else {
@@ -749,6 +758,13 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     }
     t.reply->finish();
     t.reply.reset();
+}
+
+void TransferManager::release_manifest(Outgoing& t) {
+    // A failed transfer keeps it: sending the same paths again resumes it.
+    if (t.state == "failed" || t.state == "interrupted") return;
+    t.manifest = Manifest{};
+    t.file_entries = {};
 }
 
 // ---- receiving ---------------------------------------------------------
@@ -1092,6 +1108,8 @@ void TransferManager::publish(Incoming& t) {
     }
     ctx_.log->info("transfer {} from {} done: {} in {}", t.number, t.peer,
                    sanitize_for_terminal(names), t.dir);
+    t.manifest.reset();  // megabytes for a big tree; the listing needs only the offer
+    t.verified.clear();
     save(t, false);
     answer(t);  // the sender waits for this
 }
@@ -1130,7 +1148,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"bytes", s.total_bytes},
                     {"files_done", s.files_done},
                     {"bytes_done", s.bytes_done},
-                    {"names", t->manifest.top_level_names()}};
+                    {"names", t->names}};
         if (!t->reason.empty()) doc["reason"] = t->reason;
         if (!t->placed.empty()) doc["placed"] = t->placed;
         reply->send_line(reply_line({{"transfer", doc}}));

@@ -98,6 +98,8 @@ private:
     void finish_outgoing(Outgoing& t, const std::string& error);
     void emit_progress(Outgoing& t, bool force);
     void save(const Outgoing& t, bool with_manifest);
+    // Finished transfers keep a summary, not their manifest.
+    void release_manifest(Outgoing& t);
 
     // Receiving side.
     void accept_offer(Incoming& t, const std::string& dir, std::shared_ptr<ReplySink> reply);
