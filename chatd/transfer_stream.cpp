@@ -30,6 +30,7 @@ using nlohmann::json;
 constexpr std::size_t kChunkBytes = 256 * 1024;
 constexpr std::size_t kMaxLineBytes = 1 << 20;
 constexpr std::int64_t kProgressEveryBytes = 4 << 20;
+constexpr std::uint64_t kWritebackBytes = 8 << 20;
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -481,6 +482,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
         }
         batch.bytes(static_cast<std::int64_t>(offset));
         std::uint64_t at = offset;
+        std::uint64_t flushed = offset;
         reader.bytes(f.size - offset, [&](const char* data, std::size_t n) {
             hash.update(data, n);
             for (std::size_t written = 0; written < n && storage_error.empty();) {
@@ -492,6 +494,13 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
             }
             at += n;
             batch.bytes(static_cast<std::int64_t>(n));
+            // Start writing a large file back while it still arrives, so the
+            // syncfs before publishing has little left to wait for.
+            if (at - flushed >= kWritebackBytes && storage_error.empty()) {
+                ::sync_file_range(out, static_cast<off_t>(flushed),
+                                  static_cast<off_t>(at - flushed), SYNC_FILE_RANGE_WRITE);
+                flushed = at;
+            }
         });
         const json trailer = reader.line();
         if (!storage_error.empty()) {

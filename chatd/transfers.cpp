@@ -296,47 +296,41 @@ void TransferManager::forget_old() {
 }
 
 void TransferManager::save(const Outgoing& t, bool with_manifest) {
-    TransferRow row;
-    row.number = static_cast<std::int64_t>(t.number);
-    row.wire_id = t.id;
-    row.direction = "out";
-    row.peer = t.peer;
-    row.state = t.state;
-    row.doc = json{{"run", t.run},
-                   {"reason", t.reason},
-                   {"wire_bytes", t.wire_bytes},
-                   {"placed", t.placed}}
-                  .dump(-1, ' ', false, json::error_handler_t::replace);
-    if (with_manifest) row.manifest = encode_manifest(t.manifest);
-    row.updated_ms = wall_ms();
-    ctx_.persist([row = std::move(row)](Store& store) { store.save_transfer(row); }, {});
+    persist_row({static_cast<std::int64_t>(t.number), t.id, "out", t.peer, t.state,
+                 json{{"run", t.run},
+                      {"reason", t.reason},
+                      {"wire_bytes", t.wire_bytes},
+                      {"placed", t.placed}}
+                     .dump(-1, ' ', false, json::error_handler_t::replace),
+                 with_manifest ? std::optional(encode_manifest(t.manifest)) : std::nullopt, 0},
+                {});
 }
 
 void TransferManager::save(const Incoming& t, bool with_manifest, std::function<void(bool)> then) {
-    TransferRow row;
-    row.number = static_cast<std::int64_t>(t.number);
-    row.wire_id = t.id;
-    row.direction = "in";
-    row.peer = t.peer;
-    row.state = t.state;
     json placed = json::array();
     for (const auto& [offered, name] : t.placed) placed.push_back({offered, name});
-    row.doc = json{
-        {"run", t.run},
-        {"name", t.name},
-        {"reason", t.reason},
-        {"token", t.token},
-        {"dir", t.dir},
-        {"offered_ms", t.offered_ms},
-        {"offer",
-         {{"files", t.offer.files},
-          {"bytes", t.offer.bytes},
-          {"entries", t.offer.entries},
-          {"names", t.offer.names}}},
-        {"verified", t.verified},
-        {"placed",
-         placed}}.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (with_manifest && t.manifest) row.manifest = encode_manifest(*t.manifest);
+    const json doc = {{"run", t.run},
+                      {"name", t.name},
+                      {"reason", t.reason},
+                      {"token", t.token},
+                      {"dir", t.dir},
+                      {"offered_ms", t.offered_ms},
+                      {"offer",
+                       {{"files", t.offer.files},
+                        {"bytes", t.offer.bytes},
+                        {"entries", t.offer.entries},
+                        {"names", t.offer.names}}},
+                      {"verified", t.verified},
+                      {"placed", placed}};
+    persist_row(
+        {static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
+         doc.dump(-1, ' ', false, json::error_handler_t::replace),
+         with_manifest && t.manifest ? std::optional(encode_manifest(*t.manifest)) : std::nullopt,
+         0},
+        std::move(then));
+}
+
+void TransferManager::persist_row(TransferRow row, std::function<void(bool)> then) {
     row.updated_ms = wall_ms();
     ctx_.persist([row = std::move(row)](Store& store) { store.save_transfer(row); },
                  std::move(then));

@@ -98,6 +98,7 @@ private:
     void finish_outgoing(Outgoing& t, const std::string& error);
     void emit_progress(Outgoing& t, bool force);
     void save(const Outgoing& t, bool with_manifest);
+    void persist_row(TransferRow row, std::function<void(bool)> then);
     // Finished transfers keep a summary, not their manifest.
     void release_manifest(Outgoing& t);
 
