@@ -389,7 +389,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
 
 std::vector<std::size_t> receive_files(int socket, int staging_root,
                                        const std::vector<StreamFile>& files, int timeout_seconds,
-                                       const StreamProgress& progress) {
+                                       const StreamProgress& progress, bool fresh) {
     // The daemon's event loop had it non-blocking; here reads block, bounded
     // by the timeouts.
     ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) & ~O_NONBLOCK);
@@ -401,7 +401,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
     for (const auto& f : files) {
         by_index[f.index] = &f;
         std::uint64_t have = 0;
-        if (const int fd = tree.open_for_read(f.path); fd >= 0) {
+        if (const int fd = fresh ? -1 : tree.open_for_read(f.path); fd >= 0) {
             struct stat st;
             if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
                 static_cast<std::uint64_t>(st.st_size) <= f.size) {

@@ -55,9 +55,10 @@ std::uint64_t send_files(const SendRequestParams& params, const std::vector<int>
 
 // Serves one connection whose header line was already read: writes the
 // files under the staging root and returns the indexes it verified.
+// `fresh`: none of the files can be staged already, so none is looked up.
 std::vector<std::size_t> receive_files(int socket, int staging_root,
                                        const std::vector<StreamFile>& files, int timeout_seconds,
-                                       const StreamProgress& progress);
+                                       const StreamProgress& progress, bool fresh = false);
 
 // Failures of the receiver's own storage (disk full, a refused path) start
 // with this; they are final, not worth resuming.

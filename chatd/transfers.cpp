@@ -115,10 +115,14 @@ struct TransferManager::Incoming {
     std::unique_ptr<StagingTree> staging;
     std::optional<Manifest> manifest;
     std::set<std::size_t> verified;
+    // Files some data connection has named before (in this process): only
+    // those can have staged bytes to resume from.
+    std::vector<bool> seen;
     std::unique_ptr<ProgressTracker> tracker;
     std::vector<std::pair<std::string, std::string>> placed;
     Clock::time_point offered_at = Clock::now();
     std::int64_t offered_ms = wall_ms();  // kept across restarts
+    bool restored = false;                // taken back from the store after a restart
     ~Incoming() {
         staging.reset();
         if (dir_fd >= 0) ::close(dir_fd);
@@ -229,6 +233,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             t->token = doc.value("token", "");
             t->dir = doc.value("dir", "");
             t->offered_ms = doc.value("offered_ms", now_ms);
+            t->restored = true;
             t->offered_at =
                 now - std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - t->offered_ms));
             const json& offer = doc.at("offer");
@@ -793,6 +798,7 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
                 known->offered_at = Clock::now();
                 known->offered_ms = wall_ms();
                 known->verified.clear();
+                known->seen.clear();
                 known->manifest.reset();
                 save(*known, false);
                 return reconsider(*known);
@@ -1045,6 +1051,10 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
 void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                                     const std::vector<std::size_t>& files) {
     json list = json::array();
+    // A restart may have left staged data anywhere; otherwise only files
+    // named before can have some.
+    if (t.seen.empty()) t.seen.assign(t.manifest->entries.size(), false);
+    bool fresh = !t.restored;
     for (const std::size_t i : files) {
         if (i >= t.manifest->entries.size() || t.manifest->entries[i].type != EntryType::file) {
             asio::error_code ec;
@@ -1053,10 +1063,12 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         }
         const ManifestEntry& e = t.manifest->entries[i];
         list.push_back({{"i", i}, {"path", e.path}, {"size", e.size}});
+        fresh = fresh && !t.seen[i];
+        t.seen[i] = true;
     }
     PoolJob job;
     job.kind = "receive";
-    job.params_json = json{{"timeout", 30}, {"files", list}}.dump();
+    job.params_json = json{{"timeout", 30}, {"fresh", fresh}, {"files", list}}.dump();
     job.fds.push_back(socket.release());
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     job.on_progress = [this, number = t.number](const WorkerReport& report) {

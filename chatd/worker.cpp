@@ -120,7 +120,8 @@ private:
         if (fds.size() != 2) return fail("a receive job needs a socket and a staging directory");
         try {
             const auto verified = receive_files(fds.get()[0], fds.get()[1], stream_files(params),
-                                                params.value("timeout", 30), reporter());
+                                                params.value("timeout", 30), reporter(),
+                                                params.value("fresh", false));
             send({current_job_,
                   WorkerReport::Type::done,
                   0,
