@@ -5,7 +5,7 @@ CONFIG ?= config/chatd.json
 CMAKE_FLAGS ?=
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all deps build run test test-asan test-tsan test-all install deb bench format clean
+.PHONY: all deps build run test test-asan test-tsan test-all install deb bench fuzz format clean
 
 all: build
 
@@ -41,6 +41,15 @@ bench: deps
 	@cmake --build build-bench
 	python3 bench/bench.py --build build-bench --json build-bench/bench.json $(BENCH_FLAGS)
 
+# libFuzzer targets (clang) for datagrams, control requests, manifests and
+# paths, each run FUZZ_SECONDS from the seeds in tests/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@cmake -S . -B build-fuzz $(if $(wildcard build-fuzz/CMakeCache.txt),,$(GENERATOR) -DCMAKE_CXX_COMPILER=clang++) \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAT_FUZZ=ON -DCHAT_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz
+	scripts/run-fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
 # DESTDIR works as usual: make install DESTDIR=/tmp/stage
 install: build
 	cmake --install $(BUILD_DIR)
@@ -56,4 +65,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf build build-asan build-tsan build-deb build-bench
+	rm -rf build build-asan build-tsan build-deb build-bench build-fuzz

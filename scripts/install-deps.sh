@@ -10,6 +10,7 @@ packages=(
     python3 netcat-openbsd tmux clang-format
     systemd man-db dpkg-dev  # systemd-analyze, its man-page check, dpkg-shlibdeps for the .deb
     rsync iproute2           # benchmark baselines (rsync daemon), ss
+    clang libclang-rt-14-dev # libFuzzer for make fuzz
 )
 
 missing=()
