@@ -11,9 +11,11 @@
 #include <array>
 #include <asio/post.hpp>
 #include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -24,6 +26,9 @@ namespace chat {
 namespace {
 // Replies a client has not read yet; past this it is too slow and dropped.
 constexpr std::size_t kMaxQueuedReplyBytes = 4 << 20;
+// A client that connects and sends no whole request in this long is
+// closed, so idle connections cannot pile up without bound.
+constexpr auto kRequestTimeout = std::chrono::seconds(60);
 }  // namespace
 
 class ControlSession : public ReplySink, public std::enable_shared_from_this<ControlSession> {
@@ -31,12 +36,22 @@ public:
     ControlSession(asio::local::stream_protocol::socket socket, ControlServer& server,
                    RequestHandler& handler, spdlog::logger& log)
         : socket_(std::move(socket)),
+          request_timer_(socket_.get_executor()),
           input_(kMaxRequestBytes + 1),
           server_(server),
           handler_(handler),
           log_(log) {}
 
-    void start() { read_request(); }
+    void start() {
+        request_timer_.expires_after(kRequestTimeout);
+        request_timer_.async_wait([self = shared_from_this()](asio::error_code ec) {
+            if (ec || !self->open_) return;
+            self->log_.debug("control client sent no request in {} s; closing it",
+                             kRequestTimeout.count());
+            self->close();
+        });
+        read_request();
+    }
 
     void send_line(std::string line) override {
         if (!open_) return;
@@ -78,6 +93,7 @@ public:
     void close() {
         if (!open_) return;
         open_ = false;
+        request_timer_.cancel();
         drained_ = nullptr;
         fds_.reset();
         if (auto done = std::exchange(fds_done_, nullptr)) done(OwnedFds(), "the client left");
@@ -96,6 +112,7 @@ private:
 
     void on_request(asio::error_code ec, std::size_t length) {
         if (!open_) return;
+        request_timer_.cancel();
         if (ec == asio::error::not_found) {
             reject("request longer than " + std::to_string(kMaxRequestBytes) + " bytes");
             return;
@@ -208,6 +225,7 @@ private:
     }
 
     asio::local::stream_protocol::socket socket_;
+    asio::steady_timer request_timer_;
     asio::streambuf input_;
     std::array<char, 512> discard_{};
     ControlServer& server_;
