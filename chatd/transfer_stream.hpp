@@ -5,13 +5,17 @@
 //
 //   S: {"transfer":T,"token":K,"files":[i,...]}      read by the receiving daemon
 //   R: {"resume":{"i":offset,...}}                    what it has of each file
-//   S: {"file":i,"offset":o}  then size-o raw bytes  then {"hash":H}
-//   R: {"file":i,"ok":true} | {"file":i,"ok":false,"error":E}
-//   ... (a file that fails verification is sent once more from 0)
+//   S: {"file":i,"offset":o}  then size-o raw bytes  then {"hash":H}   (each file)
+//   R: {"file":i,"ok":true} | {"file":i,"ok":false,"error":E[,"fatal":true]}
+//   ... files that failed verification, once more from offset 0
 //   S: {"end":true}
 //
-// H is XXH3-128 of the whole file: the receiver hashes its staged prefix
-// plus what arrives, so a resumed file is verified end to end too.
+// Pipelined: the sender streams every file without waiting; verdicts come
+// back in order, batched until the receiver would block for input, and the
+// sender reads them whenever they are there (its writes poll for input, so
+// neither side can block the other). H is XXH3-128 of the whole file: the
+// receiver hashes its staged prefix plus what arrives, so a resumed file is
+// verified end to end too.
 #include <cstdint>
 #include <functional>
 #include <optional>
