@@ -8,11 +8,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "control_protocol.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace chat {
 
@@ -120,9 +122,11 @@ public:
 
 private:
     void exec(const char* sql);
+    void close();  // finalizes the cached statements, then the connection
 
     sqlite3* db_ = nullptr;
     std::string path_;
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once per SQL text
 };
 
 }  // namespace chat
