@@ -125,6 +125,13 @@ class Daemon:
     def counters(self):
         return self.status()["counters"]
 
+    def request_counters(self):
+        """The counters without starting chatcli: for tight polling loops."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.connect(self.socket)
+            c.sendall(b'{"cmd":"status"}\n')
+            return json.loads(c.makefile().readline())["counters"]
+
     def inbox(self, *args, limit=100000):
         out = self.cli("--json", "inbox", "--limit", str(limit), *args).stdout
         return [json.loads(line) for line in out.splitlines()]

@@ -29,8 +29,11 @@ class FloodTest(ChatTestCase):
         count = 100_000
         for i in range(count):
             s.sendto(garbage[i % len(garbage)], ("127.0.0.1", b.port))
-            if i % 2000 == 1999:
-                time.sleep(0.001)  # the kernel buffer would drop the rest: keep them coming
+            if i % 200 == 199:
+                # The socket buffer holds a few hundred: stay within it, so that
+                # what is measured is chatd's handling, not the kernel's drops.
+                wait_for(lambda: b.request_counters()["dropped_malformed"] >= i - 200,
+                         what=f"datagram {i - 200} to be handled")
         # 1,000 control connections opened and left idle.
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -50,8 +53,9 @@ class FloodTest(ChatTestCase):
         print(f"flood: {count} garbage datagrams sent, {dropped} received, counted and dropped; "
               f"1000 idle control connections; a send then took {answered_in * 1000:.0f} ms; "
               f"RSS {before} -> {after} KiB")
-        self.assertGreater(dropped, count // 2)
-        self.assertLess(after - before, 64 * 1024, "memory grew by more than 64 MiB")
+        self.assertGreaterEqual(dropped, count * 0.99)
+        if not os.environ.get("CHAT_SANITIZED"):  # sanitizer runtimes hold freed memory back
+            self.assertLess(after - before, 64 * 1024, "memory grew by more than 64 MiB")
 
 
 class OtherUserTest(ChatTestCase):
