@@ -54,6 +54,17 @@ asio::ip::address address_of(const std::string& peer_key) {
     return asio::ip::make_address(parse_host_port(peer_key).host);
 }
 
+// Fields of JSON a peer sent: json's value() throws on a wrong type, which
+// on the control thread would end the daemon.
+std::string string_field(const json& doc, const char* key) {
+    const auto it = doc.is_object() ? doc.find(key) : doc.end();
+    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+bool true_field(const json& doc, const char* key) {
+    const auto it = doc.is_object() ? doc.find(key) : doc.end();
+    return it != doc.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool same_token(const std::string& a, const std::string& b) {
     if (a.size() != b.size()) return false;
     unsigned char diff = 0;  // constant time: no early exit
@@ -577,9 +588,10 @@ void TransferManager::send_manifest(std::uint64_t number) {
                             asio::buffers_begin(reply->data()),
                             asio::buffers_begin(reply->data()) + static_cast<std::ptrdiff_t>(n));
                         const json verdict = json::parse(text, nullptr, false);
-                        if (!verdict.is_object() || !verdict.value("ok", false)) {
+                        if (!true_field(verdict, "ok")) {
+                            const std::string error = string_field(verdict, "error");
                             const std::string why = verdict.is_object()
-                                                        ? verdict.value("error", "refused")
+                                                        ? (error.empty() ? "refused" : error)
                                                         : "a bad reply";
                             return finish_outgoing(*it->second,
                                                    "the receiver refused the manifest: " + why);
@@ -985,7 +997,7 @@ void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
     if (header.is_object() && header.contains("transfer") && header["transfer"].is_string()) {
         t = incoming_by_id(header["transfer"].get<std::string>());
     }
-    const std::string token = header.is_object() ? header.value("token", "") : "";
+    const std::string token = string_field(header, "token");
     // Nothing is written for a connection without the token of an accepted offer.
     if (!t || t->token.empty() || !same_token(token, t->token) ||
         (t->state != "accepted" && t->state != "receiving")) {

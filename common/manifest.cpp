@@ -73,7 +73,10 @@ Manifest decode_manifest(std::string_view text) {
     const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object())
         throw ManifestError("manifest is not a JSON object");
-    if (doc.value("version", 0) != kManifestVersion)
+    // find(), not value(): value() throws json's own error for a wrong type.
+    const auto version = doc.find("version");
+    if (version == doc.end() || !version->is_number_integer() ||
+        version->get<std::int64_t>() != kManifestVersion)
         throw ManifestError("unknown manifest version");
     const auto list = doc.find("entries");
     if (list == doc.end() || !list->is_array()) throw ManifestError("manifest without entries");
@@ -91,7 +94,10 @@ Manifest decode_manifest(std::string_view text) {
         e.path = path->get<std::string>();
         if (auto why = check_relative_path(e.path)) fail(i, e.path, *why);
 
-        const std::string type = item.value("t", "");
+        const auto type_field = item.find("t");
+        const std::string type = type_field != item.end() && type_field->is_string()
+                                     ? type_field->get<std::string>()
+                                     : std::string();
         if (type == "d") {
             e.type = EntryType::directory;
         } else if (type == "f") {

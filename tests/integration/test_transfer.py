@@ -209,6 +209,7 @@ class TransferTest(ChatTestCase):
         b.cli("accept", str(t["id"]), "--to", os.path.join(self.root, "dl"))
         for header in (b"not json\n",
                        b'{"transfer":"00000000000000000000000000000000","token":"x","files":[0]}\n',
+                       b'{"transfer":"x","token":5}\n',  # a wrong type must not end the daemon
                        b'{"transfer":"x","token":"y","manifest":"{\\"version\\":1,\\"entries\\":[{\\"t\\":\\"f\\",\\"p\\":\\"../evil\\",\\"s\\":1}]}"}\n'):
             with socket.create_connection(("127.0.0.1", b.port), timeout=5) as c:
                 c.sendall(header)

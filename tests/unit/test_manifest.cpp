@@ -52,6 +52,10 @@ TEST_SUITE("manifest") {
         const Case cases[] = {
             {"nope", "manifest is not a JSON object"},
             {R"({"version":2,"entries":[]})", "unknown manifest version"},
+            // Found by fuzz_manifest: a duplicate "version" that is not a number
+            // made json's value() throw its own type error past the caller.
+            {R"({"version":1,"version":[1],"entries":[]})", "unknown manifest version"},
+            {R"({"version":"1","entries":[]})", "unknown manifest version"},
             {R"({"version":1})", "manifest without entries"},
             {one_entry(R"({"t":"f","p":"../x","s":1})"),
              "manifest entry 0 ('../x'): '..' component"},
@@ -59,6 +63,7 @@ TEST_SUITE("manifest") {
              "manifest entry 0 ('/etc/passwd'): absolute path"},
             {one_entry(R"({"t":"f","s":1})"), "manifest entry 0: missing path"},
             {one_entry(R"({"t":"x","p":"a"})"), "manifest entry 0 ('a'): unknown type 'x'"},
+            {one_entry(R"({"t":7,"p":"a"})"), "manifest entry 0 ('a'): unknown type ''"},
             {one_entry(R"({"t":"f","p":"a"})"), "manifest entry 0 ('a'): missing size"},
             {one_entry(R"({"t":"f","p":"a","s":-5})"), "manifest entry 0 ('a'): missing size"},
             {one_entry(R"({"t":"f","p":"a","s":2251799813685249})"),
