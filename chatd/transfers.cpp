@@ -205,29 +205,36 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                 t->id = row.wire_id;
                 t->peer = row.peer;
                 t->to = *endpoint;
-                t->manifest = decode_manifest(*row.manifest);
-                for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
-                    if (t->manifest.entries[i].type == EntryType::file)
-                        t->file_entries.push_back(i);
-                }
                 t->state = row.state;
                 t->reason = doc.value("reason", "");
                 t->run = doc.value("run", std::uint64_t{1});
                 t->wire_bytes = doc.value("wire_bytes", std::uint64_t{0});
                 t->placed = doc.value("placed", std::vector<std::string>{});
+                // A finished transfer needs only its summary; only one that
+                // can still resume (failed, or under way) needs its manifest.
+                std::uint64_t total_bytes = doc.value("bytes", std::uint64_t{0});
+                std::size_t total_files = doc.value("files", std::size_t{0});
+                t->names = doc.value("names", std::vector<std::string>{});
+                if (t->state == "failed" || !finished(t->state) || !doc.contains("names")) {
+                    t->manifest = decode_manifest(*row.manifest);
+                    for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
+                        if (t->manifest.entries[i].type == EntryType::file)
+                            t->file_entries.push_back(i);
+                    }
+                    t->names = t->manifest.top_level_names();
+                    total_bytes = t->manifest.total_bytes();
+                    total_files = t->manifest.file_count();
+                }
                 if (!finished(t->state)) {
                     // Its descriptors went with the old process.
                     t->state = "interrupted";
                     t->reason = "chatd restarted: send the same paths again to resume";
                     ++resumable;
                 }
-                t->names = t->manifest.top_level_names();
-                t->tracker = std::make_unique<ProgressTracker>(t->manifest.total_bytes(),
-                                                               t->manifest.file_count(), now);
+                t->tracker = std::make_unique<ProgressTracker>(total_bytes, total_files, now);
                 if (t->state == "done")
-                    t->tracker->add(static_cast<std::int64_t>(t->manifest.total_bytes()),
-                                    t->manifest.file_count(), now);
-                if (t->state != "failed" && t->state != "interrupted") release_manifest(*t);
+                    t->tracker->add(static_cast<std::int64_t>(total_bytes), total_files, now);
+                release_manifest(*t);
                 t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
                 outgoing_[t->number] = std::move(t);
                 continue;
@@ -316,7 +323,10 @@ void TransferManager::save(const Outgoing& t, bool with_manifest) {
                  json{{"run", t.run},
                       {"reason", t.reason},
                       {"wire_bytes", t.wire_bytes},
-                      {"placed", t.placed}}
+                      {"placed", t.placed},
+                      {"names", t.names},
+                      {"files", t.tracker ? t.tracker->snapshot(Clock::now()).total_files : 0},
+                      {"bytes", t.tracker ? t.tracker->snapshot(Clock::now()).total_bytes : 0}}
                      .dump(-1, ' ', false, json::error_handler_t::replace),
                  with_manifest ? std::optional(encode_manifest(t.manifest)) : std::nullopt, 0},
                 {});
