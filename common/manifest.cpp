@@ -109,7 +109,10 @@ Manifest decode_manifest(std::string_view text) {
         }
         try {
             e.mtime_ns = item.value("mt", std::int64_t{0});
-            e.mode = item.value("m", std::uint32_t{0}) & kPermissionBits;
+            // A symlink has no mode of its own on Linux; one a sender lists
+            // is dropped, as encode_manifest drops it (found by fuzz_manifest).
+            if (e.type != EntryType::symlink)
+                e.mode = item.value("m", std::uint32_t{0}) & kPermissionBits;
             if (e.type == EntryType::file) {
                 const auto size = item.find("s");
                 if (size == item.end() || !size->is_number_unsigned())
