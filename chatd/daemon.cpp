@@ -83,6 +83,7 @@ Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<sp
       retry_timer_(io),
       notifier_(settings_.service.notify_socket),
       service_timer_(io),
+      hold_timer_(io),
       random_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)) {}
 
 Daemon::~Daemon() { stop(); }
@@ -153,6 +154,8 @@ void Daemon::start() {
     for (const auto& peer : reader_->peers()) {
         peer_modes_[peer.address] = {peer.speaks_envelope, peer.speaks_plain};
     }
+    stream_id_ = reader_->stream_id();
+    last_seq_ = reader_->last_sequences();
     const auto now = steady_clock::now();
     for (const auto& row : reader_->pending()) {
         const HostPort hp = parse_host_port(row.peer);
@@ -163,9 +166,8 @@ void Daemon::start() {
                        row.peer, listen_address());
             continue;
         }
-        pending_[row.msg_id] = {
-            row.id, row.peer, *to,           encode_message(row.msg_id, row.text, settings_.name),
-            0,      now,      row.expires_ms};
+        pending_[row.msg_id] = {row.id, row.peer, *to, row.text, row.seq, 0, now, row.expires_ms};
+        if (row.seq > 0) unacked_[row.peer].insert(row.seq);
     }
 
     store_worker_ = std::make_unique<StoreWorker>(std::move(writer), counters_, log_);
@@ -176,6 +178,7 @@ void Daemon::start() {
     });
     running_ = true;
     arm_retry_timer();
+    arm_hold_timer();
     last_status_ = status_line();
     notifier_.notify("READY=1\nSTATUS=" + last_status_);
     arm_service_timer();
@@ -193,6 +196,7 @@ void Daemon::stop() {
     if (transfers_) transfers_->stop();
     if (workers_) workers_->stop();
     retry_timer_.cancel();
+    hold_timer_.cancel();
     resolver_.cancel();
     for (auto& [id, waiter] : waiters_) waiter.timer->cancel();
     waiters_.clear();
@@ -248,12 +252,12 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
             post([this, from, d = std::move(d)] { transfers_->on_cancel(from, d.id, d.text); });
             return;
         case DatagramKind::plain:
-            store_incoming({peer, "", "", std::move(d.text), true, now_ms()}, from);
+            store_incoming({peer, "", "", std::move(d.text), true, now_ms(), "", 0, 0}, from);
             return;
         case DatagramKind::message:
-            store_incoming(
-                {peer, std::move(d.name), std::move(d.id), std::move(d.text), false, now_ms()},
-                from);
+            store_incoming({peer, std::move(d.name), std::move(d.id), std::move(d.text), false,
+                            now_ms(), std::move(d.order.stream), d.order.seq, d.order.floor},
+                           from);
             return;
     }
 }
@@ -264,38 +268,100 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
 // id only once it is committed, so a failed commit never turns the retry
 // into a "duplicate" that is acked but was never stored.
 void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
-    auto stored = std::make_shared<std::optional<MessageView>>();
+    struct Outcome {
+        bool fresh = false;
+        std::vector<MessageView> shown;
+    };
+    auto outcome = std::make_shared<Outcome>();
     auto incoming = std::make_shared<IncomingMessage>(std::move(message));
     const std::string key = incoming->plain ? "" : incoming->peer + ' ' + incoming->msg_id;
     StoreOp op;
-    op.work = [this, incoming, stored, key](Store& store) {
+    op.work = [this, incoming, outcome, key](Store& store) {
         store.touch_peer(incoming->peer, incoming->name, incoming->plain, incoming->ts_ms);
         if (!key.empty() && committed_ids_.contains(key)) return;
-        if (auto row = store.insert_incoming(*incoming)) {
-            *stored = MessageView{*row,
-                                  "in",
-                                  incoming->peer,
-                                  incoming->name,
-                                  incoming->text,
-                                  incoming->ts_ms,
-                                  incoming->plain,
-                                  "received"};
+        if (incoming->seq > 0) {
+            outcome->fresh = place_in_order(store, *incoming, outcome->shown);
+        } else if (auto row = store.insert_incoming(*incoming)) {
+            outcome->fresh = true;
+            outcome->shown.push_back({*row, "in", incoming->peer, incoming->name, incoming->text,
+                                      incoming->ts_ms, incoming->plain, "received"});
         }
     };
-    op.done = [this, incoming, stored, from, key](bool durable) {
-        if (!durable) return;  // no ack: the sender retries
+    op.done = [this, incoming, outcome, from, key](bool durable) {
+        if (!durable) {
+            // No ack, so the sender retries; the order is read again from the store.
+            if (incoming->seq > 0) order_.forget(incoming->peer + ' ' + incoming->stream);
+            return;
+        }
         if (!key.empty()) {
             committed_ids_.insert(key);
             transport_->send(from, encode_ack(incoming->msg_id));
         }
-        if (*stored) {
+        if (outcome->fresh) {
             bump(counters_.received);
-            post([this, view = **stored] { on_stored(view); });
         } else if (!incoming->plain) {
             bump(counters_.duplicates);
         }
+        if (!outcome->shown.empty()) {
+            post([this, shown = std::move(outcome->shown)] {
+                for (const auto& view : shown) on_stored(view);
+            });
+        }
     };
     store_worker_->submit(std::move(op));
+}
+
+bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
+                            std::vector<MessageView>& shown) {
+    const std::string key = m.peer + ' ' + m.stream;
+    if (!order_.knows(key)) {
+        const StreamState state = store.stream_state(m.peer, m.stream);
+        order_.restore(key, state.next, state.held);
+    }
+    bool fresh = false;
+    bool placed = false;
+    for (const std::uint64_t seq : order_.arrive(key, m.seq, m.floor)) {
+        for (auto& view : store.release_held(m.peer, m.stream, seq)) shown.push_back(view);
+        if (seq != m.seq || placed) continue;
+        placed = true;
+        if (auto row = store.insert_incoming(m)) {
+            fresh = true;
+            shown.push_back({*row, "in", m.peer, m.name, m.text, m.ts_ms, false, "received"});
+        }
+    }
+    if (!placed) fresh = store.hold_incoming(m);
+    store.save_stream(m.peer, m.stream, order_.next(key));
+    order_.trim(4096);
+    return fresh;
+}
+
+void Daemon::release_overdue(Store& store, std::int64_t cutoff_ms,
+                             std::vector<MessageView>& shown) {
+    const auto overdue = store.held_before(cutoff_ms);
+    for (std::size_t i = 0; i < overdue.size();) {
+        // One stream's overdue messages are consecutive, by seq.
+        std::size_t last = i;
+        while (last + 1 < overdue.size() && overdue[last + 1].peer == overdue[i].peer &&
+               overdue[last + 1].stream == overdue[i].stream)
+            ++last;
+        const HeldKey& k = overdue[i];
+        const std::string key = k.peer + ' ' + k.stream;
+        if (!order_.knows(key)) {
+            const StreamState state = store.stream_state(k.peer, k.stream);
+            order_.restore(key, state.next, state.held);
+        }
+        std::vector<std::uint64_t> due;
+        do {
+            due = order_.skip_gap(key);
+            for (const std::uint64_t seq : due) {
+                for (auto& view : store.release_held(k.peer, k.stream, seq)) shown.push_back(view);
+            }
+        } while (!due.empty() && due.back() < overdue[last].seq);
+        store.save_stream(k.peer, k.stream, order_.next(key));
+        log_->info("showing messages from {} that waited {} s for an earlier one that never came",
+                   k.peer, hold_limit().count() / 1000);
+        i = last + 1;
+    }
 }
 
 // ---- control thread --------------------------------------------------------
@@ -348,7 +414,21 @@ void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
         return;
     }
     bump(counters_.acked);
+    forget_pending(it->second);
     pending_.erase(it);
+    // The first ack after a silence: the link is back, so the peer's other
+    // messages need not wait out their backoff.
+    const auto now = steady_clock::now();
+    const milliseconds initial(settings_.config.retry_initial_ms);
+    auto [heard, first] = last_ack_.try_emplace(peer, now);
+    if (!first && now - heard->second > initial) {
+        for (auto& [id, p] : pending_) {
+            if (p.peer != peer || p.next_due <= now + initial) continue;
+            p.next_due = now;
+            p.attempts = 1;
+        }
+    }
+    heard->second = now;
     const std::int64_t acked_at = now_ms();
     store_worker_->submit(
         {[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
@@ -381,6 +461,7 @@ void Daemon::on_retry_tick() {
     const std::int64_t wall_now = now_ms();
     const milliseconds initial(settings_.config.retry_initial_ms);
     const milliseconds cap(settings_.config.retry_max_ms);
+    std::vector<std::pair<const std::string, Pending>*> due;
     for (auto it = pending_.begin(); it != pending_.end();) {
         Pending& p = it->second;
         if (wall_now >= p.expires_ms) {
@@ -391,18 +472,74 @@ void Daemon::on_retry_tick() {
             store_worker_->submit({[row](Store& s) { s.mark_expired(row); }, {}});
             answer_waiters(it->first, error_reply(codes::failed, "the message to " + p.peer +
                                                                      " expired unacknowledged"));
+            forget_pending(p);
             it = pending_.erase(it);
             continue;
         }
-        if (now >= p.next_due) {
-            if (p.attempts > 0) bump(counters_.retried);
-            transport_->send(p.to, p.datagram);
-            ++p.attempts;
-            p.next_due = now + retry_delay(p.attempts, initial, cap);
-        }
+        if (now >= p.next_due) due.push_back(&*it);
         ++it;
     }
+    // Each peer's in the order they were sent, so the receiver holds few.
+    std::sort(due.begin(), due.end(), [](const auto* a, const auto* b) {
+        return std::tie(a->second.peer, a->second.seq) < std::tie(b->second.peer, b->second.seq);
+    });
+    for (auto* entry : due) {
+        Pending& p = entry->second;
+        if (p.attempts > 0) bump(counters_.retried);
+        transmit(entry->first, p);
+        ++p.attempts;
+        p.next_due = now + retry_delay(p.attempts, initial, cap);
+    }
     arm_retry_timer();
+}
+
+void Daemon::transmit(const std::string& msg_id, const Pending& p) {
+    MessageOrderStamp order;
+    if (p.seq > 0) {
+        const auto& unacked = unacked_[p.peer];
+        order = {stream_id_, p.seq, unacked.empty() ? p.seq : *unacked.begin()};
+    }
+    transport_->send(p.to, encode_message(msg_id, p.text, settings_.name, order));
+}
+
+void Daemon::forget_pending(const Pending& p) {
+    if (p.seq == 0) return;
+    const auto it = unacked_.find(p.peer);
+    if (it == unacked_.end()) return;
+    it->second.erase(p.seq);
+    if (it->second.empty()) unacked_.erase(it);
+}
+
+// Longer than a sender following our retry settings keeps a gap open.
+milliseconds Daemon::hold_limit() const {
+    return milliseconds(std::max<std::int64_t>(1'000, 4 * settings_.config.retry_max_ms));
+}
+
+void Daemon::arm_hold_timer() {
+    if (!running_) return;
+    hold_timer_.expires_after(std::min(milliseconds(5000), hold_limit() / 4));
+    hold_timer_.async_wait([this](asio::error_code ec) {
+        if (!ec) on_hold_tick();
+    });
+}
+
+void Daemon::on_hold_tick() {
+    auto shown = std::make_shared<std::vector<MessageView>>();
+    const std::int64_t cutoff = now_ms() - hold_limit().count();
+    StoreOp op;
+    op.work = [this, shown, cutoff](Store& store) { release_overdue(store, cutoff, *shown); };
+    op.done = [this, shown](bool durable) {
+        if (!durable) {
+            order_.clear();  // read back from the store
+            return;
+        }
+        if (shown->empty()) return;
+        post([this, shown] {
+            for (const auto& view : *shown) on_stored(view);
+        });
+    };
+    store_worker_->submit(std::move(op));
+    arm_hold_timer();
 }
 
 void Daemon::handle(Request request, std::shared_ptr<ReplySink> reply) {
@@ -528,8 +665,11 @@ void Daemon::send_resolved(SendRequest request, const Endpoint& to,
     const bool plain = request.plain ||
                        (mode != peer_modes_.end() && mode->second.plain && !mode->second.envelope);
     const std::string msg_id = plain ? "" : new_message_id();
+    const std::uint64_t seq = plain ? 0 : last_seq_[peer] + 1;
+    // Sized as it will go out (the floor is never longer than the seq).
     std::string datagram =
-        plain ? encode_plain(request.text) : encode_message(msg_id, request.text, settings_.name);
+        plain ? encode_plain(request.text)
+              : encode_message(msg_id, request.text, settings_.name, {stream_id_, seq, seq});
     if (datagram.size() > settings_.config.max_datagram_bytes) {
         reply->send_line(
             error_reply(codes::too_large, "the message is " + std::to_string(datagram.size()) +
@@ -546,7 +686,9 @@ void Daemon::send_resolved(SendRequest request, const Endpoint& to,
                      plain,
                      now,
                      now + settings_.config.outbox_ttl_seconds * 1000,
-                     plain ? "sent" : "queued"};
+                     plain ? "sent" : "queued",
+                     seq};
+    if (!plain) last_seq_[peer] = seq;
     send->to = to;
     send->datagram = std::move(datagram);
     send->wait = request.wait;
@@ -574,13 +716,15 @@ void Daemon::on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable
             codes::failed, "could not store the message (see the daemon's log); nothing was sent"));
         return send->reply->finish();
     }
-    transport_->send(send->to, send->datagram);
-    if (!m.plain) {
+    if (m.plain) {
+        transport_->send(send->to, send->datagram);
+    } else {
         const milliseconds first_retry(settings_.config.retry_initial_ms);
-        pending_[m.msg_id] = {send->row,   m.peer,
-                              send->to,    std::move(send->datagram),
-                              1,           steady_clock::now() + first_retry,
-                              m.expires_ms};
+        unacked_[m.peer].insert(m.seq);
+        const auto& [it, added] = pending_.insert_or_assign(
+            m.msg_id, Pending{send->row, m.peer, send->to, m.text, m.seq, 1,
+                              steady_clock::now() + first_retry, m.expires_ms});
+        transmit(it->first, it->second);
         arm_retry_timer();
         if (send->wait) return wait_for_ack(send);
     }

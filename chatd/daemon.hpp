@@ -13,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "control_server.hpp"
 #include "counters.hpp"
 #include "dedup_window.hpp"
+#include "message_order.hpp"
 #include "net.hpp"
 #include "paths.hpp"
 #include "service_notify.hpp"
@@ -71,7 +73,8 @@ private:
         std::int64_t row = 0;
         std::string peer;
         Endpoint to;
-        std::string datagram;
+        std::string text;
+        std::uint64_t seq = 0;  // in our stream to this peer
         unsigned attempts = 0;
         std::chrono::steady_clock::time_point next_due;
         std::int64_t expires_ms = 0;
@@ -105,12 +108,26 @@ private:
     void on_datagram(std::string_view bytes, const Endpoint& from, bool truncated);
     void store_incoming(IncomingMessage message, const Endpoint& from);
 
+    // Store thread: shows or holds an ordered message (see MessageOrder),
+    // adding what became visible to `shown`; true if it was new.
+    bool place_in_order(Store& store, const IncomingMessage& message,
+                        std::vector<MessageView>& shown);
+    // Store thread: shows what has waited for a gap longer than the sender
+    // could still be retrying it.
+    void release_overdue(Store& store, std::int64_t cutoff_ms, std::vector<MessageView>& shown);
+
     // Control thread.
     void on_stored(const MessageView& message);
     void on_ack(const std::string& peer, const std::string& msg_id);
     void prune_followers();
     void arm_retry_timer();
     void on_retry_tick();
+    // Sends (or resends) a pending message with the current floor.
+    void transmit(const std::string& msg_id, const Pending& pending);
+    void forget_pending(const Pending& pending);
+    void arm_hold_timer();
+    void on_hold_tick();
+    std::chrono::milliseconds hold_limit() const;
     void resolve_peer(const std::string& spec, Resolved done);
     // As resolve_peer, but a bad peer is answered (bad_peer) here.
     void resolve_or_reject(const std::string& spec, std::shared_ptr<ReplySink> reply,
@@ -175,6 +192,16 @@ private:
     bool watchdog_withheld_ = false;
 
     DedupWindow committed_ids_{65536};  // store thread only: "peer id" keys durably stored
+    MessageOrder order_;                // store thread only: each sender's next message to show
+    asio::steady_timer hold_timer_;
+    // Our stream of sent messages: its name, the last seq given to each
+    // peer, and the seqs still unacked per peer (the lowest is the floor).
+    std::string stream_id_;
+    std::unordered_map<std::string, std::uint64_t> last_seq_;
+    std::unordered_map<std::string, std::set<std::uint64_t>> unacked_;
+    // When each peer last acked: the first ack after a silence brings its
+    // other messages' retries forward (the link is back).
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_ack_;
     std::unordered_map<std::string, Pending> pending_;
     std::unordered_multimap<std::string, Waiter> waiters_;
     std::vector<Follower> followers_;

@@ -5,7 +5,7 @@
 namespace chat {
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2 added transfers
+constexpr int kSchemaVersion = 3;  // 2 added transfers, 3 message order
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages (
@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS messages (
     ts         INTEGER NOT NULL,
     state      TEXT    NOT NULL,
     expires    INTEGER,
-    acked_ts   INTEGER
+    acked_ts   INTEGER,
+    seq        INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_seen ON messages (peer, msg_id)
     WHERE direction = 'in' AND msg_id IS NOT NULL;
@@ -43,6 +44,29 @@ CREATE TABLE IF NOT EXISTS transfers (
     updated   INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS transfers_wire ON transfers (direction, peer, wire_id);
+CREATE TABLE IF NOT EXISTS held (
+    id        INTEGER PRIMARY KEY,
+    peer      TEXT    NOT NULL,
+    peer_name TEXT    NOT NULL DEFAULT '',
+    msg_id    TEXT    NOT NULL,
+    text      TEXT    NOT NULL,
+    ts        INTEGER NOT NULL,
+    stream    TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    UNIQUE (peer, msg_id)
+);
+CREATE INDEX IF NOT EXISTS held_stream ON held (peer, stream, seq);
+CREATE TABLE IF NOT EXISTS streams (
+    peer   TEXT    NOT NULL,
+    stream TEXT    NOT NULL,
+    next   INTEGER NOT NULL,
+    PRIMARY KEY (peer, stream)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', lower(hex(randomblob(16))));
 )sql";
 
 // A prepared statement from the connection's cache: prepared once per SQL
@@ -130,6 +154,8 @@ Store::Store(const std::string& path) : path_(path) {
                              std::to_string(kSchemaVersion) + ")");
         }
         exec(kSchema);
+        if (found < 3 && !has_column("messages", "seq"))
+            exec("ALTER TABLE messages ADD COLUMN seq INTEGER");
         exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
     } catch (const StoreError& e) {
         close();
@@ -153,6 +179,12 @@ void Store::exec(const char* sql) {
         sqlite3_free(error);
         throw StoreError("store: " + why);
     }
+}
+
+bool Store::has_column(const std::string& table, const std::string& column) {
+    Statement info(db_, cache_, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+    info.bind(1, table).bind(2, column);
+    return info.step();
 }
 
 void Store::begin() { exec("BEGIN IMMEDIATE"); }
@@ -181,13 +213,102 @@ std::optional<std::int64_t> Store::insert_incoming(const IncomingMessage& m) {
     return sqlite3_last_insert_rowid(db_);
 }
 
+bool Store::hold_incoming(const IncomingMessage& m) {
+    Statement insert(db_, cache_,
+                     "INSERT OR IGNORE INTO held (peer, peer_name, msg_id, text, ts, stream, seq) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    insert.bind(1, m.peer).bind(2, m.name).bind(3, m.msg_id).bind(4, m.text).bind(5, m.ts_ms);
+    insert.bind(6, m.stream).bind(7, static_cast<std::int64_t>(m.seq)).step();
+    return sqlite3_changes(db_) > 0;
+}
+
+std::vector<MessageView> Store::release_held(const std::string& peer, const std::string& stream,
+                                             std::uint64_t seq) {
+    // All rows with that seq: a sender that reused one must not leave a
+    // message acked but never shown.
+    std::vector<std::pair<std::int64_t, IncomingMessage>> rows;
+    {
+        Statement select(db_, cache_,
+                         "SELECT id, peer_name, msg_id, text, ts FROM held "
+                         "WHERE peer = ?1 AND stream = ?2 AND seq = ?3 ORDER BY id");
+        select.bind(1, peer).bind(2, stream).bind(3, static_cast<std::int64_t>(seq));
+        while (select.step()) {
+            IncomingMessage m;
+            m.peer = peer;
+            m.name = select.text(1);
+            m.msg_id = select.text(2);
+            m.text = select.text(3);
+            m.ts_ms = select.integer(4);
+            rows.emplace_back(select.integer(0), std::move(m));
+        }
+    }
+    std::vector<MessageView> shown;
+    for (const auto& [held_id, m] : rows) {
+        Statement(db_, cache_, "DELETE FROM held WHERE id = ?1").bind(1, held_id).step();
+        if (const auto row = insert_incoming(m))
+            shown.push_back({*row, "in", peer, m.name, m.text, m.ts_ms, false, "received"});
+    }
+    return shown;
+}
+
+StreamState Store::stream_state(const std::string& peer, const std::string& stream) {
+    StreamState state;
+    Statement next(db_, cache_, "SELECT next FROM streams WHERE peer = ?1 AND stream = ?2");
+    next.bind(1, peer).bind(2, stream);
+    if (next.step()) state.next = static_cast<std::uint64_t>(next.integer(0));
+    Statement held(db_, cache_,
+                   "SELECT seq FROM held WHERE peer = ?1 AND stream = ?2 ORDER BY seq");
+    held.bind(1, peer).bind(2, stream);
+    while (held.step()) state.held.push_back(static_cast<std::uint64_t>(held.integer(0)));
+    return state;
+}
+
+void Store::save_stream(const std::string& peer, const std::string& stream, std::uint64_t next) {
+    Statement upsert(db_, cache_,
+                     "INSERT INTO streams (peer, stream, next) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT (peer, stream) DO UPDATE SET next = excluded.next");
+    upsert.bind(1, peer).bind(2, stream).bind(3, static_cast<std::int64_t>(next)).step();
+}
+
+std::vector<HeldKey> Store::held_before(std::int64_t ts_ms) {
+    Statement select(db_, cache_,
+                     "SELECT peer, stream, seq FROM held WHERE ts < ?1 ORDER BY peer, stream, seq");
+    select.bind(1, ts_ms);
+    std::vector<HeldKey> keys;
+    while (select.step()) {
+        keys.push_back(
+            {select.text(0), select.text(1), static_cast<std::uint64_t>(select.integer(2))});
+    }
+    return keys;
+}
+
+std::string Store::stream_id() {
+    Statement select(db_, cache_, "SELECT value FROM meta WHERE key = 'stream'");
+    if (!select.step()) throw StoreError("store: no stream id in '" + path_ + "'");
+    return select.text(0);
+}
+
+std::unordered_map<std::string, std::uint64_t> Store::last_sequences() {
+    Statement select(db_, cache_,
+                     "SELECT peer, MAX(seq) FROM messages WHERE direction = 'out' "
+                     "AND seq IS NOT NULL GROUP BY peer");
+    std::unordered_map<std::string, std::uint64_t> last;
+    while (select.step()) last[select.text(0)] = static_cast<std::uint64_t>(select.integer(1));
+    return last;
+}
+
 std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
     Statement insert(
         db_, cache_,
-        "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires) "
-        "VALUES ('out', ?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires, seq) "
+        "VALUES ('out', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     insert.bind(1, m.peer).bind(2, m.msg_id).bind(3, m.text).bind(4, std::int64_t{m.plain});
     insert.bind(5, m.ts_ms).bind(6, m.state).bind(7, m.expires_ms);
+    if (m.seq > 0) {
+        insert.bind(8, static_cast<std::int64_t>(m.seq));
+    } else {
+        insert.bind_null(8);
+    }
     insert.step();
     return sqlite3_last_insert_rowid(db_);
 }
@@ -265,12 +386,12 @@ std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t a
 
 std::vector<PendingRow> Store::pending() {
     Statement select(db_, cache_,
-                     "SELECT id, peer, msg_id, text, expires FROM messages WHERE direction = 'out' "
-                     "AND state = 'queued' ORDER BY id");
+                     "SELECT id, peer, msg_id, text, expires, seq FROM messages "
+                     "WHERE direction = 'out' AND state = 'queued' ORDER BY id");
     std::vector<PendingRow> rows;
     while (select.step()) {
-        rows.push_back(
-            {select.integer(0), select.text(1), select.text(2), select.text(3), select.integer(4)});
+        rows.push_back({select.integer(0), select.text(1), select.text(2), select.text(3),
+                        select.integer(4), static_cast<std::uint64_t>(select.integer(5))});
     }
     return rows;
 }

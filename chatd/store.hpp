@@ -30,6 +30,10 @@ struct IncomingMessage {
     std::string text;
     bool plain = false;
     std::int64_t ts_ms = 0;
+    // Its place in the sender's stream; seq 0 for plain or unordered ones.
+    std::string stream;
+    std::uint64_t seq = 0;
+    std::uint64_t floor = 0;
 };
 
 struct OutgoingMessage {
@@ -39,7 +43,8 @@ struct OutgoingMessage {
     bool plain = false;
     std::int64_t ts_ms = 0;
     std::int64_t expires_ms = 0;
-    std::string state;  // queued, or sent for plain
+    std::string state;      // queued, or sent for plain
+    std::uint64_t seq = 0;  // in our stream to this peer; 0 for plain
 };
 
 // An outbox row still waiting for its ack.
@@ -49,6 +54,20 @@ struct PendingRow {
     std::string msg_id;
     std::string text;
     std::int64_t expires_ms = 0;
+    std::uint64_t seq = 0;
+};
+
+// A received message held back until the ones its sender sent before it
+// arrive (see common/message_order.hpp).
+struct HeldKey {
+    std::string peer;
+    std::string stream;
+    std::uint64_t seq = 0;
+};
+
+struct StreamState {
+    std::uint64_t next = 0;  // 0: never seen
+    std::vector<std::uint64_t> held;
 };
 
 // Which messages a listing shows: received only (inbox) or both
@@ -96,6 +115,20 @@ public:
 
     // The new row's id, or nullopt if this peer's message id is stored already.
     std::optional<std::int64_t> insert_incoming(const IncomingMessage& message);
+    // Keeps a received message out of the listings for now; false if it is
+    // held already.
+    bool hold_incoming(const IncomingMessage& message);
+    // Moves the held message(s) with this seq into the listings.
+    std::vector<MessageView> release_held(const std::string& peer, const std::string& stream,
+                                          std::uint64_t seq);
+    StreamState stream_state(const std::string& peer, const std::string& stream);
+    void save_stream(const std::string& peer, const std::string& stream, std::uint64_t next);
+    // Held messages that arrived before `ts_ms`, by stream and seq.
+    std::vector<HeldKey> held_before(std::int64_t ts_ms);
+    // Names this store's own stream of sent messages (made once, kept).
+    std::string stream_id();
+    // The highest seq sent to each peer.
+    std::unordered_map<std::string, std::uint64_t> last_sequences();
     std::int64_t insert_outgoing(const OutgoingMessage& message);
     // True if a queued message was marked delivered.
     bool mark_delivered(const std::string& peer, const std::string& msg_id, std::int64_t ts_ms);
@@ -122,6 +155,7 @@ public:
 
 private:
     void exec(const char* sql);
+    bool has_column(const std::string& table, const std::string& column);
     void close();  // finalizes the cached statements, then the connection
 
     sqlite3* db_ = nullptr;

@@ -135,6 +135,19 @@ DecodedDatagram decode_envelope(std::string_view bytes) {
     auto name = valid_name(doc);
     if (!name) return malformed("invalid \"name\"");
     d.name = std::move(*name);
+    if (const auto seq = doc.find("seq"); seq != doc.end()) {
+        const std::string* stream = string_field(doc, "stream");
+        const auto floor = doc.find("floor");
+        if (!seq->is_number_unsigned() || seq->get<std::uint64_t>() == 0)
+            return malformed("message with a bad \"seq\"");
+        if (!stream || !is_valid_message_id(*stream))
+            return malformed("message with a seq but no valid \"stream\"");
+        if (floor == doc.end() || !floor->is_number_unsigned() ||
+            floor->get<std::uint64_t>() == 0 ||
+            floor->get<std::uint64_t>() > seq->get<std::uint64_t>())
+            return malformed("message with a seq but no valid \"floor\"");
+        d.order = {*stream, seq->get<std::uint64_t>(), floor->get<std::uint64_t>()};
+    }
     d.kind = DatagramKind::message;
     d.text = *text;
     return d;
@@ -165,9 +178,15 @@ DecodedDatagram decode_datagram(std::string_view bytes) {
     return d;
 }
 
-std::string encode_message(std::string_view id, std::string_view text, std::string_view name) {
+std::string encode_message(std::string_view id, std::string_view text, std::string_view name,
+                           const MessageOrderStamp& order) {
     json doc = {{"chatd", kWireVersion}, {"type", "msg"}, {"id", id}, {"text", text}};
     if (!name.empty()) doc["name"] = name;
+    if (order.seq > 0) {
+        doc["stream"] = order.stream;
+        doc["seq"] = order.seq;
+        doc["floor"] = order.floor;
+    }
     return doc.dump();
 }
 

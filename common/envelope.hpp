@@ -45,6 +45,19 @@ struct TransferAnswer {
     bool operator==(const TransferAnswer&) const = default;
 };
 
+// Where a chat message stands in its sender's stream to this peer, so the
+// receiver can show each sender's messages in the order they were sent
+// however the network reorders or loses them. `stream` names the sender's
+// store (a new one starts again at 1); `seq` counts from 1 per peer;
+// `floor` is the sender's lowest seq still unacknowledged, so everything
+// below it was either received or given up. seq 0: no order (old peers).
+struct MessageOrderStamp {
+    std::string stream;
+    std::uint64_t seq = 0;
+    std::uint64_t floor = 0;
+    bool operator==(const MessageOrderStamp&) const = default;
+};
+
 struct DecodedDatagram {
     DatagramKind kind = DatagramKind::malformed;
     std::string id;     // message, ack, offer, answer, cancel
@@ -53,13 +66,15 @@ struct DecodedDatagram {
     std::string error;  // malformed: why, for the debug log
     TransferOffer offer;
     TransferAnswer answer;
+    MessageOrderStamp order;  // message
 };
 
 inline constexpr std::size_t kMaxOfferNames = 16;
 
 DecodedDatagram decode_datagram(std::string_view bytes);
 
-std::string encode_message(std::string_view id, std::string_view text, std::string_view name);
+std::string encode_message(std::string_view id, std::string_view text, std::string_view name,
+                           const MessageOrderStamp& order = {});
 std::string encode_ack(std::string_view id);
 std::string encode_offer(std::string_view id, const TransferOffer& offer, std::string_view name);
 std::string encode_answer(std::string_view id, const TransferAnswer& answer);

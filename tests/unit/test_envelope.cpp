@@ -21,6 +21,40 @@ TEST_SUITE("envelope") {
         CHECK(d.name == "alice");
     }
 
+    TEST_CASE("a message's place in its sender's stream round-trips; none is seq 0") {
+        const MessageOrderStamp order{kId, 7, 3};
+        const auto d = decode_datagram(encode_message(kId, "hi", "", order));
+        CHECK(d.kind == DatagramKind::message);
+        CHECK(d.order == order);
+        CHECK(decode_datagram(encode_message(kId, "hi", "")).order == MessageOrderStamp{});
+        CHECK(encode_message(kId, "hi", "").find("seq") == std::string::npos);
+    }
+
+    TEST_CASE("a bad seq, stream or floor makes the message malformed") {
+        const std::string head = R"({"chatd":1,"type":"msg","id":")" + kId + R"(","text":"a",)";
+        const std::string stream = R"("stream":")" + kId + R"(")";
+        struct Case {
+            std::string fields, error;
+        };
+        const Case cases[] = {
+            {R"("seq":0,"floor":0,)" + stream, "message with a bad \"seq\""},
+            {R"("seq":-1,"floor":1,)" + stream, "message with a bad \"seq\""},
+            {R"("seq":"2","floor":1,)" + stream, "message with a bad \"seq\""},
+            {R"("seq":2,"floor":1)", "message with a seq but no valid \"stream\""},
+            {R"("seq":2,"floor":1,"stream":"XYZ")", "message with a seq but no valid \"stream\""},
+            {R"("seq":2,)" + stream, "message with a seq but no valid \"floor\""},
+            {R"("seq":2,"floor":3,)" + stream, "message with a seq but no valid \"floor\""},
+            {R"("seq":2,"floor":0,)" + stream, "message with a seq but no valid \"floor\""},
+            {R"("seq":2,"floor":[1],)" + stream, "message with a seq but no valid \"floor\""},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.fields);
+            const auto d = decode_datagram(head + c.fields + "}");
+            CHECK(d.kind == DatagramKind::malformed);
+            CHECK(d.error == c.error);
+        }
+    }
+
     TEST_CASE("an ack round-trips") {
         const auto d = decode_datagram(encode_ack(kId));
         CHECK(d.kind == DatagramKind::ack);

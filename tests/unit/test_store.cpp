@@ -1,10 +1,13 @@
 // The SQLite store, on a real file in a fresh temporary directory.
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "store.hpp"
 
@@ -32,7 +35,7 @@ const MessageFilter kReceived{true, ""};
 const MessageFilter kAll{false, ""};
 
 IncomingMessage incoming(std::string peer, std::string id, std::string text, std::int64_t ts = 1) {
-    return {std::move(peer), "", std::move(id), std::move(text), false, ts};
+    return {std::move(peer), "", std::move(id), std::move(text), false, ts, "", 0, 0};
 }
 
 }  // namespace
@@ -89,27 +92,108 @@ TEST_SUITE("store") {
             Store store(dir.db());
             store.begin();
             first = store.insert_outgoing(
-                {"p:1", "11111111111111111", "one", false, 10, 1000, "queued"});
-            store.insert_outgoing({"p:1", "22222222222222222", "two", false, 11, 1000, "queued"});
-            store.insert_outgoing({"p:1", "", "plain", true, 12, 1000, "sent"});
+                {"p:1", "11111111111111111", "one", false, 10, 1000, "queued", 1});
+            store.insert_outgoing(
+                {"p:1", "22222222222222222", "two", false, 11, 1000, "queued", 2});
+            store.insert_outgoing({"p:1", "", "plain", true, 12, 1000, "sent", 0});
+            store.insert_outgoing({"q:1", "33333333333333333", "q", false, 13, 1000, "queued", 7});
             store.commit();
-            CHECK(store.pending().size() == 2);
+            CHECK(store.pending().size() == 3);
+            CHECK(store.last_sequences() ==
+                  std::unordered_map<std::string, std::uint64_t>{{"p:1", 2}, {"q:1", 7}});
             CHECK_FALSE(store.mark_delivered("other:1", "11111111111111111", 20));  // wrong peer
             CHECK(store.mark_delivered("p:1", "11111111111111111", 20));
             CHECK_FALSE(store.mark_delivered("p:1", "11111111111111111", 21));  // only once
         }
         Store reopened(dir.db());
         const auto pending = reopened.pending();
-        REQUIRE(pending.size() == 1);
+        REQUIRE(pending.size() == 2);
         CHECK(pending[0].text == "two");
+        CHECK(pending[0].seq == 2);
         reopened.mark_expired(pending[0].id);
-        CHECK(reopened.pending().empty());
-        const auto history = newest(reopened, kAll, 10);
+        CHECK(reopened.pending().size() == 1);
+        const auto history = newest(reopened, MessageFilter{false, "p:1"}, 10);
         REQUIRE(history.size() == 3);
         CHECK(history[0].id == first);
         CHECK(history[0].state == "delivered");
         CHECK(history[1].state == "expired");
         CHECK(history[2].state == "sent");
+    }
+
+    TEST_CASE("held messages stay out of the listings until released, in any order") {
+        TempDir dir;
+        const auto ordered = [](std::string id, std::string text, std::uint64_t seq,
+                                std::int64_t ts) {
+            IncomingMessage m = incoming("a:1", std::move(id), std::move(text), ts);
+            m.stream = "00000000000000000000000000000001";
+            m.seq = seq;
+            m.floor = 1;
+            return m;
+        };
+        {
+            Store store(dir.db());
+            CHECK(store.hold_incoming(ordered("000000000000000b", "second", 2, 5)));
+            CHECK_FALSE(store.hold_incoming(ordered("000000000000000b", "second", 2, 6)));
+            CHECK(store.hold_incoming(ordered("000000000000000c", "third", 3, 7)));
+            CHECK(newest(store, kReceived, 10).empty());
+            store.save_stream("a:1", "00000000000000000000000000000001", 1);
+            CHECK(store.held_before(7).size() == 1);
+            CHECK(store.held_before(100).size() == 2);
+        }
+        Store store(dir.db());
+        const StreamState state = store.stream_state("a:1", "00000000000000000000000000000001");
+        CHECK(state.next == 1);
+        CHECK(state.held == std::vector<std::uint64_t>{2, 3});
+        CHECK(store.stream_state("a:1", "other").next == 0);
+        CHECK(store.insert_incoming(ordered("000000000000000a", "first", 1, 8)).has_value());
+        const auto second = store.release_held("a:1", "00000000000000000000000000000001", 2);
+        REQUIRE(second.size() == 1);
+        CHECK(second[0].text == "second");
+        CHECK(second[0].ts_ms == 5);
+        CHECK(store.release_held("a:1", "00000000000000000000000000000001", 2).empty());
+        store.release_held("a:1", "00000000000000000000000000000001", 3);
+        const auto listed = newest(store, kReceived, 10);
+        REQUIRE(listed.size() == 3);
+        CHECK(listed[0].text == "first");
+        CHECK(listed[1].text == "second");
+        CHECK(listed[2].text == "third");
+        CHECK(store.held_before(100).empty());
+    }
+
+    TEST_CASE("a store names its own stream once, and keeps the name") {
+        TempDir dir;
+        std::string name;
+        {
+            Store store(dir.db());
+            name = store.stream_id();
+        }
+        CHECK(name.size() == 32);
+        CHECK(Store(dir.db()).stream_id() == name);
+        TempDir other;
+        CHECK(Store(other.db()).stream_id() != name);
+    }
+
+    TEST_CASE("a schema 2 store gains the seq column and keeps its messages") {
+        TempDir dir;
+        {
+            Store store(dir.db());
+            store.insert_outgoing({"p:1", "11111111111111111", "old", false, 1, 1000, "queued", 0});
+        }
+        // Make it look as schema 2 left it: no seq column, version 2.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        const int rc =
+            sqlite3_exec(db, "ALTER TABLE messages DROP COLUMN seq; PRAGMA user_version = 2;",
+                         nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+        Store store(dir.db());
+        const auto pending = store.pending();
+        REQUIRE(pending.size() == 1);
+        CHECK(pending[0].text == "old");
+        CHECK(pending[0].seq == 0);
+        store.insert_outgoing({"p:1", "22222222222222222", "new", false, 2, 1000, "queued", 4});
+        CHECK(store.last_sequences().at("p:1") == 4);
     }
 
     TEST_CASE("a rolled-back transaction leaves nothing") {
