@@ -9,7 +9,8 @@ packages=(
     libasio-dev libspdlog-dev nlohmann-json3-dev doctest-dev libcli11-dev libsqlite3-dev libxxhash-dev
     python3 netcat-openbsd tmux clang-format
     systemd man-db dpkg-dev  # systemd-analyze, its man-page check, dpkg-shlibdeps for the .deb
-    rsync iproute2           # benchmark baselines (rsync daemon), ss
+    rsync iproute2           # benchmark baselines (rsync daemon), ss; ip netns for the two-host tests
+    nftables                 # loss, duplication and cuts on the two-host tests' link
     clang libclang-rt-14-dev # libFuzzer for make fuzz
 )
 

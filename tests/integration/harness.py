@@ -60,6 +60,7 @@ class Daemon:
         self.config.update(config)
         self.proc = None
         self.env = {}  # extra environment for chatd
+        self.wrap = []  # a command prefix, e.g. ["ip", "netns", "exec", "ns1"]
         self.log_path = os.path.join(self.dir, "chatd.log")
 
     @property
@@ -77,7 +78,7 @@ class Daemon:
     def start(self):
         path = self.write_config()
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([CHATD, "--config", path], stdout=log, stderr=log,
+        self.proc = subprocess.Popen([*self.wrap, CHATD, "--config", path], stdout=log, stderr=log,
                                      env={**os.environ, **self.env})
         log.close()
 
@@ -131,6 +132,20 @@ class Daemon:
             c.connect(self.socket)
             c.sendall(b'{"cmd":"status"}\n')
             return json.loads(c.makefile().readline())["counters"]
+
+    def send_many(self, peer, texts):
+        """Sends each text with its own control request (wait false), as
+        fast as the daemon takes them; returns the texts whose send was ok."""
+        accepted = []
+        for text in texts:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.connect(self.socket)
+                c.sendall(json.dumps({"cmd": "send", "peer": peer, "text": text,
+                                      "wait": False}).encode() + b"\n")
+                reply = json.loads(c.makefile().readline())
+            if reply.get("ok"):
+                accepted.append(text)
+        return accepted
 
     def inbox(self, *args, limit=100000):
         out = self.cli("--json", "inbox", "--limit", str(limit), *args).stdout
