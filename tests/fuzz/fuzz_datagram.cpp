@@ -12,8 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
     const chat::DecodedDatagram d = chat::decode_datagram(bytes);
     if (d.kind == chat::DatagramKind::message) {
-        const auto again = chat::decode_datagram(chat::encode_message(d.id, d.text, d.name));
-        if (again.kind != d.kind || again.text != d.text || again.id != d.id) std::abort();
+        const auto again =
+            chat::decode_datagram(chat::encode_message(d.id, d.text, d.name, d.order));
+        if (again.kind != d.kind || again.text != d.text || again.id != d.id ||
+            !(again.order == d.order))
+            std::abort();
     } else if (d.kind == chat::DatagramKind::offer) {
         const auto again = chat::decode_datagram(chat::encode_offer(d.id, d.offer, d.name));
         if (again.kind != d.kind || !(again.offer == d.offer)) std::abort();
