@@ -1,5 +1,7 @@
 #include "udp_transport.hpp"
 
+#include <pthread.h>
+
 #include <spdlog/logger.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,8 +68,15 @@ Endpoint UdpTransport::local_endpoint() const {
 }
 
 void UdpTransport::start(Handler handler) {
-    receiver_ = std::thread([this, h = std::move(handler)] { receive_loop(h); });
-    sender_ = std::thread([this] { send_loop(); });
+    // Named for top -H and perf.
+    receiver_ = std::thread([this, h = std::move(handler)] {
+        pthread_setname_np(pthread_self(), "chatd-receiver");
+        receive_loop(h);
+    });
+    sender_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "chatd-sender");
+        send_loop();
+    });
 }
 
 bool UdpTransport::send(const Endpoint& to, std::string bytes) {
