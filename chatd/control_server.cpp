@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <sys/un.h>
-#include <array>
+#include <algorithm>
+#include <asio/buffers_iterator.hpp>
 #include <asio/post.hpp>
-#include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
@@ -29,9 +29,17 @@ constexpr std::size_t kMaxQueuedReplyBytes = 4 << 20;
 // A client that connects and sends no whole request in this long is
 // closed, so idle connections cannot pile up without bound.
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
+constexpr std::size_t kMaxReadAhead = 64 << 10;
 }  // namespace
 
-class ControlSession : public ReplySink, public std::enable_shared_from_this<ControlSession> {
+// One connection. Requests are taken one at a time, in order: each gets
+// its own RequestReply, and once it finishes the next line is read, so a
+// client may keep the connection for many requests (as send_flood and
+// scripts do). Bytes that arrive while a request runs are kept for the
+// next one; end of input while one runs ends it (the client hung up).
+// A transfer, whose descriptors follow its request, is the connection's
+// last request, as is one that was refused as malformed.
+class ControlSession : public std::enable_shared_from_this<ControlSession> {
 public:
     ControlSession(asio::local::stream_protocol::socket socket, ControlServer& server,
                    RequestHandler& handler, spdlog::logger& log)
@@ -42,18 +50,9 @@ public:
           handler_(handler),
           log_(log) {}
 
-    void start() {
-        request_timer_.expires_after(kRequestTimeout);
-        request_timer_.async_wait([self = shared_from_this()](asio::error_code ec) {
-            if (ec || !self->open_) return;
-            self->log_.debug("control client sent no request in {} s; closing it",
-                             kRequestTimeout.count());
-            self->close();
-        });
-        read_request();
-    }
+    void start() { next_request(); }
 
-    void send_line(std::string line) override {
+    void send_line(std::string line) {
         if (!open_) return;
         if (queued_bytes_ + line.size() > kMaxQueuedReplyBytes) {
             log_.debug("control client is not reading its replies; closing it");
@@ -65,15 +64,21 @@ public:
         if (!writing_) write_next();
     }
 
-    void finish() override {
-        finishing_ = true;
-        if (!writing_) close();
+    // The running request has said all it will.
+    void finish_request() {
+        active_ = false;
+        drained_ = nullptr;
+        if (last_request_) {
+            closing_ = true;
+            if (!writing_) close();
+        } else if (!writing_) {
+            next_request();
+        }  // else on_written goes on once its replies are out
     }
 
-    bool is_open() const override { return open_; }
+    bool is_open() const { return open_; }
 
-    void receive_fds(std::size_t count,
-                     std::function<void(OwnedFds, const std::string&)> done) override {
+    void receive_fds(std::size_t count, std::function<void(OwnedFds, const std::string&)> done) {
         fds_wanted_ = count;
         fds_done_ = std::move(done);
         fds_ = OwnedFds();
@@ -81,7 +86,7 @@ public:
         wait_for_fds();
     }
 
-    void on_drained(std::function<void()> next) override {
+    void on_drained(std::function<void()> next) {
         if (!open_) return;
         if (writes_.empty()) {
             asio::post(socket_.get_executor(), std::move(next));
@@ -103,29 +108,72 @@ public:
     }
 
 private:
-    void read_request() {
-        asio::async_read_until(socket_, input_, '\n',
-                               [self = shared_from_this()](asio::error_code ec, std::size_t n) {
-                                   self->on_request(ec, n);
-                               });
+    // Idle between requests: the next whole line, or wait for one (60 s).
+    void next_request() {
+        if (!open_) return;
+        const auto data = input_.data();
+        const auto begin = asio::buffers_begin(data), end = asio::buffers_end(data);
+        // Only what came since the last look: a long request is scanned once.
+        const auto from = begin + static_cast<std::ptrdiff_t>(std::min(scanned_, input_.size()));
+        if (const auto newline = std::find(from, end, '\n'); newline != end) {
+            const auto length = static_cast<std::size_t>(newline - begin);
+            std::string line(begin, newline);
+            input_.consume(length + 1);
+            scanned_ = 0;
+            return on_request(std::move(line));
+        }
+        scanned_ = input_.size();
+        if (input_.size() > kMaxRequestBytes) {
+            return reject("request longer than " + std::to_string(kMaxRequestBytes) + " bytes");
+        }
+        request_timer_.expires_after(kRequestTimeout);
+        request_timer_.async_wait([self = shared_from_this()](asio::error_code ec) {
+            if (ec || !self->open_ || self->active_) return;
+            self->log_.debug("control client sent no request in {} s; closing it",
+                             kRequestTimeout.count());
+            self->close();
+        });
+        read_more();
     }
 
-    void on_request(asio::error_code ec, std::size_t length) {
+    // Reads what the client sends, while idle (the next request) or while a
+    // request runs (a hang-up ends it; a pipelined request waits).
+    void read_more() {
+        if (reading_ || !open_ || fds_done_) return;
+        // While a request runs, read only a little ahead: enough to see a
+        // hang-up and take pipelined requests, not 32 MiB per connection.
+        const std::size_t limit = active_ ? kMaxReadAhead : input_.max_size();
+        if (input_.size() >= limit) return;  // taken when idle
+        const std::size_t room = limit - input_.size();
+        reading_ = true;
+        // Small reads for small requests (1,000 idle clients cost 4 MiB),
+        // larger as a long one (a manifest) comes in.
+        const std::size_t chunk = std::clamp<std::size_t>(input_.size(), 4096, 65536);
+        socket_.async_read_some(input_.prepare(std::min(room, chunk)),
+                                [self = shared_from_this()](asio::error_code ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(asio::error_code ec, std::size_t n) {
+        reading_ = false;
         if (!open_) return;
-        request_timer_.cancel();
-        if (ec == asio::error::not_found) {
-            reject("request longer than " + std::to_string(kMaxRequestBytes) + " bytes");
-            return;
-        }
-        if (ec) {  // gone before a whole line: nothing to answer
-            log_.debug("control client left mid-request: {}", ec.message());
+        if (ec) {
+            if (active_) log_.debug("control client hung up: {}", ec.message());
+            // Gone: a running request ends with it, a half-sent one is dropped.
             close();
             return;
         }
-        std::string line(
-            asio::buffers_begin(input_.data()),
-            asio::buffers_begin(input_.data()) + static_cast<std::ptrdiff_t>(length) - 1);
-        input_.consume(length);
+        input_.commit(n);
+        if (active_) {
+            read_more();
+        } else {
+            next_request();
+        }
+    }
+
+    void on_request(std::string line) {
+        request_timer_.cancel();
         Request request;
         try {
             request = parse_request(line);
@@ -133,10 +181,17 @@ private:
             reject(e.what());
             return;
         }
-        // A transfer's descriptors follow its request: reading for a hang-up
-        // now would take their bytes and the kernel would drop the files.
-        if (!std::holds_alternative<TransferRequest>(request)) watch_for_hangup();
-        handler_.handle(std::move(request), shared_from_this());
+        active_ = true;
+        // A transfer's descriptors follow its request: reading now would take
+        // their bytes and the kernel would drop the files.
+        const bool transfer = std::holds_alternative<TransferRequest>(request);
+        if (transfer) {
+            last_request_ = true;
+        } else {
+            read_more();
+        }
+        current_ = std::make_shared<RequestReply>(shared_from_this());
+        handler_.handle(std::move(request), current_);
     }
 
     void wait_for_fds() {
@@ -175,27 +230,15 @@ private:
             fds_.reset();
             return done(OwnedFds(), error);
         }
-        watch_for_hangup();
+        read_more();  // from now on, only to see a hang-up
         done(std::move(fds_), "");
     }
 
     void reject(const std::string& why) {
         log_.debug("bad control request: {}", why);
+        last_request_ = true;
         send_line(error_reply(codes::bad_request, why));
-        finish();
-    }
-
-    // A client that hangs up (chatcli interrupted) ends its session, so
-    // followers and waiters do not outlive it.
-    void watch_for_hangup() {
-        socket_.async_read_some(asio::buffer(discard_),
-                                [self = shared_from_this()](asio::error_code ec, std::size_t) {
-                                    if (ec) {
-                                        self->close();
-                                    } else if (self->open_) {
-                                        self->watch_for_hangup();
-                                    }
-                                });
+        finish_request();
     }
 
     void write_next() {
@@ -217,24 +260,69 @@ private:
         writes_.pop_front();
         if (!writes_.empty()) {
             write_next();
-        } else if (finishing_) {
+        } else if (closing_) {
             close();
+        } else if (!active_) {
+            next_request();
         } else if (drained_) {
             std::exchange(drained_, nullptr)();
         }
     }
 
+    // What a handler holds: it speaks for one request only, so a late
+    // line from a finished request never lands in the next one's replies.
+    class RequestReply : public ReplySink {
+    public:
+        explicit RequestReply(std::shared_ptr<ControlSession> session)
+            : session_(std::move(session)) {}
+        void send_line(std::string line) override {
+            if (auto s = current()) s->send_line(std::move(line));
+        }
+        void finish() override {
+            if (auto s = current()) {
+                finished_ = true;
+                s->current_.reset();
+                s->finish_request();
+            }
+        }
+        bool is_open() const override {
+            const auto s = current();
+            return s && s->is_open();
+        }
+        void on_drained(std::function<void()> next) override {
+            if (auto s = current()) s->on_drained(std::move(next));
+        }
+        void receive_fds(std::size_t count,
+                         std::function<void(OwnedFds, const std::string&)> done) override {
+            if (auto s = current()) return s->receive_fds(count, std::move(done));
+            done(OwnedFds(), "the client left");
+        }
+
+    private:
+        std::shared_ptr<ControlSession> current() const {
+            if (finished_) return nullptr;
+            auto s = session_.lock();
+            return s && s->current_.get() == this ? s : nullptr;
+        }
+        std::weak_ptr<ControlSession> session_;
+        bool finished_ = false;
+    };
+
     asio::local::stream_protocol::socket socket_;
     asio::steady_timer request_timer_;
     asio::streambuf input_;
-    std::array<char, 512> discard_{};
     ControlServer& server_;
     RequestHandler& handler_;
     spdlog::logger& log_;
+    std::shared_ptr<RequestReply> current_;
     std::deque<std::string> writes_;
     std::size_t queued_bytes_ = 0;
+    std::size_t scanned_ = 0;  // bytes of input_ known to hold no newline
     bool writing_ = false;
-    bool finishing_ = false;
+    bool reading_ = false;
+    bool active_ = false;        // a request is running
+    bool last_request_ = false;  // close once it is answered
+    bool closing_ = false;
     bool open_ = true;
     std::function<void()> drained_;
     std::size_t fds_wanted_ = 0;

@@ -128,6 +128,29 @@ class BadControlClientTest(ChatTestCase):
             self.assertEqual((reply["ok"], reply["code"], reply["error"]), (False, "bad_request", error))
         self.assertEqual(d.status()["name"], "alice")
 
+    def test_one_connection_carries_many_requests_in_order_until_a_bad_one(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        c = self.connect(a)
+        sends = [json.dumps({"cmd": "send", "peer": b.address, "text": f"kept {i}", "wait": i == 2})
+                 for i in range(3)]
+        # Pipelined: all written before any reply is read.
+        c.sendall(("\n".join(sends + ['{"cmd":"status"}', "not json", '{"cmd":"status"}']) + "\n")
+                  .encode())
+        replies = []
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break  # closed after the bad request
+            data += chunk
+        replies = [json.loads(line) for line in data.decode().splitlines()]
+        self.assertEqual([r.get("state") for r in replies[:3]], ["queued", "queued", "delivered"])
+        self.assertEqual(replies[3]["name"], "alice")
+        self.assertEqual((replies[4]["ok"], replies[4]["error"]), (False, "request is not valid JSON"))
+        self.assertEqual(len(replies), 5)  # nothing after the bad one
+        wait_for(lambda: [m["text"] for m in b.inbox()] == ["kept 0", "kept 1", "kept 2"],
+                 what="the three messages at bob")
+
     def test_clients_that_vanish_or_stall_do_not_block_others(self):
         d = self.daemon("alice")
         half = self.connect(d)
