@@ -1,6 +1,6 @@
 // Sends COUNT chat messages through chatd's control socket as fast as it
-// takes them: CLIENTS threads, one connection per request (the protocol's
-// unit), not waiting for the peer's ack. The load generator for the chat
+// takes them: CLIENTS threads, each with one connection for all its
+// requests, not waiting for the peer's ack. The load generator for the chat
 // throughput case: a Python client would measure itself, not chatd.
 //
 //   send_flood SOCKET PEER COUNT PAYLOAD_BYTES CLIENTS
@@ -18,23 +18,42 @@
 
 namespace {
 
-bool send_one(const std::string& socket_path, const std::string& request) {
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-              ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size());
-    std::string reply;
-    char buffer[512];
-    while (ok && reply.find('\n') == std::string::npos) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n <= 0) break;
-        reply.append(buffer, static_cast<std::size_t>(n));
+// One client's connection, kept for all its requests: each request is
+// written, then its reply line read, as chatcli does for one.
+class Connection {
+public:
+    explicit Connection(const std::string& socket_path)
+        : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+        ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
     }
-    ::close(fd);
-    return ok && reply.find("\"ok\":true") != std::string::npos;
-}
+    ~Connection() { ::close(fd_); }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    bool send(const std::string& request) {
+        if (!ok_ ||
+            ::write(fd_, request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+            return ok_ = false;
+        std::size_t newline;
+        while ((newline = pending_.find('\n')) == std::string::npos) {
+            char buffer[4096];
+            const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+            if (n <= 0) return ok_ = false;
+            pending_.append(buffer, static_cast<std::size_t>(n));
+        }
+        const bool accepted = pending_.substr(0, newline).find("\"ok\":true") != std::string::npos;
+        pending_.erase(0, newline + 1);
+        return accepted;
+    }
+
+private:
+    int fd_;
+    bool ok_ = false;
+    std::string pending_;
+};
 
 }  // namespace
 
@@ -54,8 +73,9 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (long c = 0; c < clients; ++c) {
         threads.emplace_back([&] {
+            Connection connection(socket_path);
             while (next.fetch_add(1) < count) {
-                if (!send_one(socket_path, request)) failed.fetch_add(1);
+                if (!connection.send(request)) failed.fetch_add(1);
             }
         });
     }

@@ -60,6 +60,19 @@ public:
         return taken;
     }
 
+    // As pop_batch, without waiting: 0 when nothing is queued.
+    std::size_t try_pop_batch(std::vector<T>& out, std::size_t max) {
+        std::lock_guard lock(mutex_);
+        std::size_t taken = 0;
+        while (!items_.empty() && taken < max) {
+            out.push_back(std::move(items_.front()));
+            items_.pop_front();
+            ++taken;
+        }
+        if (taken > 0) not_full_.notify_all();
+        return taken;
+    }
+
     void close() {
         std::lock_guard lock(mutex_);
         closed_ = true;
