@@ -32,6 +32,7 @@ constexpr std::size_t kMaxFilesPerJob = 250;       // descriptors in one worker 
 // A failed job resumes with backoff (0.5 s doubling), about 15 s in all:
 // long enough for the receiving daemon to restart.
 constexpr int kJobAttempts = 6;
+constexpr auto kManifestTimeout = std::chrono::seconds(30);
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 constexpr auto kHeaderTimeout = std::chrono::seconds(15);
 // Answers of "still receiving" after every job is done, before the jobs
@@ -562,38 +563,61 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
     save(*t, false);
     ctx_.log->info("transfer {} accepted by {}", t->number, t->peer);
     if (t->reply) t->reply->send_line(reply_line({{"event", "accepted"}, {"id", t->number}}));
-    send_manifest(t->number);
+    send_manifest(t->number, 1);
 }
 
-void TransferManager::send_manifest(std::uint64_t number) {
+// The manifest goes over its own connection. A refusal is final; a lost
+// connection (a lossy or cut link) is tried again with the jobs' backoff:
+// the receiver answers ok again to a manifest it already has.
+void TransferManager::send_manifest(std::uint64_t number, int attempt) {
     Outgoing& t = *outgoing_.at(number);
     auto socket = std::make_shared<asio::ip::tcp::socket>(ctx_.io);
     auto header = std::make_shared<std::string>(reply_line(
         {{"transfer", t.id}, {"token", t.token}, {"manifest", encode_manifest(t.manifest)}}));
     const asio::ip::tcp::endpoint endpoint(address_of(t.peer), t.port);
-    socket->async_connect(endpoint, [this, number, socket, header](asio::error_code ec) {
+    // A silent peer must not hold the transfer: closing the socket fails
+    // whichever step is waiting.
+    auto deadline = std::make_shared<asio::steady_timer>(ctx_.io, kManifestTimeout);
+    deadline->async_wait([socket](asio::error_code ec) {
+        if (!ec) socket->close(ec);
+    });
+    // Whether the transfer is still waiting on this attempt.
+    auto current = [this, number]() -> Outgoing* {
         auto it = outgoing_.find(number);
-        if (it == outgoing_.end() || it->second->state != "sending") return;
-        if (ec)
-            return finish_outgoing(*it->second,
-                                   "cannot connect to send the manifest: " + ec.message());
+        return it == outgoing_.end() || it->second->state != "sending" ? nullptr : it->second.get();
+    };
+    auto lost = [this, number, attempt, deadline](Outgoing& t, const std::string& why) {
+        deadline->cancel();
+        if (attempt >= kJobAttempts) return finish_outgoing(t, why);
+        const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+        ctx_.log->warn("transfer {}: {}; trying again in {} ms", number, why, delay.count());
+        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
+        timer->async_wait([this, number, attempt, timer](asio::error_code ec) {
+            if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending")
+                send_manifest(number, attempt + 1);
+        });
+    };
+    socket->async_connect(endpoint, [this, socket, header, current, lost,
+                                     deadline](asio::error_code ec) {
+        Outgoing* t = current();
+        if (!t) return;
+        if (ec) return lost(*t, "cannot connect to send the manifest: " + ec.message());
         asio::async_write(
             *socket, asio::buffer(*header),
-            [this, number, socket, header](asio::error_code ec, std::size_t) {
-                auto it = outgoing_.find(number);
-                if (it == outgoing_.end() || it->second->state != "sending") return;
-                if (ec)
-                    return finish_outgoing(*it->second,
-                                           "cannot send the manifest: " + ec.message());
+            [this, socket, header, current, lost, deadline](asio::error_code ec, std::size_t) {
+                Outgoing* t = current();
+                if (!t) return;
+                if (ec) return lost(*t, "cannot send the manifest: " + ec.message());
                 auto reply = std::make_shared<asio::streambuf>(64 * 1024);
                 asio::async_read_until(
                     *socket, *reply, '\n',
-                    [this, number, socket, reply](asio::error_code ec, std::size_t n) {
-                        auto it = outgoing_.find(number);
-                        if (it == outgoing_.end() || it->second->state != "sending") return;
+                    [this, socket, reply, current, lost, deadline](asio::error_code ec,
+                                                                   std::size_t n) {
+                        Outgoing* t = current();
+                        if (!t) return;
                         if (ec)
-                            return finish_outgoing(
-                                *it->second, "the receiver dropped the manifest: " + ec.message());
+                            return lost(*t, "the receiver dropped the manifest: " + ec.message());
+                        deadline->cancel();
                         const std::string text(
                             asio::buffers_begin(reply->data()),
                             asio::buffers_begin(reply->data()) + static_cast<std::ptrdiff_t>(n));
@@ -603,10 +627,9 @@ void TransferManager::send_manifest(std::uint64_t number) {
                             const std::string why = verdict.is_object()
                                                         ? (error.empty() ? "refused" : error)
                                                         : "a bad reply";
-                            return finish_outgoing(*it->second,
-                                                   "the receiver refused the manifest: " + why);
+                            return finish_outgoing(*t, "the receiver refused the manifest: " + why);
                         }
-                        start_jobs(*it->second);
+                        start_jobs(*t);
                     });
             });
     });

@@ -90,7 +90,7 @@ private:
     // Sending side.
     Outgoing* resumable(const std::string& peer, const Manifest& manifest);
     void send_offer(Outgoing& t);
-    void send_manifest(std::uint64_t number);
+    void send_manifest(std::uint64_t number, int attempt);
     void start_jobs(Outgoing& t);
     void pump_jobs(Outgoing& t);
     void submit_job(std::uint64_t number, std::vector<std::size_t> entries, int attempt);
