@@ -166,13 +166,21 @@ class ChatTestCase(unittest.TestCase):
     def tearDown(self):
         # A clean stop exits 0; a sanitizer report or a crash does not.
         bad_exits = [(d.name, rc) for d in self.daemons if (rc := d.stop()) not in (None, 0)]
-        if bad_exits or not getattr(self._outcome, "success", True):
+        if bad_exits or self.failed():
             for d in self.daemons:
                 if os.path.exists(d.log_path):
                     print(f"--- log of {d.name} ---\n{d.log()[-6000:]}")
         shutil.rmtree(self.root, ignore_errors=True)
         if bad_exits:
             self.fail(f"chatd exited badly on SIGTERM: {bad_exits}")
+
+    def failed(self):
+        """Whether this test has failed so far. Python 3.11 records the
+        failure in the result before tearDown; `_outcome.success` stays True."""
+        result = getattr(self._outcome, "result", None)
+        recorded = result is not None and any(
+            test is self for test, _ in result.failures + result.errors)
+        return recorded or not getattr(self._outcome, "success", True)
 
     def daemon(self, name, start=True, **kwargs):
         d = Daemon(self.root, name, **kwargs)

@@ -1,10 +1,15 @@
 """Daemons SIGKILLed in the middle of the work: no message that was acked
 is lost, none is shown twice, and each sender's order holds."""
+import os
+import random
+import signal
+import subprocess
 import threading
 import time
 import unittest
 
-from harness import SLOW, ChatTestCase, free_udp_port, wait_for
+from harness import CHATCLI, SLOW, ChatTestCase, free_udp_port, wait_for
+from test_transfer import snapshot
 
 
 class CrashTest(ChatTestCase):
@@ -92,6 +97,43 @@ class CrashTest(ChatTestCase):
               f"({len(set(resent))} sent again after a kill); all shown in order, "
               f"{len(shown) - len(collapsed)} twice because their first send was stored "
               f"but not answered")
+
+    def test_workers_killed_at_random_points_never_publish_a_partial_tree(self):
+        download = os.path.join(self.root, "incoming")
+        # max_rate stretches the transfer over seconds, so the kills land in it.
+        a = self.daemon("alice", transfer={"workers": 2, "max_rate": 6 << 20})
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all", "download_dir": download})
+        src = os.path.join(self.root, "src", "tree")
+        rng = random.Random(7)
+        for i in range(120):
+            folder = os.path.join(src, f"d{i // 12:02d}")
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, f"f{i:03d}.bin"), "wb") as f:
+                f.write(rng.randbytes(rng.randint(64, 320) << 10))
+        transfer = subprocess.Popen([CHATCLI, "--socket", a.socket, "--json", "transfer",
+                                     b.address, src], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        self.addCleanup(transfer.kill)
+        kills = []
+        while transfer.poll() is None and len(kills) < 5:
+            time.sleep(rng.uniform(0.2, 0.6) * SLOW)
+            side = rng.choice((a, b))
+            pid = rng.choice(side.status()["workers"]["pids"])
+            if transfer.poll() is not None:
+                break
+            os.kill(pid, signal.SIGKILL)
+            kills.append(side.name)
+            # Never a partial tree in place: only the staging directory.
+            self.assertNotIn("tree", os.listdir(download) if os.path.isdir(download) else [])
+        out, err = transfer.communicate(timeout=300 * SLOW)
+        self.assertEqual(transfer.returncode, 0, err + out[-1000:])
+        self.assertGreaterEqual(len(kills), 3, "the transfer ended before the kills")
+        self.assertEqual(snapshot(os.path.join(download, "tree")), snapshot(src))
+        self.assertEqual(os.listdir(download), ["tree"])  # no staging left
+        restarts = a.status()["workers"]["restarts"] + b.status()["workers"]["restarts"]
+        self.assertEqual(restarts, len(kills))
+        print(f"workers: {len(kills)} SIGKILLs at random moments ({', '.join(kills)}); every "
+              f"worker replaced, the 120-file tree published once, identical")
 
 
 if __name__ == "__main__":
