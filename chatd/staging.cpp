@@ -164,12 +164,14 @@ int StagingTree::open_for_read(const std::string& path) {
 }
 
 std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Manifest& manifest,
-                                                                      int download_fd) {
+                                                                      int download_fd,
+                                                                      bool files_stamped) {
     // Files first (their mtimes), then directories deepest first, so that
     // setting one does not disturb another's mtime.
     std::vector<const ManifestEntry*> order;
     for (const auto& e : manifest.entries) {
-        if (e.type == EntryType::file) order.push_back(&e);
+        if (e.type == EntryType::file && !(files_stamped && (e.mode & S_IWUSR)))
+            order.push_back(&e);
     }
     const std::size_t files = order.size();
     for (const auto& e : manifest.entries) {

@@ -42,9 +42,11 @@ public:
     // Applies modes and mtimes (files, then directories deepest first),
     // makes everything durable with one syncfs, then renames each top-level
     // entry into `download_fd` under a free name. Returns (offered, placed)
-    // names. The staging root is left empty.
+    // names. The staging root is left empty. `files_stamped`: the workers
+    // set each file's mtime, and its mode unless it lacks owner write.
     std::vector<std::pair<std::string, std::string>> publish(const Manifest& manifest,
-                                                             int download_fd);
+                                                             int download_fd,
+                                                             bool files_stamped = false);
 
 private:
     // The directory holding `path`, and its last component (walked one

@@ -509,6 +509,26 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
             throw StreamError(storage_error);
         }
         if (trailer.value("hash", "") == hash.hex()) {
+            // Mode and mtime now, through the open descriptor: after the last
+            // write, and cheaper than a lookup by name at publish. A mode
+            // without owner write waits for publish, so a rerun after a
+            // restart can still open the file.
+            if (f.stamp) {
+                const timespec times[2] = {{0, UTIME_OMIT},
+                                           {static_cast<time_t>(f.stamp->mtime_ns / 1'000'000'000),
+                                            static_cast<long>(f.stamp->mtime_ns % 1'000'000'000)}};
+                if (((f.stamp->mode & S_IWUSR) &&
+                     ::fchmod(out, static_cast<mode_t>(f.stamp->mode)) != 0) ||
+                    ::futimens(out, times) != 0) {
+                    storage_failed(errno_text());
+                    verdict({{"file", index},
+                             {"ok", false},
+                             {"fatal", true},
+                             {"error", storage_error}});
+                    flush_verdicts();
+                    throw StreamError(storage_error);
+                }
+            }
             verified.push_back(index);
             batch.file_done(index);
             verdict({{"file", index}, {"ok", true}});

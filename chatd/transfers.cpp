@@ -135,6 +135,7 @@ struct TransferManager::Incoming {
     Clock::time_point offered_at = Clock::now();
     std::int64_t offered_ms = wall_ms();  // kept across restarts
     bool restored = false;                // taken back from the store after a restart
+    bool files_stamped = true;            // workers set mode and mtime (older rows: no)
     ~Incoming() {
         staging.reset();
         if (dir_fd >= 0) ::close(dir_fd);
@@ -265,6 +266,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             if (row.manifest && !finished(t->state)) t->manifest = decode_manifest(*row.manifest);
             for (const auto& i : doc.value("verified", json::array()))
                 t->verified.insert(i.get<std::size_t>());
+            t->files_stamped = doc.value("files_stamped", false);
             Incoming& ref = *t;
             incoming_[t->number] = std::move(t);
             if (ref.state != "accepted" && ref.state != "receiving") continue;
@@ -348,6 +350,7 @@ void TransferManager::save(const Incoming& t, bool with_manifest, std::function<
                         {"entries", t.offer.entries},
                         {"names", t.offer.names}}},
                       {"verified", t.verified},
+                      {"files_stamped", t.files_stamped},
                       {"placed", placed}};
     persist_row(
         {static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
@@ -1107,7 +1110,12 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
             return;
         }
         const ManifestEntry& e = t.manifest->entries[i];
-        list.push_back({{"i", i}, {"path", e.path}, {"size", e.size}});
+        json file = {{"i", i}, {"path", e.path}, {"size", e.size}};
+        if (t.files_stamped) {
+            file["m"] = e.mode;
+            file["mt"] = e.mtime_ns;
+        }
+        list.push_back(std::move(file));
         fresh = fresh && !t.seen[i];
         t.seen[i] = true;
     }
@@ -1145,7 +1153,7 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
 
 void TransferManager::publish(Incoming& t) {
     try {
-        t.placed = t.staging->publish(*t.manifest, t.dir_fd);
+        t.placed = t.staging->publish(*t.manifest, t.dir_fd, t.files_stamped);
     } catch (const StagingError& e) {
         return fail_incoming(t, e.what());
     }

@@ -78,8 +78,12 @@ private:
     static std::vector<StreamFile> stream_files(const json& params) {
         std::vector<StreamFile> files;
         for (const auto& f : params.at("files")) {
-            files.push_back({f.at("i").get<std::size_t>(), f.at("path").get<std::string>(),
-                             f.at("size").get<std::uint64_t>()});
+            StreamFile file{f.at("i").get<std::size_t>(), f.at("path").get<std::string>(),
+                            f.at("size").get<std::uint64_t>(), std::nullopt};
+            if (f.contains("m"))
+                file.stamp =
+                    FileStamp{f.at("m").get<std::uint32_t>(), f.at("mt").get<std::int64_t>()};
+            files.push_back(std::move(file));
         }
         return files;
     }

@@ -247,7 +247,7 @@ Tree make_tree(Fixture& f) {
     Tree t;
     t.contents = {"", "x", std::string(300 * 1024, 'm'), std::string(5 << 20, 'L')};
     for (std::size_t i = 0; i < t.contents.size(); ++i) {
-        t.files.push_back({i, "dir/file " + std::to_string(i), t.contents[i].size()});
+        t.files.push_back({i, "dir/file " + std::to_string(i), t.contents[i].size(), std::nullopt});
         std::ofstream(f.dir / ("src" + std::to_string(i)), std::ios::binary) << t.contents[i];
     }
     return t;
@@ -272,7 +272,12 @@ PoolJob send_job(Fixture& f, const Tree& t, std::uint16_t port, Outcome& out) {
 PoolJob receive_job(const Tree& t, int socket, int staging_fd, Outcome& out) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& file : t.files) {
-        files.push_back({{"i", file.index}, {"path", file.path}, {"size", file.size}});
+        nlohmann::json entry = {{"i", file.index}, {"path", file.path}, {"size", file.size}};
+        if (file.stamp) {
+            entry["m"] = file.stamp->mode;
+            entry["mt"] = file.stamp->mtime_ns;
+        }
+        files.push_back(std::move(entry));
     }
     PoolJob job = hash_job({socket, ::dup(staging_fd)}, out);
     job.kind = "receive";
@@ -283,8 +288,11 @@ PoolJob receive_job(const Tree& t, int socket, int staging_fd, Outcome& out) {
 Manifest tree_manifest(const Tree& t) {
     Manifest m;
     m.entries.push_back({EntryType::directory, "dir", 0, 0755, 0, ""});
-    for (const auto& file : t.files)
-        m.entries.push_back({EntryType::file, file.path, file.size, 0644, 0, ""});
+    for (const auto& file : t.files) {
+        m.entries.push_back({EntryType::file, file.path, file.size,
+                             file.stamp ? file.stamp->mode : 0644,
+                             file.stamp ? file.stamp->mtime_ns : 0, ""});
+    }
     return m;
 }
 
@@ -316,7 +324,13 @@ TEST_CASE("files go from a send job to a receive job, verified, then publish") {
     Fixture f;
     WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
     pool.start();
-    const Tree t = make_tree(f);
+    Tree t = make_tree(f);
+    // The receiver stamps mode and mtime itself, except a mode without
+    // owner write (file 3), which publish applies.
+    for (std::size_t i = 0; i < t.files.size(); ++i) {
+        t.files[i].stamp = FileStamp{i == 3 ? 0444u : 0640u,
+                                     1'600'000'000'000'000'000 + static_cast<std::int64_t>(i)};
+    }
     fs::create_directories(f.dir / "download");
     const int download = ::open((f.dir / "download").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     StagingTree staging(download, ".staging");
@@ -334,9 +348,25 @@ TEST_CASE("files go from a send job to a receive job, verified, then publish") {
     CHECK(sent.files == 4);
     CHECK(received.bytes == static_cast<std::int64_t>(total));
 
-    staging.publish(tree_manifest(t), download);
+    const auto stat_of = [](const fs::path& path) {
+        struct stat st {};
+        REQUIRE(::stat(path.c_str(), &st) == 0);
+        return st;
+    };
+    for (std::size_t i = 0; i < t.files.size(); ++i) {
+        const auto st = stat_of(f.dir / "download" / ".staging" / t.files[i].path);
+        CHECK(st.st_mtim.tv_nsec == static_cast<long>(i));  // stamped by the worker
+        CHECK((st.st_mode & 07777) == (i == 3 ? 0600u : 0640u));
+    }
+
+    staging.publish(tree_manifest(t), download, /*files_stamped=*/true);
     for (std::size_t i = 0; i < t.contents.size(); ++i) {
-        CHECK(read_file(f.dir / "download" / t.files[i].path) == t.contents[i]);
+        const fs::path path = f.dir / "download" / t.files[i].path;
+        CHECK(read_file(path) == t.contents[i]);
+        const auto st = stat_of(path);
+        CHECK((st.st_mode & 07777) == (i == 3 ? 0444u : 0640u));
+        CHECK(st.st_mtim.tv_sec == 1'600'000'000);
+        CHECK(st.st_mtim.tv_nsec == static_cast<long>(i));
     }
     ::close(download);
 }
@@ -377,7 +407,7 @@ TEST_CASE("a receiving worker killed mid-file is replaced, and the transfer resu
     pool.start();
     Tree t;
     t.contents = {std::string(16 << 20, 'k')};
-    t.files = {{0, "dir/big", t.contents[0].size()}};
+    t.files = {{0, "dir/big", t.contents[0].size(), std::nullopt}};
     std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
     const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     StagingTree staging(root, "staging");
@@ -423,7 +453,7 @@ TEST_CASE("a sender that names a file outside its job is refused") {
     pool.start();
     Tree t;
     t.contents = {"abc"};
-    t.files = {{0, "only", 3}};
+    t.files = {{0, "only", 3, std::nullopt}};
     const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int pair[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
@@ -460,7 +490,7 @@ TEST_CASE("a full disk fails the transfer with the receiver's reason, not a brok
     pool.start();
     Tree t;
     t.contents = {std::string(3 << 20, 'd')};
-    t.files = {{0, "dir/big", t.contents[0].size()}};
+    t.files = {{0, "dir/big", t.contents[0].size(), std::nullopt}};
     std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
     const int root = ::open(small.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     StagingTree staging(root, "staging");
