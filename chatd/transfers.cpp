@@ -136,6 +136,7 @@ struct TransferManager::Incoming {
     std::int64_t offered_ms = wall_ms();  // kept across restarts
     bool restored = false;                // taken back from the store after a restart
     bool files_stamped = true;            // workers set mode and mtime (older rows: no)
+    Clock::time_point verified_saved;     // when `verified` was last saved
     ~Incoming() {
         staging.reset();
         if (dir_fd >= 0) ::close(dir_fd);
@@ -1144,8 +1145,15 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         }
         const json parsed = json::parse(result);  // held: the loop must not outlive it
         for (const auto& i : parsed.at("verified")) t.verified.insert(i.get<std::size_t>());
-        if (t.verified.size() == t.manifest->file_count()) return publish(t);
-        save(t, false);  // what is verified survives a restart
+        if (t.verified.size() == t.offer.files) return publish(t);
+        // What is verified survives a restart. Saved at most once a second:
+        // the list is the whole tree's, and a restart that lost the last
+        // second's only re-hashes those files.
+        const auto now = Clock::now();
+        if (now - t.verified_saved >= std::chrono::seconds(1)) {
+            t.verified_saved = now;
+            save(t, false);
+        }
     };
     *job_id = ctx_.pool.submit(std::move(job));
     t.jobs.insert(*job_id);
