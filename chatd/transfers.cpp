@@ -81,6 +81,7 @@ struct TransferManager::Outgoing {
     std::string peer;
     Endpoint to;
     Manifest manifest;                      // released once finished: a big one is megabytes
+    std::string manifest_text;              // as chatcli sent it: stored and sent as is
     std::vector<std::string> names;         // top-level names, kept for listings
     std::vector<std::size_t> file_entries;  // manifest entry of each descriptor
     OwnedFds fds;
@@ -136,6 +137,7 @@ struct TransferManager::Incoming {
     std::int64_t offered_ms = wall_ms();  // kept across restarts
     bool restored = false;                // taken back from the store after a restart
     bool files_stamped = true;            // workers set mode and mtime (older rows: no)
+    std::string manifest_text;            // as received, while it is first saved
     Clock::time_point verified_saved;     // when `verified` was last saved
     ~Incoming() {
         staging.reset();
@@ -220,6 +222,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                 t->names = doc.value("names", std::vector<std::string>{});
                 if (t->state == "failed" || !finished(t->state) || !doc.contains("names")) {
                     t->manifest = decode_manifest(*row.manifest);
+                    t->manifest_text = *row.manifest;
                     for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
                         if (t->manifest.entries[i].type == EntryType::file)
                             t->file_entries.push_back(i);
@@ -332,7 +335,7 @@ void TransferManager::save(const Outgoing& t, bool with_manifest) {
                       {"files", t.tracker ? t.tracker->snapshot(Clock::now()).total_files : 0},
                       {"bytes", t.tracker ? t.tracker->snapshot(Clock::now()).total_bytes : 0}}
                      .dump(-1, ' ', false, json::error_handler_t::replace),
-                 with_manifest ? std::optional(encode_manifest(t.manifest)) : std::nullopt, 0},
+                 with_manifest ? std::optional(t.manifest_text) : std::nullopt, 0},
                 {});
 }
 
@@ -353,12 +356,14 @@ void TransferManager::save(const Incoming& t, bool with_manifest, std::function<
                       {"verified", t.verified},
                       {"files_stamped", t.files_stamped},
                       {"placed", placed}};
-    persist_row(
-        {static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
-         doc.dump(-1, ' ', false, json::error_handler_t::replace),
-         with_manifest && t.manifest ? std::optional(encode_manifest(*t.manifest)) : std::nullopt,
-         0},
-        std::move(then));
+    persist_row({static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
+                 doc.dump(-1, ' ', false, json::error_handler_t::replace),
+                 with_manifest && t.manifest
+                     ? std::optional(t.manifest_text.empty() ? encode_manifest(*t.manifest)
+                                                             : t.manifest_text)
+                     : std::nullopt,
+                 0},
+                std::move(then));
 }
 
 void TransferManager::persist_row(TransferRow row, std::function<void(bool)> then) {
@@ -455,6 +460,9 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
         outgoing_[fresh->number] = std::move(fresh);
     }
     Outgoing& ref = *t;
+    // Decoded above, so valid: the store and the receiver get this text, not
+    // an encoding of it again (a tree of 20,000 files is megabytes of JSON).
+    ref.manifest_text = request.manifest;
     ref.state = "offered";
     ref.to = to;
     ref.fds = std::move(fds);
@@ -576,8 +584,8 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
 void TransferManager::send_manifest(std::uint64_t number, int attempt) {
     Outgoing& t = *outgoing_.at(number);
     auto socket = std::make_shared<asio::ip::tcp::socket>(ctx_.io);
-    auto header = std::make_shared<std::string>(reply_line(
-        {{"transfer", t.id}, {"token", t.token}, {"manifest", encode_manifest(t.manifest)}}));
+    auto header = std::make_shared<std::string>(
+        reply_line({{"transfer", t.id}, {"token", t.token}, {"manifest", t.manifest_text}}));
     const asio::ip::tcp::endpoint endpoint(address_of(t.peer), t.port);
     // A silent peer must not hold the transfer: closing the socket fails
     // whichever step is waiting.
@@ -812,6 +820,7 @@ void TransferManager::release_manifest(Outgoing& t) {
     // A failed transfer keeps it: sending the same paths again resumes it.
     if (t.state == "failed" || t.state == "interrupted") return;
     t.manifest = Manifest{};
+    t.manifest_text = std::string();
     t.file_entries = {};
 }
 
@@ -1092,7 +1101,9 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
                                                   Clock::now());
     t.manifest = std::move(manifest);
     t.state = "receiving";
+    t.manifest_text = text;  // decoded above: stored as it came, not encoded again
     save(t, true);
+    t.manifest_text = std::string();
     reply_and_close({{"ok", true}});
     if (t.manifest->file_count() == 0) publish(t);
 }
