@@ -22,7 +22,7 @@ OwnedFds& OwnedFds::operator=(OwnedFds&& other) noexcept {
 
 void OwnedFds::reset() {
     for (const int fd : fds_) ::close(fd);
-    fds_.clear();
+    std::vector<int>().swap(fds_);  // clear() would keep a big tree's capacity
 }
 
 bool send_with_fds(int socket, std::string_view data, const std::vector<int>& fds) {

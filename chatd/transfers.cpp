@@ -819,9 +819,11 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
 void TransferManager::release_manifest(Outgoing& t) {
     // A failed transfer keeps it: sending the same paths again resumes it.
     if (t.state == "failed" || t.state == "interrupted") return;
+    // swap, not assignment: assigning an empty string or {} keeps the
+    // capacity, which kept megabytes per finished transfer alive.
     t.manifest = Manifest{};
-    t.manifest_text = std::string();
-    t.file_entries = {};
+    std::string().swap(t.manifest_text);
+    std::vector<std::size_t>().swap(t.file_entries);
 }
 
 // ---- receiving ---------------------------------------------------------
@@ -1103,7 +1105,7 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
     t.state = "receiving";
     t.manifest_text = text;  // decoded above: stored as it came, not encoded again
     save(t, true);
-    t.manifest_text = std::string();
+    std::string().swap(t.manifest_text);  // frees it (assignment would keep the capacity)
     reply_and_close({{"ok", true}});
     if (t.manifest->file_count() == 0) publish(t);
 }
