@@ -165,6 +165,8 @@ Store::Store(const std::string& path) : path_(path) {
 
 Store::~Store() { close(); }
 
+std::int64_t Store::memory_used() { return sqlite3_memory_used(); }
+
 void Store::close() {
     for (const auto& [sql, statement] : cache_) sqlite3_finalize(statement);
     cache_.clear();

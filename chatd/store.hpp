@@ -105,6 +105,9 @@ class Store {
 public:
     // Creates the file and schema if needed.
     explicit Store(const std::string& path);
+    // Bytes SQLite holds now, every connection of the process together
+    // (mostly page cache: up to 2 MiB a connection).
+    static std::int64_t memory_used();
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
