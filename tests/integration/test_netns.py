@@ -165,13 +165,18 @@ class LossyLinkTest(ChatTestCase):
               f"bob {cb['retried']}; duplicates recognised alice {ca['duplicates']} "
               f"bob {cb['duplicates']}")
 
-    def test_a_folder_arrives_verified_over_a_link_losing_20_percent(self):
+    def pair_with_tree(self, files):
+        """Alice, and bob taking every offer into `download`; a tree of `files`."""
         a = self.daemon_on(0, "alice")
         download = os.path.join(self.root, "incoming")
         b = self.daemon_on(1, "bob", transfer={"workers": 2, "accept": "all",
                                                "download_dir": download})
         src = os.path.join(self.root, "src", "tree")
-        make_files(src, 300)
+        make_files(src, files)
+        return a, b, download, src
+
+    def test_a_folder_arrives_verified_over_a_link_losing_20_percent(self):
+        a, b, download, src = self.pair_with_tree(300)
         self.link.impair(loss=20, duplicate=10)
         started = time.monotonic()
         r = a.cli("--json", "transfer", b.address, src, timeout=600, check=False)
@@ -189,12 +194,7 @@ class LossyLinkTest(ChatTestCase):
               f"duplicated {duplicated}")
 
     def test_a_cut_link_heals_and_everything_arrives_without_help(self):
-        a = self.daemon_on(0, "alice")
-        download = os.path.join(self.root, "incoming")
-        b = self.daemon_on(1, "bob", transfer={"workers": 2, "accept": "all",
-                                               "download_dir": download})
-        src = os.path.join(self.root, "src", "tree")
-        make_files(src, 40)
+        a, b, download, src = self.pair_with_tree(40)
         self.link.cut()
         texts = [f"during the cut {i:02d}" for i in range(50)]
         self.assertEqual(a.send_many(b.address, texts), texts)
