@@ -1,6 +1,7 @@
 """Plain UDP peers: netcat and the classic threading chat (raw UTF-8
 datagrams) talk to chatd and are talked to in plain text."""
 import json
+import select
 import shutil
 import subprocess
 import unittest
@@ -23,16 +24,22 @@ class NetcatTest(ChatTestCase):
         port = free_udp_port()
         nc = subprocess.Popen(["nc", "-u", "-l", "127.0.0.1", str(port)], stdout=subprocess.PIPE, text=True)
         try:
-            # nc -l binds as it starts; retry until the datagram lands.
-            r = a.cli("--json", "send", "--plain", f"127.0.0.1:{port}", "hi nc")
-            self.assertEqual(json.loads(r.stdout)["state"], "sent")
+            # A plain datagram is sent once; one that leaves before nc has
+            # bound is lost. Send again until nc shows one (a loaded CI
+            # machine starts nc slowly; reading blindly hung there).
+            for _ in range(40):
+                r = a.cli("--json", "send", "--plain", f"127.0.0.1:{port}", "hi nc")
+                self.assertEqual(json.loads(r.stdout)["state"], "sent")
+                if select.select([nc.stdout], [], [], 0.25)[0]:
+                    break
             self.assertEqual(nc.stdout.readline(), "hi nc\n")
         finally:
             nc.kill()
             nc.wait()
             nc.stdout.close()
-        [h] = a.history()
-        self.assertEqual((h["plain"], h["state"]), (True, "sent"))
+        history = a.history()
+        self.assertGreaterEqual(len(history), 1)
+        self.assertTrue(all((h["plain"], h["state"]) == (True, "sent") for h in history))
 
 
 class ClassicChatTest(ChatTestCase):
