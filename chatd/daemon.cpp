@@ -313,13 +313,18 @@ void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
     store_worker_->submit(std::move(op));
 }
 
-bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
-                            std::vector<MessageView>& shown) {
-    const std::string key = m.peer + ' ' + m.stream;
+std::string Daemon::known_stream(Store& store, const std::string& peer, const std::string& stream) {
+    std::string key = peer + ' ' + stream;
     if (!order_.knows(key)) {
-        const StreamState state = store.stream_state(m.peer, m.stream);
+        const StreamState state = store.stream_state(peer, stream);
         order_.restore(key, state.next, state.held);
     }
+    return key;
+}
+
+bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
+                            std::vector<MessageView>& shown) {
+    const std::string key = known_stream(store, m.peer, m.stream);
     bool fresh = false;
     bool placed = false;
     for (const std::uint64_t seq : order_.arrive(key, m.seq, m.floor)) {
@@ -347,11 +352,7 @@ void Daemon::release_overdue(Store& store, std::int64_t cutoff_ms,
                overdue[last + 1].stream == overdue[i].stream)
             ++last;
         const HeldKey& k = overdue[i];
-        const std::string key = k.peer + ' ' + k.stream;
-        if (!order_.knows(key)) {
-            const StreamState state = store.stream_state(k.peer, k.stream);
-            order_.restore(key, state.next, state.held);
-        }
+        const std::string key = known_stream(store, k.peer, k.stream);
         std::vector<std::uint64_t> due;
         do {
             due = order_.skip_gap(key);

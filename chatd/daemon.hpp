@@ -115,6 +115,9 @@ private:
     // Store thread: shows what has waited for a gap longer than the sender
     // could still be retrying it.
     void release_overdue(Store& store, std::int64_t cutoff_ms, std::vector<MessageView>& shown);
+    // Store thread: the order key of a sender's stream, its state loaded
+    // from the store if the tracker does not have it.
+    std::string known_stream(Store& store, const std::string& peer, const std::string& stream);
 
     // Control thread.
     void on_stored(const MessageView& message);

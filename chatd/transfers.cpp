@@ -601,13 +601,9 @@ void TransferManager::send_manifest(std::uint64_t number, int attempt) {
     auto lost = [this, number, attempt, deadline](Outgoing& t, const std::string& why) {
         deadline->cancel();
         if (attempt >= kJobAttempts) return finish_outgoing(t, why);
-        const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+        const auto delay = retry_later(
+            number, attempt, [this, number, attempt] { send_manifest(number, attempt + 1); });
         ctx_.log->warn("transfer {}: {}; trying again in {} ms", number, why, delay.count());
-        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
-        timer->async_wait([this, number, attempt, timer](asio::error_code ec) {
-            if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending")
-                send_manifest(number, attempt + 1);
-        });
     };
     socket->async_connect(endpoint, [this, socket, header, current, lost,
                                      deadline](asio::error_code ec) {
@@ -645,6 +641,18 @@ void TransferManager::send_manifest(std::uint64_t number, int attempt) {
                     });
             });
     });
+}
+
+// The backoff shared by failed jobs and a lost manifest: 0.5 s doubling.
+// `again` runs only if the transfer is still sending by then.
+std::chrono::milliseconds TransferManager::retry_later(std::uint64_t number, int attempt,
+                                                       std::function<void()> again) {
+    const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+    auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
+    timer->async_wait([this, number, timer, again = std::move(again)](asio::error_code ec) {
+        if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending") again();
+    });
+    return delay;
 }
 
 void TransferManager::start_jobs(Outgoing& t) {
@@ -733,15 +741,11 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
             t.jobs.clear();
             return finish_outgoing(t, result);
         }
-        const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+        const auto delay = retry_later(number, attempt, [this, number, slots, attempt] {
+            submit_job(number, slots, attempt + 1);
+        });
         ctx_.log->warn("transfer {}: a job failed ({}); resuming it in {} ms", number, result,
                        delay.count());
-        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
-        timer->async_wait([this, number, slots, attempt, timer](asio::error_code ec) {
-            if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending") {
-                submit_job(number, slots, attempt + 1);
-            }
-        });
     };
     *job_id = ctx_.pool.submit(std::move(job));
     t.jobs.insert(*job_id);

@@ -91,6 +91,8 @@ private:
     Outgoing* resumable(const std::string& peer, const Manifest& manifest);
     void send_offer(Outgoing& t);
     void send_manifest(std::uint64_t number, int attempt);
+    std::chrono::milliseconds retry_later(std::uint64_t number, int attempt,
+                                          std::function<void()> again);
     void start_jobs(Outgoing& t);
     void pump_jobs(Outgoing& t);
     void submit_job(std::uint64_t number, std::vector<std::size_t> entries, int attempt);
