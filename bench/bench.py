@@ -30,6 +30,10 @@ import tempfile
 import time
 
 MIB = 1 << 20
+# The chat case's load: a script sending a burst uses `texts`, many
+# messages a request, on a few connections.
+CHAT_CLIENTS = 4
+CHAT_BATCH = 100
 
 
 def parse_args():
@@ -265,7 +269,8 @@ class Bench:
                     samples["raw sendto/recvfrom"].append(raw["per_second"])
                 before = b.status()["counters"]["received"]
                 start = time.monotonic()
-                subprocess.run([self.send_flood, a.socket, b.address, str(count), str(payload), "64"],
+                subprocess.run([self.send_flood, a.socket, b.address, str(count), str(payload),
+                                str(CHAT_CLIENTS), str(CHAT_BATCH)],
                                check=True, capture_output=True)
                 wait_for(lambda: b.counters()["received"] - before >= count and a.outbox() == 0,
                          timeout=300, what="every message stored and acked")
@@ -277,7 +282,8 @@ class Bench:
             a.stop()
             b.stop()
         self.record("chat: messages stored and acked per second", "msg/s", samples, "raw sendto/recvfrom",
-                    note=f"{count} messages of {payload} bytes through the control socket, 64 clients")
+                    note=f"{count} messages of {payload} bytes through the control socket: "
+                         f"{CHAT_CLIENTS} clients, {CHAT_BATCH} messages a request")
         return samples
 
     def latency(self, count):

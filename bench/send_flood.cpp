@@ -1,13 +1,16 @@
 // Sends COUNT chat messages through chatd's control socket as fast as it
 // takes them: CLIENTS threads, each with one connection for all its
-// requests, not waiting for the peer's ack. The load generator for the chat
-// throughput case: a Python client would measure itself, not chatd.
+// requests, not waiting for the peer's ack; each request carries BATCH
+// messages (`texts`), or one (`text`) when BATCH is 1. The load generator
+// for the chat throughput case: a Python client would measure itself, not
+// chatd.
 //
-//   send_flood SOCKET PEER COUNT PAYLOAD_BYTES CLIENTS
+//   send_flood SOCKET PEER COUNT PAYLOAD_BYTES CLIENTS [BATCH]
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -58,8 +61,8 @@ private:
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 6) {
-        std::fprintf(stderr, "usage: send_flood SOCKET PEER COUNT PAYLOAD_BYTES CLIENTS\n");
+    if (argc != 6 && argc != 7) {
+        std::fprintf(stderr, "usage: send_flood SOCKET PEER COUNT PAYLOAD_BYTES CLIENTS [BATCH]\n");
         return 2;
     }
     const std::string socket_path = argv[1];
@@ -67,15 +70,27 @@ int main(int argc, char** argv) {
     const long count = std::atol(argv[3]);
     const std::string text(static_cast<std::size_t>(std::atol(argv[4])), 'x');
     const long clients = std::max(1L, std::atol(argv[5]));
-    const std::string request =
-        "{\"cmd\":\"send\",\"peer\":\"" + peer + "\",\"text\":\"" + text + "\",\"wait\":false}\n";
+    const long batch = argc == 7 ? std::max(1L, std::atol(argv[6])) : 1;
+    const auto request_for = [&](long messages) {
+        std::string request = "{\"cmd\":\"send\",\"peer\":\"" + peer + "\",\"wait\":false,";
+        if (batch == 1) return request + "\"text\":\"" + text + "\"}\n";
+        request += "\"texts\":[";
+        for (long i = 0; i < messages; ++i) request += (i ? ",\"" : "\"") + text + "\"";
+        return request + "]}\n";
+    };
+    const std::string full_request = request_for(batch);
     std::atomic<long> next{0}, failed{0};
     std::vector<std::thread> threads;
     for (long c = 0; c < clients; ++c) {
         threads.emplace_back([&] {
             Connection connection(socket_path);
-            while (next.fetch_add(1) < count) {
-                if (!connection.send(request)) failed.fetch_add(1);
+            for (;;) {
+                const long first = next.fetch_add(batch);
+                if (first >= count) break;
+                const long messages = std::min(batch, count - first);
+                const bool ok =
+                    connection.send(messages == batch ? full_request : request_for(messages));
+                if (!ok) failed.fetch_add(messages);
             }
         });
     }

@@ -240,7 +240,7 @@ private:
     void start_next_send() {
         std::string text = std::move(to_send_.front());
         to_send_.pop_front();
-        SendRequest request{peer_, text, false, true, kSendTimeoutSeconds};
+        SendRequest request{peer_, text, false, true, kSendTimeoutSeconds, {}};
         ControlClient client = ControlClient::connect(candidates_);
         client.send(request);
         if (!json_)

@@ -34,6 +34,9 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     send_cmd->add_flag("--plain", send.plain,
                        "send raw UTF-8 text, as nc -u does (no ack, no retry)");
     send_cmd->add_flag("--no-wait", no_wait, "return once queued, without waiting for the ack");
+    send_cmd->add_flag("--lines", inv.lines,
+                       "with TEXT -, send each line of stdin as its own message, in order,\n"
+                       "many to a request (empty lines are skipped)");
     send_cmd
         ->add_option("--timeout", send.timeout_seconds, "seconds to wait for the ack (default 10)")
         ->check(CLI::Range(0.001, 86400.0));
@@ -115,6 +118,9 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
         send.wait = !no_wait;
         if (words.size() == 1 && words[0] == "-") {
             inv.text_from_stdin = true;
+        } else if (inv.lines) {
+            return {std::nullopt, kExitUsage,
+                    "chatcli: --lines reads the messages from stdin: give - as TEXT\n"};
         } else {
             for (std::size_t i = 0; i < words.size(); ++i) send.text += (i ? " " : "") + words[i];
         }

@@ -20,6 +20,7 @@ struct Invocation {
     std::string command;             // send, inbox, chat, history, status, peers
     Request request;                 // for chat: an InboxRequest following the peer
     bool text_from_stdin = false;    // send: TEXT was "-"
+    bool lines = false;              // send --lines: each line of stdin is a message
     std::vector<std::string> paths;  // transfer: what to send
     bool watch = false;              // transfers --watch
 };

@@ -86,7 +86,12 @@ int print_replies(ControlClient& client, const Invocation& inv) {
                           << "\n";
             }
             if (inv.command == "peers") std::cout << render_peers(reply);
-            if (inv.command == "send") {
+            if (inv.command == "send" && reply.contains("ids")) {
+                const std::string state = reply.value("state", "");
+                const auto count = reply["ids"].size();
+                std::cout << state << " " << count << (count == 1 ? " message " : " messages ")
+                          << (state == "queued" ? "for " : "to ") << reply.value("to", "") << "\n";
+            } else if (inv.command == "send") {
                 const std::string state = reply.value("state", "");
                 const std::string to = reply.value("to", "");
                 if (state == "delivered") std::cout << "delivered to " << to << "\n";
@@ -202,6 +207,50 @@ int run_transfers(const std::vector<std::string>& candidates, const Invocation& 
 
 }  // namespace
 
+// `chatcli send --lines PEER -`: stdin's lines as messages, in order, many
+// to a request on one connection; stops at the first request refused.
+int run_send_lines(ControlClient& client, Invocation& inv) {
+    constexpr std::size_t kLinesPerRequest = 1000;
+    constexpr std::size_t kBytesPerRequest = 4 << 20;
+    auto& request = std::get<chat::SendRequest>(inv.request);
+    std::size_t line_number = 0, first_line = 1, bytes = 0;
+    const auto flush = [&]() -> int {
+        if (request.texts.empty()) return kExitOk;
+        client.send(request);
+        client.set_read_timeout(request.timeout_seconds + kAnswerGraceSeconds);
+        const int rc = print_replies(client, inv);
+        if (rc != kExitOk) {
+            std::cerr << "chatcli: stopped at lines " << first_line << "-" << line_number
+                      << "; the lines before them were sent\n";
+        }
+        request.texts.clear();
+        bytes = 0;
+        first_line = line_number + 1;
+        return rc;
+    };
+    std::string line;
+    while (std::getline(std::cin, line)) {
+        ++line_number;
+        if (line.ends_with('\r')) line.pop_back();
+        if (chat::trim(line).empty()) {
+            if (request.texts.empty()) first_line = line_number + 1;
+            continue;
+        }
+        if (!chat::is_valid_utf8(line)) {
+            const int rc = flush();
+            std::cerr << "chatcli: line " << line_number
+                      << " is not valid UTF-8; it and the lines after it were not sent\n";
+            return rc != kExitOk ? rc : kExitUsage;
+        }
+        bytes += line.size();
+        request.texts.push_back(std::move(line));
+        if (request.texts.size() == kLinesPerRequest || bytes >= kBytesPerRequest) {
+            if (const int rc = flush(); rc != kExitOk) return rc;
+        }
+    }
+    return flush();
+}
+
 int main(int argc, char** argv) {
     chat::raise_open_file_limit();
     const auto outcome = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
@@ -210,13 +259,13 @@ int main(int argc, char** argv) {
         return outcome.exit_code;
     }
     Invocation inv = *outcome.invocation;
-    if (inv.text_from_stdin) {
+    if (inv.text_from_stdin && !inv.lines) {
         std::string text((std::istreambuf_iterator<char>(std::cin)),
                          std::istreambuf_iterator<char>());
         if (text.ends_with('\n')) text.pop_back();
         std::get<chat::SendRequest>(inv.request).text = std::move(text);
     }
-    if (auto* send = std::get_if<chat::SendRequest>(&inv.request)) {
+    if (auto* send = std::get_if<chat::SendRequest>(&inv.request); send && !inv.lines) {
         if (chat::trim(send->text).empty()) {
             std::cerr << "chatcli: empty message; nothing was sent\n";
             return kExitUsage;
@@ -248,6 +297,10 @@ int main(int argc, char** argv) {
         if (inv.command == "transfer") {
             ControlClient client = ControlClient::connect(candidates);
             return run_transfer(client, inv);
+        }
+        if (inv.lines) {
+            ControlClient client = ControlClient::connect(candidates);
+            return run_send_lines(client, inv);
         }
         ControlClient client = ControlClient::connect(candidates);
         client.send(inv.request);

@@ -200,7 +200,9 @@ void Daemon::stop() {
     retry_timer_.cancel();
     hold_timer_.cancel();
     resolver_.cancel();
-    for (auto& [id, waiter] : waiters_) waiter.timer->cancel();
+    for (auto& [id, send] : waiters_) {
+        if (send->timer) send->timer->cancel();
+    }
     waiters_.clear();
     followers_.clear();
     if (transport_) transport_->stop();
@@ -233,35 +235,44 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                     settings_.config.max_datagram_bytes);
         return;
     }
-    DecodedDatagram d = decode_datagram(bytes);
-    switch (d.kind) {
-        case DatagramKind::malformed:
-            bump(counters_.dropped_malformed);
-            log_->debug("dropped a {}-byte datagram from {}: {}", bytes.size(), peer, d.error);
-            return;
-        case DatagramKind::ack:
-            post([this, peer, id = std::move(d.id)] { on_ack(peer, id); });
-            return;
-        case DatagramKind::offer:
-            post([this, from, d = std::move(d)] {
-                transfers_->on_offer(from, d.id, d.offer, d.name);
-            });
-            return;
-        case DatagramKind::answer:
-            post([this, from, d = std::move(d)] { transfers_->on_answer(from, d.id, d.answer); });
-            return;
-        case DatagramKind::cancel:
-            post([this, from, d = std::move(d)] { transfers_->on_cancel(from, d.id, d.text); });
-            return;
-        case DatagramKind::plain:
-            store_incoming({peer, "", "", std::move(d.text), true, now_ms(), "", 0, 0}, from);
-            return;
-        case DatagramKind::message:
-            store_incoming({peer, std::move(d.name), std::move(d.id), std::move(d.text), false,
-                            now_ms(), std::move(d.order.stream), d.order.seq, d.order.floor},
-                           from);
-            return;
+    // A bundle's messages are stored in one operation and its acks go back
+    // in one bundle; its acks are settled in one pass.
+    std::vector<IncomingMessage> messages;
+    std::vector<std::string> acked;
+    for (DecodedDatagram& d : decode_datagrams(bytes)) {
+        switch (d.kind) {
+            case DatagramKind::malformed:
+                bump(counters_.dropped_malformed);
+                log_->debug("dropped a {}-byte datagram from {}: {}", bytes.size(), peer, d.error);
+                break;
+            case DatagramKind::ack:
+                acked.push_back(std::move(d.id));
+                break;
+            case DatagramKind::offer:
+                post([this, from, d = std::move(d)] {
+                    transfers_->on_offer(from, d.id, d.offer, d.name);
+                });
+                break;
+            case DatagramKind::answer:
+                post([this, from, d = std::move(d)] {
+                    transfers_->on_answer(from, d.id, d.answer);
+                });
+                break;
+            case DatagramKind::cancel:
+                post([this, from, d = std::move(d)] { transfers_->on_cancel(from, d.id, d.text); });
+                break;
+            case DatagramKind::plain:
+                messages.push_back({peer, "", "", std::move(d.text), true, now_ms(), "", 0, 0});
+                break;
+            case DatagramKind::message:
+                messages.push_back({peer, std::move(d.name), std::move(d.id), std::move(d.text),
+                                    false, now_ms(), std::move(d.order.stream), d.order.seq,
+                                    d.order.floor});
+                break;
+        }
     }
+    if (!acked.empty()) post([this, peer, acked = std::move(acked)] { on_acks(peer, acked); });
+    if (!messages.empty()) store_incoming(std::move(messages), from);
 }
 
 // Stores first, acks after the commit: an ack promises the message is on
@@ -269,41 +280,63 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
 // shown once. The duplicate window lives on the store thread and learns an
 // id only once it is committed, so a failed commit never turns the retry
 // into a "duplicate" that is acked but was never stored.
-void Daemon::store_incoming(IncomingMessage message, const Endpoint& from) {
+void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoint& from) {
     struct Outcome {
-        bool fresh = false;
+        std::vector<IncomingMessage> messages;
+        std::vector<bool> fresh;
         std::vector<MessageView> shown;
     };
     auto outcome = std::make_shared<Outcome>();
-    auto incoming = std::make_shared<IncomingMessage>(std::move(message));
-    const std::string key = incoming->plain ? "" : incoming->peer + ' ' + incoming->msg_id;
-    StoreOp op;
-    op.work = [this, incoming, outcome, key](Store& store) {
-        store.touch_peer(incoming->peer, incoming->name, incoming->plain, incoming->ts_ms);
-        if (!key.empty() && committed_ids_.contains(key)) return;
-        if (incoming->seq > 0) {
-            outcome->fresh = place_in_order(store, *incoming, outcome->shown);
-        } else if (auto row = store.insert_incoming(*incoming)) {
-            outcome->fresh = true;
-            outcome->shown.push_back({*row, "in", incoming->peer, incoming->name, incoming->text,
-                                      incoming->ts_ms, incoming->plain, "received"});
-        }
+    outcome->messages = std::move(messages);
+    outcome->fresh.assign(outcome->messages.size(), false);
+    const auto key_of = [](const IncomingMessage& m) {
+        return m.plain ? std::string() : m.peer + ' ' + m.msg_id;
     };
-    op.done = [this, incoming, outcome, from, key](bool durable) {
+    StoreOp op;
+    op.work = [this, outcome, key_of](Store& store) {
+        const IncomingMessage& last = outcome->messages.back();
+        store.touch_peer(last.peer, last.name, last.plain, last.ts_ms);
+        std::set<std::string> streams;  // whose next seq to save, once each
+        for (std::size_t i = 0; i < outcome->messages.size(); ++i) {
+            const IncomingMessage& m = outcome->messages[i];
+            const std::string key = key_of(m);
+            if (!key.empty() && committed_ids_.contains(key)) continue;
+            if (m.seq > 0) {
+                outcome->fresh[i] = place_in_order(store, m, outcome->shown);
+                streams.insert(m.stream);
+            } else if (auto row = store.insert_incoming(m)) {
+                outcome->fresh[i] = true;
+                outcome->shown.push_back(
+                    {*row, "in", m.peer, m.name, m.text, m.ts_ms, m.plain, "received"});
+            }
+        }
+        for (const auto& stream : streams) {
+            store.save_stream(last.peer, stream, order_.next(last.peer + ' ' + stream));
+        }
+        order_.trim(4096);
+    };
+    op.done = [this, outcome, from, key_of](bool durable) {
         if (!durable) {
             // No ack, so the sender retries; the order is read again from the store.
-            if (incoming->seq > 0) order_.forget(incoming->peer + ' ' + incoming->stream);
+            for (const auto& m : outcome->messages) {
+                if (m.seq > 0) order_.forget(m.peer + ' ' + m.stream);
+            }
             return;
         }
-        if (!key.empty()) {
-            committed_ids_.insert(key);
-            transport_->send(from, encode_ack(incoming->msg_id));
+        std::vector<std::string> acks;
+        for (std::size_t i = 0; i < outcome->messages.size(); ++i) {
+            const IncomingMessage& m = outcome->messages[i];
+            if (!m.plain) {
+                committed_ids_.insert(key_of(m));
+                acks.push_back(encode_ack(m.msg_id));
+            }
+            if (outcome->fresh[i]) {
+                bump(counters_.received);
+            } else if (!m.plain) {
+                bump(counters_.duplicates);
+            }
         }
-        if (outcome->fresh) {
-            bump(counters_.received);
-        } else if (!incoming->plain) {
-            bump(counters_.duplicates);
-        }
+        for (auto& datagram : bundle_envelopes(acks)) transport_->send(from, std::move(datagram));
         if (!outcome->shown.empty()) {
             post([this, shown = std::move(outcome->shown)] {
                 for (const auto& view : shown) on_stored(view);
@@ -328,7 +361,11 @@ bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
     bool fresh = false;
     bool placed = false;
     for (const std::uint64_t seq : order_.arrive(key, m.seq, m.floor)) {
-        for (auto& view : store.release_held(m.peer, m.stream, seq)) shown.push_back(view);
+        // Only seqs other than the arriving one can have waited (every held
+        // seq is above the next expected), so it needs no lookup.
+        if (seq != m.seq) {
+            for (auto& view : store.release_held(m.peer, m.stream, seq)) shown.push_back(view);
+        }
         if (seq != m.seq || placed) continue;
         placed = true;
         if (auto row = store.insert_incoming(m)) {
@@ -337,8 +374,6 @@ bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
         }
     }
     if (!placed) fresh = store.hold_incoming(m);
-    store.save_stream(m.peer, m.stream, order_.next(key));
-    order_.trim(4096);
     return fresh;
 }
 
@@ -409,19 +444,31 @@ void Daemon::prune_followers() {
     std::erase_if(followers_, [](const Follower& f) { return !f.reply->is_open(); });
 }
 
-void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
-    const auto it = pending_.find(msg_id);
-    if (it == pending_.end() || it->second.peer != peer) {
-        bump(counters_.unknown_acks);
-        log_->debug("ignored an ack from {} for unknown message {}", peer, msg_id);
-        return;
+void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& msg_ids) {
+    const auto now = steady_clock::now();
+    std::vector<std::string> delivered;
+    for (const std::string& msg_id : msg_ids) {
+        const auto it = pending_.find(msg_id);
+        if (it == pending_.end() || it->second.peer != peer) {
+            bump(counters_.unknown_acks);
+            log_->debug("ignored an ack from {} for unknown message {}", peer, msg_id);
+            continue;
+        }
+        bump(counters_.acked);
+        forget_pending(it->second);
+        pending_.erase(it);
+        delivered.push_back(msg_id);
+        if (const auto waiter = waiters_.find(msg_id); waiter != waiters_.end()) {
+            auto send = std::move(waiter->second);
+            waiters_.erase(waiter);
+            if (--send->unacked == 0 && send->stored) {
+                settle(*send, settled_line(*send, "delivered"));
+            }
+        }
     }
-    bump(counters_.acked);
-    forget_pending(it->second);
-    pending_.erase(it);
+    if (delivered.empty()) return;
     // The first ack after a silence: the link is back, so the peer's other
     // messages need not wait out their backoff.
-    const auto now = steady_clock::now();
     const milliseconds initial(settings_.config.retry_initial_ms);
     auto [heard, first] = last_ack_.try_emplace(peer, now);
     if (!first && now - heard->second > initial) {
@@ -433,19 +480,38 @@ void Daemon::on_ack(const std::string& peer, const std::string& msg_id) {
     }
     heard->second = now;
     const std::int64_t acked_at = now_ms();
-    store_worker_->submit(
-        {[peer, msg_id, acked_at](Store& s) { s.mark_delivered(peer, msg_id, acked_at); }, {}});
-    answer_waiters(msg_id, reply_line(send_reply(msg_id, peer, "delivered", false)));
+    store_worker_->submit({[peer, delivered = std::move(delivered), acked_at](Store& s) {
+                               for (const auto& id : delivered)
+                                   s.mark_delivered(peer, id, acked_at);
+                           },
+                           {}});
 }
 
-void Daemon::answer_waiters(const std::string& msg_id, const std::string& reply_line) {
-    const auto [first, last] = waiters_.equal_range(msg_id);
-    for (auto it = first; it != last; ++it) {
-        it->second.timer->cancel();
-        it->second.reply->send_line(reply_line);
-        it->second.reply->finish();
-    }
-    waiters_.erase(first, last);
+void Daemon::fail_waiter(const std::string& msg_id, const std::string& line) {
+    const auto it = waiters_.find(msg_id);
+    if (it == waiters_.end()) return;
+    settle(*it->second, line);
+    waiters_.erase(it);
+}
+
+void Daemon::settle(OutgoingSend& send, const std::string& line) {
+    if (send.answered) return;
+    send.answered = true;
+    if (send.timer) send.timer->cancel();
+    send.reply->send_line(line);
+    send.reply->finish();
+}
+
+std::string Daemon::settled_line(const OutgoingSend& send, const char* state) const {
+    const OutgoingMessage& first = send.messages.front();
+    if (!send.batch) return reply_line(send_reply(first.msg_id, first.peer, state, first.plain));
+    json ids = json::array();
+    for (const auto& m : send.messages) ids.push_back(m.msg_id);
+    return reply_line(json{{"ok", true},
+                           {"ids", std::move(ids)},
+                           {"to", first.peer},
+                           {"state", state},
+                           {"plain", first.plain}});
 }
 
 void Daemon::arm_retry_timer() {
@@ -473,8 +539,8 @@ void Daemon::on_retry_tick() {
                        p.attempts);
             const auto row = p.row;
             store_worker_->submit({[row](Store& s) { s.mark_expired(row); }, {}});
-            answer_waiters(it->first, error_reply(codes::failed, "the message to " + p.peer +
-                                                                     " expired unacknowledged"));
+            fail_waiter(it->first, error_reply(codes::failed, "the message to " + p.peer +
+                                                                  " expired unacknowledged"));
             forget_pending(p);
             it = pending_.erase(it);
             continue;
@@ -486,23 +552,32 @@ void Daemon::on_retry_tick() {
     std::sort(due.begin(), due.end(), [](const auto* a, const auto* b) {
         return std::tie(a->second.peer, a->second.seq) < std::tie(b->second.peer, b->second.seq);
     });
-    for (auto* entry : due) {
-        Pending& p = entry->second;
+    std::vector<std::string> envelopes;
+    for (std::size_t i = 0; i < due.size(); ++i) {
+        Pending& p = due[i]->second;
         if (p.attempts > 0) bump(counters_.retried);
-        transmit(entry->first, p);
+        envelopes.push_back(envelope_of(due[i]->first, p));
         ++p.attempts;
         p.next_due = now + retry_delay(p.attempts, initial, cap);
+        if (i + 1 == due.size() || due[i + 1]->second.peer != p.peer) {
+            send_bundled(p.to, envelopes);
+            envelopes.clear();
+        }
     }
     arm_retry_timer();
 }
 
-void Daemon::transmit(const std::string& msg_id, const Pending& p) {
+std::string Daemon::envelope_of(const std::string& msg_id, const Pending& p) {
     MessageOrderStamp order;
     if (p.seq > 0) {
         const auto& unacked = unacked_[p.peer];
         order = {stream_id_, p.seq, unacked.empty() ? p.seq : *unacked.begin()};
     }
-    transport_->send(p.to, encode_message(msg_id, p.text, settings_.name, order));
+    return encode_message(msg_id, p.text, settings_.name, order);
+}
+
+void Daemon::send_bundled(const Endpoint& to, const std::vector<std::string>& envelopes) {
+    for (auto& datagram : bundle_envelopes(envelopes)) transport_->send(to, std::move(datagram));
 }
 
 void Daemon::forget_pending(const Pending& p) {
@@ -645,120 +720,180 @@ void Daemon::with_peer_key(const std::string& spec, std::shared_ptr<ReplySink> r
 }
 
 void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) {
-    if (request.text.empty()) {
-        reply->send_line(error_reply(codes::bad_request, "empty message; nothing was sent"));
-        return reply->finish();
-    }
-    if (!is_valid_utf8(request.text)) {
-        reply->send_line(
-            error_reply(codes::bad_request, "the text is not valid UTF-8; nothing was sent"));
-        return reply->finish();
+    const bool batch = !request.texts.empty();  // answered with every id
+    if (!batch) request.texts.push_back(std::move(request.text));
+    const std::size_t count = request.texts.size();
+    // In a batch the bad message is named; nothing of the batch is sent.
+    const auto which = [count](std::size_t i) {
+        return count == 1 ? std::string("the message")
+                          : "message " + std::to_string(i + 1) + " of " + std::to_string(count);
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+        std::string why;
+        if (request.texts[i].empty()) {
+            why = count == 1 ? "empty message" : which(i) + " is empty";
+        } else if (!is_valid_utf8(request.texts[i])) {
+            why = (count == 1 ? std::string("the text") : which(i)) + " is not valid UTF-8";
+        }
+        if (!why.empty()) {
+            reply->send_line(error_reply(codes::bad_request, why + "; nothing was sent"));
+            return reply->finish();
+        }
     }
     const std::string spec = request.peer;
-    resolve_or_reject(spec, reply, [this, request = std::move(request), reply](const Endpoint& to) {
-        send_resolved(request, to, reply);
-    });
+    resolve_or_reject(spec, reply,
+                      [this, request = std::move(request), batch, reply](const Endpoint& to) {
+                          send_resolved(request, batch, to, reply);
+                      });
 }
 
-void Daemon::send_resolved(SendRequest request, const Endpoint& to,
+void Daemon::send_resolved(SendRequest request, bool batch, const Endpoint& to,
                            std::shared_ptr<ReplySink> reply) {
     const std::string peer = endpoint_key(to);
     const auto mode = peer_modes_.find(peer);
     // A peer that has only ever spoken plain text gets plain text back.
     const bool plain = request.plain ||
                        (mode != peer_modes_.end() && mode->second.plain && !mode->second.envelope);
-    const std::string msg_id = plain ? "" : new_message_id();
-    const std::uint64_t seq = plain ? 0 : last_seq_[peer] + 1;
-    // Sized as it will go out (the floor is never longer than the seq).
-    std::string datagram =
-        plain ? encode_plain(request.text)
-              : encode_message(msg_id, request.text, settings_.name, {stream_id_, seq, seq});
-    if (datagram.size() > settings_.config.max_datagram_bytes) {
-        reply->send_line(
-            error_reply(codes::too_large, "the message is " + std::to_string(datagram.size()) +
-                                              " bytes as a datagram; the limit is " +
-                                              std::to_string(settings_.config.max_datagram_bytes) +
-                                              " (max_datagram_bytes); nothing was sent"));
-        return reply->finish();
-    }
+    const std::size_t count = request.texts.size();
     const std::int64_t now = now_ms();
     auto send = std::make_shared<OutgoingSend>();
-    send->message = {peer,
-                     msg_id,
-                     std::move(request.text),
-                     plain,
-                     now,
-                     now + settings_.config.outbox_ttl_seconds * 1000,
-                     plain ? "sent" : "queued",
-                     seq};
+    send->messages.reserve(count);
+    std::uint64_t seq = plain ? 0 : last_seq_[peer];
+    const auto unacked = unacked_.find(peer);
+    for (std::size_t i = 0; i < count; ++i) {
+        std::string& text = request.texts[i];
+        const std::string msg_id = plain ? "" : new_message_id();
+        if (!plain) ++seq;
+        // The floor as it goes out first; a resend's may be higher, but
+        // never longer than the seq, which the size check allows for.
+        const std::uint64_t floor = unacked == unacked_.end() || unacked->second.empty()
+                                        ? seq - i
+                                        : *unacked->second.begin();
+        std::string datagram =
+            plain ? encode_plain(text)
+                  : encode_message(msg_id, text, settings_.name, {stream_id_, seq, floor});
+        const std::size_t longest =
+            datagram.size() +
+            (plain ? 0 : std::to_string(seq).size() - std::to_string(floor).size());
+        if (longest > settings_.config.max_datagram_bytes) {
+            reply->send_line(error_reply(
+                codes::too_large,
+                (count == 1 ? std::string("the message") : "message " + std::to_string(i + 1)) +
+                    " is " + std::to_string(longest) + " bytes as a datagram; the limit is " +
+                    std::to_string(settings_.config.max_datagram_bytes) +
+                    " (max_datagram_bytes); nothing was sent"));
+            return reply->finish();
+        }
+        send->datagrams.push_back(std::move(datagram));
+        send->messages.push_back({peer, msg_id, std::move(text), plain, now,
+                                  now + settings_.config.outbox_ttl_seconds * 1000,
+                                  plain ? "sent" : "queued", seq});
+    }
     if (!plain) last_seq_[peer] = seq;
     send->to = to;
-    send->datagram = std::move(datagram);
+    send->batch = batch;
     send->wait = request.wait;
     send->timeout_seconds = request.timeout_seconds;
     send->reply = std::move(reply);
     queue_outgoing(std::move(send));
 }
 
-// The outbox row is durable before the first datagram leaves, so a message
-// the peer acks is always one we still know after a crash.
+// Envelope messages leave while their outbox rows commit, so the peer's
+// fsync overlaps ours; the store queue is in order, so the rows exist
+// before any ack can mark them delivered. The reply waits for the commit:
+// a send is only ever answered ok once it is durable here (and, waiting,
+// acked by the peer, which stores before it acks). Plain text has no ack,
+// so it leaves only once stored.
 void Daemon::queue_outgoing(std::shared_ptr<OutgoingSend> send) {
     StoreOp op;
-    op.work = [send](Store& store) { send->row = store.insert_outgoing(send->message); };
+    op.work = [send](Store& store) {
+        send->rows.reserve(send->messages.size());
+        for (const auto& m : send->messages) send->rows.push_back(store.insert_outgoing(m));
+    };
     op.done = [this, send](bool durable) {
         post([this, send, durable] { on_outgoing_stored(send, durable); });
     };
     store_worker_->submit(std::move(op));
+    if (send->messages.front().plain) return;
+
+    const auto first_retry = steady_clock::now() + milliseconds(settings_.config.retry_initial_ms);
+    auto& unacked = unacked_[send->messages.front().peer];
+    for (const auto& m : send->messages) {
+        unacked.insert(m.seq);
+        pending_.insert_or_assign(
+            m.msg_id, Pending{0, m.peer, send->to, m.text, m.seq, 1, first_retry, m.expires_ms});
+    }
+    send_bundled(send->to, send->datagrams);
+    send->datagrams.clear();
+    send->datagrams.shrink_to_fit();
+    arm_retry_timer();
+    if (send->wait) wait_for_acks(send);
 }
 
 void Daemon::on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable) {
     if (!running_) return;
-    const OutgoingMessage& m = send->message;
+    const bool plain = send->messages.front().plain;
     if (!durable) {
-        send->reply->send_line(error_reply(
-            codes::failed, "could not store the message (see the daemon's log); nothing was sent"));
-        return send->reply->finish();
+        if (!plain) {
+            // Sent once already, but with no outbox row it is not retried.
+            for (const auto& m : send->messages) {
+                waiters_.erase(m.msg_id);
+                const auto it = pending_.find(m.msg_id);
+                if (it == pending_.end()) continue;
+                forget_pending(it->second);
+                pending_.erase(it);
+            }
+        }
+        return settle(*send, error_reply(codes::failed,
+                                         plain ? "could not store the message (see the daemon's "
+                                                 "log); nothing was sent"
+                                               : "could not store the message (see the daemon's "
+                                                 "log); it was sent once and is not retried"));
     }
-    if (m.plain) {
-        transport_->send(send->to, send->datagram);
-    } else {
-        const milliseconds first_retry(settings_.config.retry_initial_ms);
-        unacked_[m.peer].insert(m.seq);
-        const auto& [it, added] = pending_.insert_or_assign(
-            m.msg_id, Pending{send->row, m.peer, send->to, m.text, m.seq, 1,
-                              steady_clock::now() + first_retry, m.expires_ms});
-        transmit(it->first, it->second);
-        arm_retry_timer();
-        if (send->wait) return wait_for_ack(send);
+    if (plain) {
+        for (auto& datagram : send->datagrams) transport_->send(send->to, std::move(datagram));
+        return settle(*send, settled_line(*send, "sent"));
     }
-    send->reply->send_line(reply_line(send_reply(m.msg_id, m.peer, m.state.c_str(), m.plain)));
-    send->reply->finish();
+    for (std::size_t i = 0; i < send->messages.size(); ++i) {
+        if (const auto it = pending_.find(send->messages[i].msg_id); it != pending_.end())
+            it->second.row = send->rows[i];
+    }
+    send->stored = true;
+    if (!send->wait) return settle(*send, settled_line(*send, "queued"));
+    if (send->unacked == 0) settle(*send, settled_line(*send, "delivered"));
 }
 
-// Answered by on_ack, by expiry, or here when the timeout passes first.
-void Daemon::wait_for_ack(std::shared_ptr<OutgoingSend> send) {
-    auto timer = std::make_shared<asio::steady_timer>(io_);
-    timer->expires_after(milliseconds(static_cast<std::int64_t>(send->timeout_seconds * 1000)));
-    waiters_.emplace(send->message.msg_id, Waiter{send->reply, timer});
-    timer->async_wait([this, send, timer](asio::error_code ec) {
-        if (ec) return;  // answered already
-        const OutgoingMessage& m = send->message;
-        const auto [first, last] = waiters_.equal_range(m.msg_id);
-        const auto it =
-            std::find_if(first, last, [&](const auto& w) { return w.second.timer == timer; });
-        if (it == last) return;
-        json failed = {{"ok", false},
-                       {"code", codes::timeout},
-                       {"id", m.msg_id},
-                       {"to", m.peer},
-                       {"state", "queued"}};
-        failed["error"] = "no acknowledgement from " + m.peer + " within " +
-                          fmt_seconds(send->timeout_seconds) +
-                          "; the message stays in the outbox and is retried until " +
-                          format_rfc3339(m.expires_ms);
-        it->second.reply->send_line(reply_line(failed));
-        it->second.reply->finish();
-        waiters_.erase(it);
+// Answered by on_acks, by expiry, or here when the timeout passes first.
+void Daemon::wait_for_acks(std::shared_ptr<OutgoingSend> send) {
+    send->unacked = send->messages.size();
+    for (const auto& m : send->messages) waiters_.insert_or_assign(m.msg_id, send);
+    send->timer = std::make_shared<asio::steady_timer>(io_);
+    send->timer->expires_after(
+        milliseconds(static_cast<std::int64_t>(send->timeout_seconds * 1000)));
+    send->timer->async_wait([this, send](asio::error_code ec) {
+        if (ec || send->answered) return;
+        for (const auto& m : send->messages) waiters_.erase(m.msg_id);
+        const OutgoingMessage& first = send->messages.front();
+        const std::size_t count = send->messages.size();
+        json failed = {{"ok", false}, {"code", codes::timeout}, {"to", first.peer}};
+        if (send->batch) {
+            failed["ids"] = json::array();
+            for (const auto& m : send->messages) failed["ids"].push_back(m.msg_id);
+            failed["delivered"] = count - send->unacked;
+        } else {
+            failed["id"] = first.msg_id;
+            failed["state"] = "queued";
+        }
+        const std::string what =
+            send->batch ? std::to_string(send->unacked) + " of " + std::to_string(count) +
+                              " messages were not acknowledged by " + first.peer
+                        : "no acknowledgement from " + first.peer;
+        failed["error"] =
+            what + " within " + fmt_seconds(send->timeout_seconds) +
+            (send->batch ? "; they stay in the outbox and are retried until "
+                         : "; the message stays in the outbox and is retried until ") +
+            format_rfc3339(first.expires_ms);
+        settle(*send, reply_line(failed));
     });
 }
 

@@ -79,24 +79,29 @@ private:
         std::chrono::steady_clock::time_point next_due;
         std::int64_t expires_ms = 0;
     };
-    struct Waiter {
-        std::shared_ptr<ReplySink> reply;
-        std::shared_ptr<asio::steady_timer> timer;
-    };
     struct Follower {
         std::shared_ptr<ReplySink> reply;
         std::string peer;  // empty: all
         std::int64_t last_id = 0;
     };
-    // A send request on its way through the store to the wire.
+    // A send request (one text, or a batch of `texts` to one peer) on its
+    // way through the store to the wire. Envelope messages leave while
+    // their outbox rows commit; the reply waits for both the commit and,
+    // with `wait`, every ack.
     struct OutgoingSend {
-        OutgoingMessage message;
-        std::int64_t row = 0;  // set by the store thread before `done`
+        std::vector<OutgoingMessage> messages;
+        std::vector<std::int64_t> rows;  // set by the store thread before `done`
         Endpoint to;
-        std::string datagram;
+        std::vector<std::string> datagrams;  // as first sent (plain: once stored)
+        bool batch = false;                  // reply with every id
         bool wait = false;
         double timeout_seconds = 0;
         std::shared_ptr<ReplySink> reply;
+        // Control thread only.
+        bool stored = false;
+        bool answered = false;
+        std::size_t unacked = 0;
+        std::shared_ptr<asio::steady_timer> timer;
     };
     struct PeerMode {
         bool envelope = false;
@@ -106,10 +111,11 @@ private:
 
     // Receiver thread.
     void on_datagram(std::string_view bytes, const Endpoint& from, bool truncated);
-    void store_incoming(IncomingMessage message, const Endpoint& from);
+    void store_incoming(std::vector<IncomingMessage> messages, const Endpoint& from);
 
     // Store thread: shows or holds an ordered message (see MessageOrder),
-    // adding what became visible to `shown`; true if it was new.
+    // adding what became visible to `shown`; true if it was new. The caller
+    // saves the stream's next seq.
     bool place_in_order(Store& store, const IncomingMessage& message,
                         std::vector<MessageView>& shown);
     // Store thread: shows what has waited for a gap longer than the sender
@@ -121,12 +127,14 @@ private:
 
     // Control thread.
     void on_stored(const MessageView& message);
-    void on_ack(const std::string& peer, const std::string& msg_id);
+    void on_acks(const std::string& peer, const std::vector<std::string>& msg_ids);
+    // Our envelope for a pending message, with the current floor.
+    std::string envelope_of(const std::string& msg_id, const Pending& pending);
+    // Sends envelopes to one peer in as few datagrams as they fit in.
+    void send_bundled(const Endpoint& to, const std::vector<std::string>& envelopes);
     void prune_followers();
     void arm_retry_timer();
     void on_retry_tick();
-    // Sends (or resends) a pending message with the current floor.
-    void transmit(const std::string& msg_id, const Pending& pending);
     void forget_pending(const Pending& pending);
     void arm_hold_timer();
     void on_hold_tick();
@@ -139,11 +147,17 @@ private:
     void with_peer_key(const std::string& spec, std::shared_ptr<ReplySink> reply,
                        std::function<void(const std::string& key)> respond);
     void handle_send(SendRequest request, std::shared_ptr<ReplySink> reply);
-    void send_resolved(SendRequest request, const Endpoint& to, std::shared_ptr<ReplySink> reply);
+    // `texts` holds the messages; `batch`: the request gave them as `texts`.
+    void send_resolved(SendRequest request, bool batch, const Endpoint& to,
+                       std::shared_ptr<ReplySink> reply);
     void queue_outgoing(std::shared_ptr<OutgoingSend> send);
     void on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable);
-    void wait_for_ack(std::shared_ptr<OutgoingSend> send);
-    void answer_waiters(const std::string& msg_id, const std::string& line);
+    void wait_for_acks(std::shared_ptr<OutgoingSend> send);
+    // The one reply a send gets; later calls do nothing.
+    void settle(OutgoingSend& send, const std::string& line);
+    std::string settled_line(const OutgoingSend& send, const char* state) const;
+    // A waiting send's message will never be acked (it expired).
+    void fail_waiter(const std::string& msg_id, const std::string& line);
     using StreamDone = std::function<void(std::int64_t last_id)>;
     // Sends matching messages after after_id, a page at a time, each page
     // once the client has taken the previous one; `done` runs after an
@@ -206,7 +220,8 @@ private:
     // other messages' retries forward (the link is back).
     std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_ack_;
     std::unordered_map<std::string, Pending> pending_;
-    std::unordered_multimap<std::string, Waiter> waiters_;
+    // Message id → the send waiting for its ack (or for its commit).
+    std::unordered_map<std::string, std::shared_ptr<OutgoingSend>> waiters_;
     std::vector<Follower> followers_;
     std::unordered_map<std::string, PeerMode> peer_modes_;
     std::mt19937_64 random_;

@@ -57,8 +57,17 @@ std::string encode_request(const Request& request) {
         [](const auto& r) -> json {
             using T = std::decay_t<decltype(r)>;
             if constexpr (std::is_same_v<T, SendRequest>) {
-                return {{"cmd", "send"},    {"peer", r.peer}, {"text", r.text},
-                        {"plain", r.plain}, {"wait", r.wait}, {"timeout", r.timeout_seconds}};
+                json doc = {{"cmd", "send"},
+                            {"peer", r.peer},
+                            {"plain", r.plain},
+                            {"wait", r.wait},
+                            {"timeout", r.timeout_seconds}};
+                if (r.texts.empty()) {
+                    doc["text"] = r.text;
+                } else {
+                    doc["texts"] = r.texts;
+                }
+                return doc;
             } else if constexpr (std::is_same_v<T, InboxRequest>) {
                 return {
                     {"cmd", "inbox"}, {"limit", r.limit}, {"follow", r.follow}, {"peer", r.peer}};
@@ -96,7 +105,20 @@ Request parse_request(std::string_view line) {
     if (cmd == "send") {
         SendRequest r;
         r.peer = required_string(doc, "peer");
-        r.text = required_string(doc, "text");
+        if (const auto texts = doc.find("texts"); texts != doc.end()) {
+            if (doc.contains("text")) throw ProtocolError("give 'text' or 'texts', not both");
+            if (!texts->is_array() || texts->empty() || texts->size() > kMaxSendBatch) {
+                throw ProtocolError("field 'texts' must be an array of 1 to " +
+                                    std::to_string(kMaxSendBatch) + " strings");
+            }
+            r.texts.reserve(texts->size());
+            for (const auto& text : *texts) {
+                if (!text.is_string()) throw ProtocolError("field 'texts' must hold only strings");
+                r.texts.push_back(text.get<std::string>());
+            }
+        } else {
+            r.text = required_string(doc, "text");
+        }
         r.plain = field(doc, "plain", false);
         r.wait = field(doc, "wait", true);
         r.timeout_seconds = field(doc, "timeout", 10.0);

@@ -10,18 +10,25 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace chat {
 
 // Large enough for a transfer manifest of a few hundred thousand files.
 inline constexpr std::size_t kMaxRequestBytes = 32 << 20;
 
+// Most messages one `send` request may carry in `texts`.
+inline constexpr std::size_t kMaxSendBatch = 10'000;
+
+// One message (`text`), or a batch of them (`texts`, in order) to one peer:
+// a script's burst then costs one request and one commit, not one each.
 struct SendRequest {
     std::string peer;
     std::string text;
     bool plain = false;
     bool wait = true;
     double timeout_seconds = 10;
+    std::vector<std::string> texts;
     bool operator==(const SendRequest&) const = default;
 };
 

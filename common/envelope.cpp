@@ -178,6 +178,51 @@ DecodedDatagram decode_datagram(std::string_view bytes) {
     return d;
 }
 
+std::vector<DecodedDatagram> decode_datagrams(std::string_view bytes) {
+    const std::string_view trimmed = trim(bytes);
+    if (!trimmed.starts_with('{') || trimmed.find('\n') == std::string_view::npos ||
+        !is_valid_utf8(bytes)) {
+        return {decode_datagram(bytes)};
+    }
+    std::vector<std::string_view> lines;
+    for (std::size_t start = 0; start <= trimmed.size();) {
+        std::size_t end = trimmed.find('\n', start);
+        if (end == std::string_view::npos) end = trimmed.size();
+        const std::string_view line = trim(trimmed.substr(start, end - start));
+        if (!line.empty()) lines.push_back(line);
+        if (lines.size() > kMaxBundled) {
+            return {
+                malformed("a bundle of more than " + std::to_string(kMaxBundled) + " envelopes")};
+        }
+        start = end + 1;
+    }
+    std::vector<DecodedDatagram> decoded;
+    decoded.reserve(lines.size());
+    for (const std::string_view line : lines) {
+        decoded.push_back(line.starts_with('{') ? decode_envelope(line)
+                                                : malformed("a bundle line that is not JSON"));
+    }
+    return decoded;
+}
+
+std::vector<std::string> bundle_envelopes(const std::vector<std::string>& envelopes,
+                                          std::size_t budget) {
+    std::vector<std::string> datagrams;
+    std::size_t in_last = 0;
+    for (const std::string& envelope : envelopes) {
+        if (!datagrams.empty() && in_last < kMaxBundled &&
+            datagrams.back().size() + 1 + envelope.size() <= budget) {
+            datagrams.back() += '\n';
+            datagrams.back() += envelope;
+            ++in_last;
+        } else {
+            datagrams.push_back(envelope);
+            in_last = 1;
+        }
+    }
+    return datagrams;
+}
+
 std::string encode_message(std::string_view id, std::string_view text, std::string_view name,
                            const MessageOrderStamp& order) {
     json doc = {{"chatd", kWireVersion}, {"type", "msg"}, {"id", id}, {"text", text}};

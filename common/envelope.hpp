@@ -83,6 +83,24 @@ std::string encode_cancel(std::string_view id, std::string_view reason);
 // Plain text ends with a newline so that `nc -u` shows one message a line.
 std::string encode_plain(std::string_view text);
 
+// A bundle: several envelopes in one datagram, one per line, so a burst
+// of messages (or of their acks) costs a datagram and a system call per
+// bundle rather than per message. Bundles stay within one Ethernet frame,
+// so a lost packet costs no more messages than fit in it.
+inline constexpr std::size_t kBundleBytes = 1400;
+inline constexpr std::size_t kMaxBundled = 64;
+
+// Joins envelopes, in order, a line each, into as few datagrams of at most
+// `budget` bytes and kMaxBundled envelopes as they fit in; one envelope
+// larger than the budget goes alone.
+std::vector<std::string> bundle_envelopes(const std::vector<std::string>& envelopes,
+                                          std::size_t budget = kBundleBytes);
+
+// Every envelope in a datagram: one for a lone envelope or plain text, one
+// per line for a bundle. A bundle with more than kMaxBundled lines is one
+// malformed datagram; a bad line is malformed alone.
+std::vector<DecodedDatagram> decode_datagrams(std::string_view bytes);
+
 // Ids are 16 to 64 lowercase hex digits; ours are 32 (128 random bits).
 bool is_valid_message_id(std::string_view id);
 

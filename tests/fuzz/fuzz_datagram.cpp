@@ -1,6 +1,6 @@
-// libFuzzer target: anything a peer can put in a UDP datagram. Decoding
-// never throws; whatever decodes must encode again to something that
-// decodes to the same thing.
+// libFuzzer target: anything a peer can put in a UDP datagram, a bundle of
+// envelopes included. Decoding never throws; whatever decodes must encode
+// again to something that decodes to the same thing.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -8,9 +8,9 @@
 
 #include "envelope.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-    const chat::DecodedDatagram d = chat::decode_datagram(bytes);
+namespace {
+
+void check_round_trip(const chat::DecodedDatagram& d) {
     if (d.kind == chat::DatagramKind::message) {
         const auto again =
             chat::decode_datagram(chat::encode_message(d.id, d.text, d.name, d.order));
@@ -24,5 +24,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto again = chat::decode_datagram(chat::encode_answer(d.id, d.answer));
         if (again.kind != d.kind || !(again.answer == d.answer)) std::abort();
     }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    const auto decoded = chat::decode_datagrams(bytes);
+    if (decoded.empty() || decoded.size() > chat::kMaxBundled) std::abort();
+    for (const auto& d : decoded) check_round_trip(d);
     return 0;
 }

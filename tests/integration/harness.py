@@ -147,6 +147,13 @@ class Daemon:
                 accepted.append(text)
         return accepted
 
+    def request(self, doc):
+        """One control request and its final reply, without chatcli."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.connect(self.socket)
+            c.sendall(json.dumps(doc).encode() + b"\n")
+            return json.loads(c.makefile().readline())
+
     def inbox(self, *args, limit=100000):
         out = self.cli("--json", "inbox", "--limit", str(limit), *args).stdout
         return [json.loads(line) for line in out.splitlines()]

@@ -97,6 +97,69 @@ class ChatTest(ChatTestCase):
         self.assertEqual(json.loads(s.recv(65535))["id"], MSG_ID)
         self.assertEqual(len(b.inbox()), 1)
 
+    def test_a_batch_is_one_request_delivered_in_order_in_few_datagrams(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        texts = [f"batch {i}" for i in range(300)]
+        reply = a.request({"cmd": "send", "peer": b.address, "texts": texts})
+        self.assertEqual((reply["ok"], reply["state"], reply["to"]), (True, "delivered", b.address))
+        self.assertEqual(len(set(reply["ids"])), 300)
+        self.assertEqual([m["text"] for m in b.inbox()], texts)
+        self.assertEqual([h["text"] for h in a.history()], texts)
+        self.assertTrue(all(h["state"] == "delivered" for h in a.history()))
+        sent, acks = a.counters()["sent"], b.counters()["sent"]
+        print(f"batch: 300 messages in {sent} datagrams, acked in {acks}")
+        self.assertLessEqual(sent, 300 / 4)
+        self.assertLessEqual(acks, 300 / 4)
+
+    def test_a_batch_with_a_bad_message_sends_none_of_it(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        reply = a.request({"cmd": "send", "peer": b.address, "texts": ["fine", "", "also fine"]})
+        self.assertEqual(reply, {"ok": False, "code": "bad_request",
+                                 "error": "message 2 of 3 is empty; nothing was sent"})
+        self.assertEqual((a.history(), b.inbox()), ([], []))
+
+    def test_a_batch_to_a_stopped_peer_times_out_then_arrives_in_order(self):
+        a = self.daemon("alice")
+        b = self.daemon("bob", start=False, port=free_udp_port())
+        reply = a.request({"cmd": "send", "peer": b.address, "texts": ["one", "two", "three"],
+                           "timeout": 0.5})
+        self.assertEqual((reply["ok"], reply["code"], reply["delivered"], len(reply["ids"])),
+                         (False, "timeout", 0, 3))
+        self.assertIn(f"3 of 3 messages were not acknowledged by {b.address} within 0.5 s; "
+                      "they stay in the outbox and are retried until ", reply["error"])
+        b.start()
+        wait_for(lambda: len(b.inbox()) == 3, what="the queued batch")
+        self.assertEqual([m["text"] for m in b.inbox()], ["one", "two", "three"])
+
+    def test_send_lines_sends_each_line_of_stdin_in_order(self):
+        a, b = self.daemon("alice"), self.daemon("bob")
+        lines = [f"line {i}" for i in range(2500)]
+        r = a.cli("send", "--lines", b.address, "-", input="\n".join(lines[:10]) + "\n\n" +
+                  "\n".join(lines[10:]) + "\n")
+        self.assertEqual(r.stdout.splitlines(), [f"delivered 1000 messages to {b.address}"] * 2 +
+                         [f"delivered 500 messages to {b.address}"])
+        self.assertEqual([m["text"] for m in b.inbox()], lines)
+        # A line that is not UTF-8 stops the command there, after sending what came before.
+        r = subprocess.run([CHATCLI, "--socket", a.socket, "send", "--lines", b.address, "-"],
+                           input=b"before\n\xff\xfe\nafter\n", capture_output=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"line 2 is not valid UTF-8; it and the lines after it were not sent", r.stderr)
+        self.assertEqual(b.inbox()[-1]["text"], "before")
+        self.assertEqual(len(b.inbox()), 2501)
+
+    def test_a_bundle_datagram_is_stored_whole_and_acked_in_one_datagram(self):
+        b = self.daemon("bob")
+        s = self.udp_socket()
+        ids = ["%032x" % (i + 1) for i in range(3)]
+        lines = [json.dumps({"chatd": 1, "type": "msg", "id": msg_id, "text": f"bundled {n}"})
+                 for n, msg_id in enumerate(ids)]
+        s.sendto("\n".join(lines[:2] + ['{"chatd":1,"type":"msg"}'] + lines[2:]).encode(),
+                 ("127.0.0.1", b.port))
+        acks = [json.loads(line) for line in s.recv(65535).decode().splitlines()]
+        self.assertEqual(acks, [{"chatd": 1, "type": "ack", "id": msg_id} for msg_id in ids])
+        self.assertEqual([m["text"] for m in b.inbox()], ["bundled 0", "bundled 1", "bundled 2"])
+        self.assertEqual(b.counters()["dropped_malformed"], 1)
+
     def test_message_to_a_stopped_peer_is_delivered_when_it_starts(self):
         a = self.daemon("alice")
         b = self.daemon("bob", start=False, port=free_udp_port())

@@ -17,7 +17,7 @@ TEST_SUITE("command_line") {
         REQUIRE(out.invocation);
         CHECK(out.invocation->command == "send");
         CHECK(std::get<SendRequest>(out.invocation->request) ==
-              SendRequest{"bob", "hello world", false, true, 10});
+              SendRequest{"bob", "hello world", false, true, 10, {}});
 
         out = parse({"--json", "--socket", "/s", "send", "--plain", "--no-wait", "--timeout", "2.5",
                      "[::1]:7", "x"});
@@ -25,11 +25,17 @@ TEST_SUITE("command_line") {
         CHECK(out.invocation->json);
         CHECK(out.invocation->socket == "/s");
         CHECK(std::get<SendRequest>(out.invocation->request) ==
-              SendRequest{"[::1]:7", "x", true, false, 2.5});
+              SendRequest{"[::1]:7", "x", true, false, 2.5, {}});
 
         out = parse({"send", "bob", "-"});
         REQUIRE(out.invocation);
         CHECK(out.invocation->text_from_stdin);
+        CHECK_FALSE(out.invocation->lines);
+
+        out = parse({"send", "--lines", "bob", "-"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->text_from_stdin);
+        CHECK(out.invocation->lines);
     }
 
     TEST_CASE("the other commands") {
@@ -58,6 +64,8 @@ TEST_SUITE("command_line") {
             {{"send", "bob"}, "TEXT is required"},
             {{"send"}, "PEER is required"},
             {{"send", "--timeout", "0", "bob", "x"}, "--timeout"},
+            {{"send", "--lines", "bob", "x"},
+             "--lines reads the messages from stdin: give - as TEXT"},
             {{"inbox", "--limit", "x"}, "--limit"},
             {{"chat"}, "PEER is required"},
             {{"status", "extra"}, "extra"},

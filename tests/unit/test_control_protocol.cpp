@@ -7,11 +7,20 @@
 
 using namespace chat;
 
+namespace {
+std::string repeat(const std::string& text, int times) {
+    std::string out;
+    for (int i = 0; i < times; ++i) out += text;
+    return out;
+}
+}  // namespace
+
 TEST_SUITE("control_protocol") {
     TEST_CASE("every request round-trips") {
         const Request requests[] = {
-            SendRequest{"bob", "hi\nthere", true, false, 2.5},
-            SendRequest{"[::1]:7890", "x", false, true, 10},
+            SendRequest{"bob", "hi\nthere", true, false, 2.5, {}},
+            SendRequest{"[::1]:7890", "x", false, true, 10, {}},
+            SendRequest{"bob", "", false, true, 10, {"one", "two\nlines", ""}},
             InboxRequest{5, true, "10.0.0.5"},
             InboxRequest{},
             HistoryRequest{"bob", 7},
@@ -54,6 +63,16 @@ TEST_SUITE("control_protocol") {
             {R"({"cmd":"dance"})", "unknown command 'dance'"},
             {R"({"cmd":"send","text":"t"})", "missing string field 'peer'"},
             {R"({"cmd":"send","peer":"p"})", "missing string field 'text'"},
+            {R"({"cmd":"send","peer":"p","text":"t","texts":["a"]})",
+             "give 'text' or 'texts', not both"},
+            {R"({"cmd":"send","peer":"p","texts":[]})",
+             "field 'texts' must be an array of 1 to 10000 strings"},
+            {R"({"cmd":"send","peer":"p","texts":"a"})",
+             "field 'texts' must be an array of 1 to 10000 strings"},
+            {R"({"cmd":"send","peer":"p","texts":["a",5]})",
+             "field 'texts' must hold only strings"},
+            {R"({"cmd":"send","peer":"p","texts":["a")" + repeat(R"(,"a")", 10'000) + "]}",
+             "field 'texts' must be an array of 1 to 10000 strings"},
             {R"({"cmd":"send","peer":"p","text":"t","wait":"yes"})",
              "field 'wait' has the wrong type"},
             {R"({"cmd":"send","peer":"p","text":"t","timeout":0})",

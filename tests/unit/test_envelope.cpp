@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "envelope.hpp"
 
@@ -224,5 +225,77 @@ TEST_SUITE("envelope") {
         const auto d = decode_datagram(big);
         CHECK(d.kind == DatagramKind::plain);
         CHECK(d.text.size() == kMaxUdpPayload);
+    }
+
+    TEST_CASE("bundles: envelopes joined a line each, within the budget, in order") {
+        const std::string a(10, 'a'), b(20, 'b'), c(30, 'c'), big(100, 'x');
+        struct Case {
+            std::vector<std::string> envelopes;
+            std::size_t budget;
+            std::vector<std::string> datagrams;
+        };
+        const Case cases[] = {
+            {{}, 100, {}},
+            {{a}, 100, {a}},
+            {{a, b, c}, 100, {a + "\n" + b + "\n" + c}},
+            {{a, b, c}, 31, {a + "\n" + b, c}},  // 10 + 1 + 20 fits exactly
+            {{a, b, c}, 30, {a, b, c}},
+            {{a, big, b}, 50, {a, big, b}},  // too big for any bundle: alone
+            {{big, a}, 50, {big, a}},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.budget);
+            CHECK(bundle_envelopes(c.envelopes, c.budget) == c.datagrams);
+        }
+        const std::vector<std::string> many(kMaxBundled + 1, "x");
+        const auto bundled = bundle_envelopes(many, 1 << 20);
+        REQUIRE(bundled.size() == 2);
+        CHECK(bundled[1] == "x");
+    }
+
+    TEST_CASE("a bundle decodes to each of its envelopes, in order") {
+        const MessageOrderStamp order{kId, 2, 1};
+        const std::string other = "fedcba9876543210fedcba9876543210";
+        const auto datagrams =
+            bundle_envelopes({encode_message(kId, "one", "al", order), encode_ack(other),
+                              encode_message(other, "two\nlines", "al", {kId, 3, 1})});
+        REQUIRE(datagrams.size() == 1);
+        const auto decoded = decode_datagrams(datagrams[0]);
+        REQUIRE(decoded.size() == 3);
+        CHECK(decoded[0].kind == DatagramKind::message);
+        CHECK(decoded[0].text == "one");
+        CHECK(decoded[0].order == order);
+        CHECK(decoded[1].kind == DatagramKind::ack);
+        CHECK(decoded[1].id == other);
+        CHECK(decoded[2].text == "two\nlines");  // an escaped newline is not a line break
+        CHECK(decoded[2].order.seq == 3);
+    }
+
+    TEST_CASE("a bundle's bad lines are malformed alone; too many lines, all of it") {
+        const std::string ack = encode_ack(kId);
+        struct Case {
+            std::string bytes;
+            std::vector<std::string> errors;  // "" for a good envelope
+        };
+        std::string too_many;
+        for (std::size_t i = 0; i <= kMaxBundled; ++i) too_many += ack + "\n";
+        const Case cases[] = {
+            {ack + "\n{\"chatd\":1}\n" + ack, {"", "missing \"type\"", ""}},
+            {ack + "\nhello\n" + ack, {"", "a bundle line that is not JSON", ""}},
+            {ack + "\n\n\r\n" + ack + "\r\n", {"", ""}},  // blank lines and CRs are skipped
+            {"{not json\nat all", {"invalid JSON", "a bundle line that is not JSON"}},
+            {too_many, {"a bundle of more than 64 envelopes"}},
+            {ack + "\n", {""}},  // a lone envelope with its newline
+            {"plain text\nover two lines", {""}},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.bytes.substr(0, 80));
+            const auto decoded = decode_datagrams(c.bytes);
+            REQUIRE(decoded.size() == c.errors.size());
+            for (std::size_t i = 0; i < decoded.size(); ++i) {
+                CHECK(decoded[i].error == c.errors[i]);
+                CHECK((decoded[i].kind == DatagramKind::malformed) == !c.errors[i].empty());
+            }
+        }
     }
 }
