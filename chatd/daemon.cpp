@@ -218,9 +218,15 @@ std::string Daemon::listen_address() const {
     return transport_ ? endpoint_key(transport_->local_endpoint()) : settings_.config.listen;
 }
 
+// The time in milliseconds, then 80 random bits: ids from one sender sort
+// roughly by time, so the receiver's index of seen ids grows at its end
+// (a commit touches a few pages, not one per message) and the random part
+// still cannot be guessed.
 std::string Daemon::new_message_id() {
     char id[33];
-    std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(random_()),
+    std::snprintf(id, sizeof id, "%012llx%04llx%016llx",
+                  static_cast<unsigned long long>(now_ms()) & 0xffff'ffff'ffffULL,
+                  static_cast<unsigned long long>(random_() & 0xffff),
                   static_cast<unsigned long long>(random_()));
     return id;
 }

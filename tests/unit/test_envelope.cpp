@@ -22,6 +22,19 @@ TEST_SUITE("envelope") {
         CHECK(d.name == "alice");
     }
 
+    TEST_CASE("every control character, quote and backslash round-trips") {
+        std::string text = "\"quoted\" \\ back\\slash \u00e9\u4e2d\U0001f600 \x7f";
+        for (char c = 1; c < 0x20; ++c) text += c;
+        const std::string name = "a\tb\"c";
+        const auto encoded = encode_message(kId, text, name, {kId, 12, 9});
+        CHECK(encoded.find('\n') == std::string::npos);  // a bundle line stays one line
+        const auto d = decode_datagram(encoded);
+        REQUIRE(d.kind == DatagramKind::message);
+        CHECK(d.text == text);
+        CHECK(d.name == name);
+        CHECK(d.order == MessageOrderStamp{kId, 12, 9});
+    }
+
     TEST_CASE("a message's place in its sender's stream round-trips; none is seq 0") {
         const MessageOrderStamp order{kId, 7, 3};
         const auto d = decode_datagram(encode_message(kId, "hi", "", order));
