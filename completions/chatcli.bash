@@ -18,7 +18,7 @@ _chatcli() {
     case "$command" in
         "")
             COMPREPLY=($(compgen -W "$commands --socket --json --help --version" -- "$cur")) ;;
-        send) COMPREPLY=($(compgen -W "--plain --no-wait --timeout --help" -- "$cur")) ;;
+        send) COMPREPLY=($(compgen -W "--plain --no-wait --timeout --lines --help" -- "$cur")) ;;
         inbox) COMPREPLY=($(compgen -W "--follow --limit --help" -- "$cur")) ;;
         history) COMPREPLY=($(compgen -W "--limit --help" -- "$cur")) ;;
         transfer)
