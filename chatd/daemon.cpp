@@ -452,7 +452,10 @@ void Daemon::prune_followers() {
 
 void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& msg_ids) {
     const auto now = steady_clock::now();
-    std::vector<std::string> delivered;
+    // Marked delivered by row where the row is known (the usual case), by
+    // id where the ack beat the outbox commit.
+    std::vector<std::int64_t> rows;
+    std::vector<std::string> by_id;
     for (const std::string& msg_id : msg_ids) {
         const auto it = pending_.find(msg_id);
         if (it == pending_.end() || it->second.peer != peer) {
@@ -462,8 +465,12 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
         }
         bump(counters_.acked);
         forget_pending(it->second);
+        if (it->second.row > 0) {
+            rows.push_back(it->second.row);
+        } else {
+            by_id.push_back(msg_id);
+        }
         pending_.erase(it);
-        delivered.push_back(msg_id);
         if (const auto waiter = waiters_.find(msg_id); waiter != waiters_.end()) {
             auto send = std::move(waiter->second);
             waiters_.erase(waiter);
@@ -472,7 +479,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
             }
         }
     }
-    if (delivered.empty()) return;
+    if (rows.empty() && by_id.empty()) return;
     // The first ack after a silence: the link is back, so the peer's other
     // messages need not wait out their backoff.
     const milliseconds initial(settings_.config.retry_initial_ms);
@@ -486,11 +493,19 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
     }
     heard->second = now;
     const std::int64_t acked_at = now_ms();
-    store_worker_->submit({[peer, delivered = std::move(delivered), acked_at](Store& s) {
-                               for (const auto& id : delivered)
-                                   s.mark_delivered(peer, id, acked_at);
-                           },
-                           {}});
+    std::sort(rows.begin(), rows.end());
+    StoreOp op;
+    op.work = [peer, rows = std::move(rows), by_id = std::move(by_id), acked_at](Store& s) {
+        // One statement per run of consecutive rows, each row in it acked.
+        for (std::size_t i = 0; i < rows.size();) {
+            std::size_t last = i;
+            while (last + 1 < rows.size() && rows[last + 1] == rows[last] + 1) ++last;
+            s.mark_delivered_rows(rows[i], rows[last], acked_at);
+            i = last + 1;
+        }
+        for (const auto& id : by_id) s.mark_delivered(peer, id, acked_at);
+    };
+    store_worker_->submit(std::move(op));
 }
 
 void Daemon::fail_waiter(const std::string& msg_id, const std::string& line) {

@@ -324,6 +324,17 @@ bool Store::mark_delivered(const std::string& peer, const std::string& msg_id, s
     return sqlite3_changes(db_) > 0;
 }
 
+int Store::mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms) {
+    Statement(db_, cache_,
+              "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE id BETWEEN ?1 AND ?2 "
+              "AND direction = 'out' AND state = 'queued'")
+        .bind(1, first_row)
+        .bind(2, last_row)
+        .bind(3, ts_ms)
+        .step();
+    return sqlite3_changes(db_);
+}
+
 void Store::mark_expired(std::int64_t id) {
     Statement(db_, cache_,
               "UPDATE messages SET state = 'expired' WHERE id = ?1 AND state = 'queued'")

@@ -105,6 +105,27 @@ TEST_SUITE("store") {
             CHECK(store.mark_delivered("p:1", "11111111111111111", 20));
             CHECK_FALSE(store.mark_delivered("p:1", "11111111111111111", 21));  // only once
         }
+        {
+            // By rows: only queued outgoing ones in the range change.
+            Store store(dir.db());
+            store.begin();
+            const auto a = store.insert_outgoing(
+                {"r:1", "44444444444444444", "a", false, 14, 1000, "queued", 1});
+            store.insert_incoming(incoming("r:1", "55555555555555555", "in between", 15));
+            store.insert_outgoing({"r:1", "66666666666666666", "b", false, 16, 1000, "queued", 2});
+            const auto c = store.insert_outgoing(
+                {"r:1", "77777777777777777", "c", false, 17, 1000, "queued", 3});
+            store.commit();
+            CHECK(store.mark_delivered_rows(a, c - 1, 30) == 2);  // a and b; the incoming row not
+            CHECK(store.mark_delivered_rows(a, c - 1, 31) == 0);  // only once
+            const auto r = newest(store, MessageFilter{false, "r:1"}, 10);
+            REQUIRE(r.size() == 4);
+            CHECK(r[0].state == "delivered");
+            CHECK(r[1].state == "received");
+            CHECK(r[2].state == "delivered");
+            CHECK(r[3].state == "queued");
+            store.mark_delivered_rows(c, c, 32);
+        }
         Store reopened(dir.db());
         const auto pending = reopened.pending();
         REQUIRE(pending.size() == 2);
