@@ -101,6 +101,12 @@ std::vector<std::string> bundle_envelopes(const std::vector<std::string>& envelo
 // malformed datagram; a bad line is malformed alone.
 std::vector<DecodedDatagram> decode_datagrams(std::string_view bytes);
 
+namespace detail {
+// One envelope through the json parser alone, without the fast path for
+// chatd's own layout: for the tests and the fuzzer, which check both agree.
+DecodedDatagram decode_envelope_generic(std::string_view bytes);
+}  // namespace detail
+
 // Ids are 16 to 64 lowercase hex digits; ours are 32 (128 random bits).
 bool is_valid_message_id(std::string_view id);
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "envelope.hpp"
+#include "text.hpp"
 
 namespace {
 
@@ -30,6 +31,17 @@ void check_round_trip(const chat::DecodedDatagram& d) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    // A single envelope: the fast path for chatd's own layout must agree
+    // with the generic parser.
+    if (bytes.starts_with('{') && bytes.find('\n') == std::string_view::npos &&
+        chat::is_valid_utf8(bytes) && chat::trim(bytes) == bytes) {
+        const auto fast = chat::decode_datagram(bytes);
+        const auto generic = chat::detail::decode_envelope_generic(bytes);
+        if (fast.kind != generic.kind || fast.id != generic.id || fast.text != generic.text ||
+            fast.name != generic.name || !(fast.order == generic.order) ||
+            fast.error != generic.error)
+            std::abort();
+    }
     const auto decoded = chat::decode_datagrams(bytes);
     if (decoded.empty() || decoded.size() > chat::kMaxBundled) std::abort();
     for (const auto& d : decoded) check_round_trip(d);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "envelope.hpp"
+#include "text.hpp"
 
 using namespace chat;
 
@@ -310,5 +311,51 @@ TEST_SUITE("envelope") {
                 CHECK((decoded[i].kind == DatagramKind::malformed) == !c.errors[i].empty());
             }
         }
+    }
+
+    TEST_CASE("the fast path for chatd's own layout agrees with the generic parser") {
+        const std::string id = R"("id":")" + kId + R"(")";
+        const std::string head = R"({"chatd":1,"type":"msg",)" + id;
+        const std::string order = R"(,"stream":")" + kId + R"(","seq":)";
+        const std::string cases[] = {
+            encode_message(kId, "plain", "alice", {kId, 3, 2}),
+            encode_message(kId, std::string("nul\0 and \x01 \"q\" \\", 15), ""),
+            encode_ack(kId),
+            head + R"(,"text":"\u00e9\ud83d\ude00 \/ \b\f"})",  // escapes above 0x7f: generic
+            head + R"(,"text":"\u0041\u001f"})",
+            head + R"(,"text":""})",
+            head + R"(,"text":"x","name":""})",
+            head + R"(,"text":"x","name":")" + std::string(65, 'n') + R"("})",
+            head + R"(,"text":"x")" + order + R"(07,"floor":1})",
+            head + R"(,"text":"x")" + order + R"(7,"floor":8})",
+            head + R"(,"text":"x")" + order + R"(7,"floor":0})",
+            head + R"(,"text":"x")" + order + R"(0,"floor":0})",
+            head + R"(,"text":"x")" + order + R"(7.0,"floor":1})",
+            head + R"(,"text":"x")" + order + R"(1e3,"floor":1})",
+            head + R"(,"text":"x")" + order + R"(99999999999999999999,"floor":1})",
+            head + R"(,"text":"x")" + order + R"(999999999999999999,"floor":1})",
+            head + R"(,"text":"x","stream":"abc","seq":2,"floor":1})",
+            head + R"(,"text":"x","extra":true})",
+            head + R"(,"text":"x"} )",
+            head + R"(,"text":"bad \q escape"})",
+            head + R"(,"text":"unterminated})",
+            R"({"chatd":1,"type":"ack","id":"ABC"})",
+            R"({"chatd":1,"type":"ack",)" + id + R"(,"more":1})",
+            R"({"chatd":2,"type":"ack",)" + id + "}",
+            R"({"type":"ack","chatd":1,)" + id + "}",
+        };
+        for (const auto& line : cases) {
+            CAPTURE(line);
+            const auto fast = decode_datagram(line);
+            const auto generic = detail::decode_envelope_generic(trim(line));
+            CHECK(fast.kind == generic.kind);
+            CHECK(fast.id == generic.id);
+            CHECK(fast.text == generic.text);
+            CHECK(fast.name == generic.name);
+            CHECK(fast.order == generic.order);
+            CHECK(fast.error == generic.error);
+        }
+        CHECK(decode_datagram(cases[1]).text == std::string("nul\0 and \x01 \"q\" \\", 15));
+        CHECK(decode_datagram(cases[3]).text == "\u00e9\U0001f600 / \b\f");
     }
 }
