@@ -50,6 +50,12 @@ json send_reply(const std::string& id, const std::string& to, const char* state,
     return {{"ok", true}, {"id", id}, {"to", to}, {"state", state}, {"plain", plain}};
 }
 
+// Message i of a send request, as an error names it.
+std::string message_label(std::size_t i, std::size_t count) {
+    if (count == 1) return "the message";
+    return "message " + std::to_string(i + 1) + " of " + std::to_string(count);
+}
+
 std::string message_line(const MessageView& message) {
     return reply_line(json{{"message", message_to_json(message)}});
 }
@@ -745,16 +751,13 @@ void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) 
     if (!batch) request.texts.push_back(std::move(request.text));
     const std::size_t count = request.texts.size();
     // In a batch the bad message is named; nothing of the batch is sent.
-    const auto which = [count](std::size_t i) {
-        return count == 1 ? std::string("the message")
-                          : "message " + std::to_string(i + 1) + " of " + std::to_string(count);
-    };
     for (std::size_t i = 0; i < count; ++i) {
         std::string why;
         if (request.texts[i].empty()) {
-            why = count == 1 ? "empty message" : which(i) + " is empty";
+            why = count == 1 ? "empty message" : message_label(i, count) + " is empty";
         } else if (!is_valid_utf8(request.texts[i])) {
-            why = (count == 1 ? std::string("the text") : which(i)) + " is not valid UTF-8";
+            why = (count == 1 ? std::string("the text") : message_label(i, count)) +
+                  " is not valid UTF-8";
         }
         if (!why.empty()) {
             reply->send_line(error_reply(codes::bad_request, why + "; nothing was sent"));
@@ -798,11 +801,10 @@ void Daemon::send_resolved(SendRequest request, bool batch, const Endpoint& to,
             (plain ? 0 : std::to_string(seq).size() - std::to_string(floor).size());
         if (longest > settings_.config.max_datagram_bytes) {
             reply->send_line(error_reply(
-                codes::too_large,
-                (count == 1 ? std::string("the message") : "message " + std::to_string(i + 1)) +
-                    " is " + std::to_string(longest) + " bytes as a datagram; the limit is " +
-                    std::to_string(settings_.config.max_datagram_bytes) +
-                    " (max_datagram_bytes); nothing was sent"));
+                codes::too_large, message_label(i, count) + " is " + std::to_string(longest) +
+                                      " bytes as a datagram; the limit is " +
+                                      std::to_string(settings_.config.max_datagram_bytes) +
+                                      " (max_datagram_bytes); nothing was sent"));
             return reply->finish();
         }
         send->datagrams.push_back(std::move(datagram));
