@@ -86,20 +86,21 @@ int print_replies(ControlClient& client, const Invocation& inv) {
                           << "\n";
             }
             if (inv.command == "peers") std::cout << render_peers(reply);
-            if (inv.command == "send" && reply.contains("ids")) {
-                const std::string state = reply.value("state", "");
-                const auto count = reply["ids"].size();
-                std::cout << state << " " << count << (count == 1 ? " message " : " messages ")
-                          << (state == "queued" ? "for " : "to ") << reply.value("to", "") << "\n";
-            } else if (inv.command == "send") {
+            if (inv.command == "send") {
                 const std::string state = reply.value("state", "");
                 const std::string to = reply.value("to", "");
-                if (state == "delivered") std::cout << "delivered to " << to << "\n";
-                if (state == "queued")
+                if (const auto ids = reply.find("ids"); ids != reply.end()) {
+                    std::cout << state << " " << ids->size()
+                              << (ids->size() == 1 ? " message " : " messages ")
+                              << (state == "queued" ? "for " : "to ") << to << "\n";
+                } else if (state == "delivered") {
+                    std::cout << "delivered to " << to << "\n";
+                } else if (state == "queued") {
                     std::cout << "queued for " << to << " (id " << reply.value("id", "") << ")\n";
-                if (state == "sent")
+                } else if (state == "sent") {
                     std::cout << "sent to " << to
                               << " as plain text (plain peers do not acknowledge)\n";
+                }
             }
         }
         if (!ok) {
@@ -205,8 +206,6 @@ int run_transfers(const std::vector<std::string>& candidates, const Invocation& 
     }
 }
 
-}  // namespace
-
 // `chatcli send --lines PEER -`: stdin's lines as messages, in order, many
 // to a request on one connection; stops at the first request refused.
 int run_send_lines(ControlClient& client, Invocation& inv) {
@@ -250,6 +249,8 @@ int run_send_lines(ControlClient& client, Invocation& inv) {
     }
     return flush();
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
     chat::raise_open_file_limit();

@@ -295,23 +295,23 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
 void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoint& from) {
     struct Outcome {
         std::vector<IncomingMessage> messages;
+        std::vector<std::string> keys;  // "peer id" for the duplicate window; "" for plain
         std::vector<bool> fresh;
         std::vector<MessageView> shown;
     };
     auto outcome = std::make_shared<Outcome>();
     outcome->messages = std::move(messages);
     outcome->fresh.assign(outcome->messages.size(), false);
-    const auto key_of = [](const IncomingMessage& m) {
-        return m.plain ? std::string() : m.peer + ' ' + m.msg_id;
-    };
+    for (const auto& m : outcome->messages)
+        outcome->keys.push_back(m.plain ? std::string() : m.peer + ' ' + m.msg_id);
     StoreOp op;
-    op.work = [this, outcome, key_of](Store& store) {
+    op.work = [this, outcome](Store& store) {
         const IncomingMessage& last = outcome->messages.back();
         store.touch_peer(last.peer, last.name, last.plain, last.ts_ms);
         std::set<std::string> streams;  // whose next seq to save, once each
         for (std::size_t i = 0; i < outcome->messages.size(); ++i) {
             const IncomingMessage& m = outcome->messages[i];
-            const std::string key = key_of(m);
+            const std::string& key = outcome->keys[i];
             if (!key.empty() && committed_ids_.contains(key)) continue;
             if (m.seq > 0) {
                 outcome->fresh[i] = place_in_order(store, m, outcome->shown);
@@ -327,7 +327,7 @@ void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoin
         }
         order_.trim(4096);
     };
-    op.done = [this, outcome, from, key_of](bool durable) {
+    op.done = [this, outcome, from](bool durable) {
         if (!durable) {
             // No ack, so the sender retries; the order is read again from the store.
             for (const auto& m : outcome->messages) {
@@ -339,7 +339,7 @@ void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoin
         for (std::size_t i = 0; i < outcome->messages.size(); ++i) {
             const IncomingMessage& m = outcome->messages[i];
             if (!m.plain) {
-                committed_ids_.insert(key_of(m));
+                committed_ids_.insert(outcome->keys[i]);
                 acks.push_back(encode_ack(m.msg_id));
             }
             if (outcome->fresh[i]) {

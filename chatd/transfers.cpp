@@ -137,7 +137,6 @@ struct TransferManager::Incoming {
     std::int64_t offered_ms = wall_ms();  // kept across restarts
     bool restored = false;                // taken back from the store after a restart
     bool files_stamped = true;            // workers set mode and mtime (older rows: no)
-    std::string manifest_text;            // as received, while it is first saved
     Clock::time_point verified_saved;     // when `verified` was last saved
     ~Incoming() {
         staging.reset();
@@ -339,7 +338,8 @@ void TransferManager::save(const Outgoing& t, bool with_manifest) {
                 {});
 }
 
-void TransferManager::save(const Incoming& t, bool with_manifest, std::function<void(bool)> then) {
+void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
+                           const std::string* manifest_text) {
     json placed = json::array();
     for (const auto& [offered, name] : t.placed) placed.push_back({offered, name});
     const json doc = {{"run", t.run},
@@ -358,11 +358,7 @@ void TransferManager::save(const Incoming& t, bool with_manifest, std::function<
                       {"placed", placed}};
     persist_row({static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
                  doc.dump(-1, ' ', false, json::error_handler_t::replace),
-                 with_manifest && t.manifest
-                     ? std::optional(t.manifest_text.empty() ? encode_manifest(*t.manifest)
-                                                             : t.manifest_text)
-                     : std::nullopt,
-                 0},
+                 manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
                 std::move(then));
 }
 
@@ -839,7 +835,7 @@ void TransferManager::expire_offers() {
             t->state = "expired";
             t->reason = "the offer expired unanswered";
             ctx_.log->info("transfer {} from {}: {}", n, t->peer, t->reason);
-            save(*t, false);
+            save(*t);
             answer(*t);
         }
     }
@@ -864,10 +860,10 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
                 known->verified.clear();
                 known->seen.clear();
                 known->manifest.reset();
-                save(*known, false);
+                save(*known);
                 return reconsider(*known);
             }
-            save(*known, false);
+            save(*known);
         }
         return answer(*known);  // a retry, or a question while finishing: the answer again
     }
@@ -889,10 +885,10 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
         ref.reason = "the offer is " + format_bytes(offer.bytes) + ", over this peer's limit of " +
                      format_bytes(policy.max_bytes) + " (transfer.max_bytes)";
         ctx_.log->info("transfer {} from {} refused: {}", ref.number, peer, ref.reason);
-        save(ref, false);
+        save(ref);
         return answer(ref);
     }
-    save(ref, false);
+    save(ref);
     reconsider(ref);
 }
 
@@ -955,7 +951,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
         t.state = "rejected";
         t.reason = why;
         ctx_.log->warn("transfer {} from {} refused: {}", t.number, t.peer, why);
-        save(t, false);
+        save(t);
         answer(t);
         if (reply) {
             reply->send_line(error_reply(codes::failed, why));
@@ -995,7 +991,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
     t.state = "accepted";
     ctx_.log->info("transfer {} from {} accepted into {}", t.number, t.peer, dir);
     // The sender hears "accepted" only once a restart would remember it.
-    save(t, false, [this, number = t.number, reply](bool durable) {
+    save(t, [this, number = t.number, reply](bool durable) {
         auto it = incoming_.find(number);
         if (it == incoming_.end()) return;
         Incoming& t = *it->second;
@@ -1107,9 +1103,7 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
                                                   Clock::now());
     t.manifest = std::move(manifest);
     t.state = "receiving";
-    t.manifest_text = text;  // decoded above: stored as it came, not encoded again
-    save(t, true);
-    std::string().swap(t.manifest_text);  // frees it (assignment would keep the capacity)
+    save(t, {}, &text);  // decoded above: stored as it came, not encoded again
     reply_and_close({{"ok", true}});
     if (t.manifest->file_count() == 0) publish(t);
 }
@@ -1169,7 +1163,7 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         const auto now = Clock::now();
         if (now - t.verified_saved >= std::chrono::seconds(1)) {
             t.verified_saved = now;
-            save(t, false);
+            save(t);
         }
     };
     *job_id = ctx_.pool.submit(std::move(job));
@@ -1194,7 +1188,7 @@ void TransferManager::publish(Incoming& t) {
                    sanitize_for_terminal(names), t.dir);
     t.manifest.reset();  // megabytes for a big tree; the listing needs only the offer
     t.verified.clear();
-    save(t, false);
+    save(t);
     answer(t);  // the sender waits for this
 }
 
@@ -1214,7 +1208,7 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why, const s
         if (ec)
             ctx_.log->warn("transfer {}: cannot remove its staging: {}", t.number, ec.message());
     }
-    save(t, false);
+    save(t);
 }
 
 // ---- control -------------------------------------------------------------
@@ -1290,7 +1284,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
             t.state = "rejected";
             t.reason = "rejected by the receiver";
             ctx_.log->info("transfer {} from {} rejected", t.number, t.peer);
-            save(t, false);
+            save(t);
         } else {
             fail_incoming(t, "cancelled by the receiver", "cancelled");
         }

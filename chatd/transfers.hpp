@@ -116,7 +116,9 @@ private:
     void publish(Incoming& t);
     // Ends a transfer in `state` (failed, cancelled) and removes its staging.
     void fail_incoming(Incoming& t, const std::string& why, const std::string& state = "failed");
-    void save(const Incoming& t, bool with_manifest, std::function<void(bool)> then = {});
+    // `manifest_text`: the manifest as received, stored once with the row.
+    void save(const Incoming& t, std::function<void(bool)> then = {},
+              const std::string* manifest_text = nullptr);
     // Unanswered offers older than transfer.offer_ttl_seconds are refused.
     void expire_offers();
 

@@ -50,27 +50,13 @@ public:
     std::size_t pop_batch(std::vector<T>& out, std::size_t max) {
         std::unique_lock lock(mutex_);
         not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
-        std::size_t taken = 0;
-        while (!items_.empty() && taken < max) {
-            out.push_back(std::move(items_.front()));
-            items_.pop_front();
-            ++taken;
-        }
-        not_full_.notify_all();
-        return taken;
+        return take(out, max);
     }
 
     // As pop_batch, without waiting: 0 when nothing is queued.
     std::size_t try_pop_batch(std::vector<T>& out, std::size_t max) {
         std::lock_guard lock(mutex_);
-        std::size_t taken = 0;
-        while (!items_.empty() && taken < max) {
-            out.push_back(std::move(items_.front()));
-            items_.pop_front();
-            ++taken;
-        }
-        if (taken > 0) not_full_.notify_all();
-        return taken;
+        return take(out, max);
     }
 
     void close() {
@@ -86,6 +72,18 @@ public:
     }
 
 private:
+    // Moves up to max items to out; the caller holds the lock.
+    std::size_t take(std::vector<T>& out, std::size_t max) {
+        std::size_t taken = 0;
+        while (!items_.empty() && taken < max) {
+            out.push_back(std::move(items_.front()));
+            items_.pop_front();
+            ++taken;
+        }
+        if (taken > 0) not_full_.notify_all();
+        return taken;
+    }
+
     const std::size_t capacity_;
     mutable std::mutex mutex_;
     std::condition_variable not_empty_;
