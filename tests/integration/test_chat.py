@@ -78,7 +78,10 @@ class ChatTest(ChatTestCase):
         self.assertEqual(c["received"], count)
         print(f"burst: {count} messages stored and acked in {elapsed:.2f}s with {c['store_commits']} "
               f"commits ({count / c['store_commits']:.0f} per commit)")
-        self.assertLessEqual(c["store_commits"], count / 4)
+        # One commit a message would be 2,000 or more (retries add to it).
+        # How many share one depends on how fast the receiver thread hands
+        # them over: about 45 in a release build, 3 to 17 under TSan.
+        self.assertLessEqual(c["store_commits"], count / 2)
 
     def test_duplicated_datagram_is_acked_each_time_and_shown_once(self):
         b = self.daemon("bob")
