@@ -1110,20 +1110,21 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
     // bring their own allocator): a figure that grows with each finished
     // transfer is memory kept, which RSS would blur with free pages.
     const struct mallinfo2 heap = ::mallinfo2();
-    reply->send_line(reply_line({{"ok", true},
-                                 {"version", CHAT_VERSION},
-                                 {"name", settings_.name},
-                                 {"listen", listen_address()},
-                                 {"socket", settings_.socket_path},
-                                 {"state_dir", settings_.state_dir},
-                                 {"uptime_seconds", uptime.count()},
-                                 {"outbox", pending_.size()},
-                                 {"followers", (prune_followers(), followers_.size())},
-                                 {"workers", workers_json()},
-                                 {"transfers", transfers_ ? transfers_->active() : 0},
-                                 {"heap_bytes", heap.uordblks + heap.hblkhd},
-                                 {"store_cache_bytes", Store::memory_used()},
-                                 {"counters", counters}}));
+    reply->send_line(
+        reply_line({{"ok", true},
+                    {"version", CHAT_VERSION},
+                    {"name", settings_.name},
+                    {"listen", listen_address()},
+                    {"socket", settings_.socket_path},
+                    {"state_dir", settings_.state_dir},
+                    {"uptime_seconds", uptime.count()},
+                    {"outbox", pending_.size()},
+                    {"followers", (prune_followers(), followers_.size())},
+                    {"workers", workers_json()},
+                    {"transfers", transfers_ ? transfers_->active() : 0},
+                    {"heap_bytes", heap.uordblks + heap.hblkhd},
+                    {"store_cache_bytes", store_worker_->cache_bytes() + reader_->cache_bytes()},
+                    {"counters", counters}}));
     reply->finish();
 }
 

@@ -165,7 +165,11 @@ Store::Store(const std::string& path) : path_(path) {
 
 Store::~Store() { close(); }
 
-std::int64_t Store::memory_used() { return sqlite3_memory_used(); }
+void Store::note_cache_bytes() {
+    int current = 0, highest = 0;
+    if (sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_USED, &current, &highest, 0) == SQLITE_OK)
+        cache_bytes_.store(current, std::memory_order_relaxed);
+}
 
 void Store::close() {
     for (const auto& [sql, statement] : cache_) sqlite3_finalize(statement);
@@ -190,7 +194,10 @@ bool Store::has_column(const std::string& table, const std::string& column) {
 }
 
 void Store::begin() { exec("BEGIN IMMEDIATE"); }
-void Store::commit() { exec("COMMIT"); }
+void Store::commit() {
+    exec("COMMIT");
+    note_cache_bytes();
+}
 void Store::rollback() {
     if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
 }
@@ -394,6 +401,7 @@ std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t a
         bytes += m.text.size();
         rows.push_back(std::move(m));
     }
+    note_cache_bytes();
     return rows;
 }
 

@@ -2,6 +2,7 @@
 // History, the outbox and known peers in one SQLite file (WAL). One Store
 // is one connection: the store thread writes through its own, the control
 // thread reads through another. Errors throw StoreError.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -105,9 +106,9 @@ class Store {
 public:
     // Creates the file and schema if needed.
     explicit Store(const std::string& path);
-    // Bytes SQLite holds now, every connection of the process together
-    // (mostly page cache: up to 2 MiB a connection).
-    static std::int64_t memory_used();
+    // Bytes of this connection's page cache (up to 2 MiB) as of its last
+    // commit or page read; safe to read from any thread.
+    std::int64_t cache_bytes() const { return cache_bytes_.load(std::memory_order_relaxed); }
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
@@ -163,10 +164,12 @@ private:
     void exec(const char* sql);
     bool has_column(const std::string& table, const std::string& column);
     void close();  // finalizes the cached statements, then the connection
+    void note_cache_bytes();
 
     sqlite3* db_ = nullptr;
     std::string path_;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once per SQL text
+    std::atomic<std::int64_t> cache_bytes_{0};
 };
 
 }  // namespace chat

@@ -34,6 +34,7 @@ public:
     bool submit(StoreOp op);
     // Runs what is queued, then joins. Idempotent.
     void stop();
+    std::int64_t cache_bytes() const { return store_->cache_bytes(); }
 
 private:
     void run();
