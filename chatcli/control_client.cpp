@@ -39,13 +39,16 @@ ControlClient ControlClient::connect(const std::vector<std::string>& candidates)
 }
 
 ControlClient::ControlClient(ControlClient&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)),
+      taken_(std::exchange(other.taken_, 0)) {}
 
 ControlClient& ControlClient::operator=(ControlClient&& other) noexcept {
     if (this != &other) {
         if (fd_ >= 0) ::close(fd_);
         fd_ = std::exchange(other.fd_, -1);
         buffer_ = std::move(other.buffer_);
+        taken_ = std::exchange(other.taken_, 0);
     }
     return *this;
 }
@@ -86,16 +89,17 @@ bool ControlClient::fill() {
             throw NoAnswer(std::string("chatd did not answer within ") + seconds + " s");
         }
         if (n <= 0) return false;
+        buffer_.erase(0, std::exchange(taken_, 0));
         buffer_.append(chunk, static_cast<std::size_t>(n));
         return true;
     }
 }
 
 std::optional<std::string> ControlClient::take_buffered_line() {
-    const auto newline = buffer_.find('\n');
+    const auto newline = buffer_.find('\n', taken_);
     if (newline == std::string::npos) return std::nullopt;
-    std::string line = buffer_.substr(0, newline);
-    buffer_.erase(0, newline + 1);
+    std::string line = buffer_.substr(taken_, newline - taken_);
+    taken_ = newline + 1;
     return line;
 }
 

@@ -26,6 +26,8 @@ public:
     // Reads what is available into the buffer (for poll loops); false on EOF.
     bool fill();
     std::optional<std::string> take_buffered_line();
+    // Whether a whole line is waiting in the buffer (read_line will not block).
+    bool line_ready() const { return buffer_.find('\n', taken_) != std::string::npos; }
     int fd() const { return fd_; }
 
     struct Unreachable : std::runtime_error {
@@ -40,6 +42,7 @@ private:
     int fd_ = -1;
     double read_timeout_ = 0;
     std::string buffer_;
+    std::size_t taken_ = 0;  // bytes of buffer_ already returned as lines
 };
 
 }  // namespace chat::cli

@@ -154,7 +154,12 @@ int run_transfer(ControlClient& client, Invocation& inv) {
             fds.reset();  // chatd has its own copies
             continue;
         }
-        if (inv.json) std::cout << *text << "\n" << std::flush;
+        if (inv.json) {
+            // Flushed once the lines that came together are written: a line
+            // reaches a pipe as soon as chatd sent it, without a write each.
+            std::cout << *text << "\n";
+            if (!client.line_ready()) std::cout << std::flush;
+        }
         const std::string kind = event.value("event", "");
         if (!inv.json) {
             if (kind == "offered") {

@@ -26,6 +26,7 @@ namespace chat {
 namespace {
 // Replies a client has not read yet; past this it is too slow and dropped.
 constexpr std::size_t kMaxQueuedReplyBytes = 4 << 20;
+constexpr std::size_t kMaxLinesPerWrite = 64;  // below IOV_MAX (1024)
 // A client that connects and sends no whole request in this long is
 // closed, so idle connections cannot pile up without bound.
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
@@ -241,9 +242,16 @@ private:
         finish_request();
     }
 
+    // Every line queued so far in one write (up to kMaxLinesPerWrite): a
+    // transfer's per-file events would otherwise cost a syscall each.
+    // Lines queued meanwhile go in the next one.
     void write_next() {
         writing_ = true;
-        asio::async_write(socket_, asio::buffer(writes_.front()),
+        in_flight_ = std::min(writes_.size(), kMaxLinesPerWrite);
+        std::vector<asio::const_buffer> buffers;
+        buffers.reserve(in_flight_);
+        for (std::size_t i = 0; i < in_flight_; ++i) buffers.push_back(asio::buffer(writes_[i]));
+        asio::async_write(socket_, buffers,
                           [self = shared_from_this()](asio::error_code ec, std::size_t) {
                               self->on_written(ec);
                           });
@@ -256,8 +264,10 @@ private:
             close();
             return;
         }
-        queued_bytes_ -= writes_.front().size();
-        writes_.pop_front();
+        for (; in_flight_ > 0; --in_flight_) {
+            queued_bytes_ -= writes_.front().size();
+            writes_.pop_front();
+        }
         if (!writes_.empty()) {
             write_next();
         } else if (closing_) {
@@ -315,7 +325,8 @@ private:
     RequestHandler& handler_;
     spdlog::logger& log_;
     std::shared_ptr<RequestReply> current_;
-    std::deque<std::string> writes_;
+    std::deque<std::string> writes_;  // push_back keeps the in-flight lines in place
+    std::size_t in_flight_ = 0;       // lines of writes_ being written
     std::size_t queued_bytes_ = 0;
     std::size_t scanned_ = 0;  // bytes of input_ known to hold no newline
     bool writing_ = false;
