@@ -66,6 +66,28 @@ bool true_field(const json& doc, const char* key) {
     return it != doc.end() && it->is_boolean() && it->get<bool>();
 }
 
+// A job lists up to 250 files and a transfer sends an event per file: a
+// json document for each cost more than the file's own work, so these
+// lines are written directly (manifest paths are valid UTF-8).
+void append_job_file(std::string& out, std::size_t index, const ManifestEntry& e, bool stamp) {
+    out += out.back() == '[' ? R"({"i":)" : R"(,{"i":)";
+    out += std::to_string(index);
+    if (stamp) {
+        out += R"(,"m":)" + std::to_string(e.mode);
+        out += R"(,"mt":)" + std::to_string(e.mtime_ns);
+    }
+    out += R"(,"path":)";
+    append_json_string(out, e.path);
+    out += R"(,"size":)" + std::to_string(e.size) + '}';
+}
+
+std::string file_event_line(std::uint64_t number, const ManifestEntry& e) {
+    std::string line = R"({"bytes":)" + std::to_string(e.size) + R"(,"event":"file","id":)" +
+                       std::to_string(number) + R"(,"path":)";
+    append_json_string(line, e.path);
+    return line + "}\n";
+}
+
 bool same_token(const std::string& a, const std::string& b) {
     if (a.size() != b.size()) return false;
     unsigned char diff = 0;  // constant time: no early exit
@@ -686,25 +708,25 @@ void TransferManager::pump_jobs(Outgoing& t) {
 void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> slots,
                                  int attempt) {
     Outgoing& t = *outgoing_.at(number);
-    json files = json::array();
     PoolJob job;
     job.kind = "send";
+    std::string params = R"({"files":[)";
     for (const std::size_t slot : slots) {
-        const ManifestEntry& e = t.manifest.entries[t.file_entries[slot]];
-        files.push_back({{"i", t.file_entries[slot]}, {"path", e.path}, {"size", e.size}});
+        const std::size_t index = t.file_entries[slot];
+        append_job_file(params, index, t.manifest.entries[index], false);
         job.fds.push_back(::fcntl(t.fds.get()[slot], F_DUPFD_CLOEXEC, 0));
     }
     // The transfer's rate limit is shared by the jobs running at once.
     const std::uint64_t parallel =
         std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.pids().size()));
-    job.params_json = json{
-        {"host", parse_host_port(t.peer).host},
-        {"port", t.port},
-        {"transfer", t.id},
-        {"token", t.token},
-        {"timeout", 30},
-        {"max_rate", ctx_.config.transfer.max_rate / parallel},
-        {"files", files}}.dump();
+    params += R"(],"host":)";
+    append_json_string(params, parse_host_port(t.peer).host);
+    params += R"(,"max_rate":)" + std::to_string(ctx_.config.transfer.max_rate / parallel);
+    params += R"(,"port":)" + std::to_string(t.port) + R"(,"timeout":30,"token":)";
+    append_json_string(params, t.token);
+    params += R"(,"transfer":)";
+    append_json_string(params, t.id);
+    job.params_json = params + '}';
     job.on_progress = [this, number](const WorkerReport& report) {
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
@@ -713,8 +735,7 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         for (const auto index : report.verified) {
             if (index >= t.manifest.entries.size() || !t.reply) break;
             const ManifestEntry& e = t.manifest.entries[index];
-            t.reply->send_line(reply_line(
-                {{"event", "file"}, {"id", number}, {"path", e.path}, {"bytes", e.size}}));
+            t.reply->send_line(file_event_line(number, e));
         }
         emit_progress(t, false);
     };
@@ -1110,7 +1131,7 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
 
 void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                                     const std::vector<std::size_t>& files) {
-    json list = json::array();
+    std::string list = "[";
     // A restart may have left staged data anywhere; otherwise only files
     // named before can have some.
     if (t.seen.empty()) t.seen.assign(t.manifest->entries.size(), false);
@@ -1121,19 +1142,14 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
             socket.close(ec);
             return;
         }
-        const ManifestEntry& e = t.manifest->entries[i];
-        json file = {{"i", i}, {"path", e.path}, {"size", e.size}};
-        if (t.files_stamped) {
-            file["m"] = e.mode;
-            file["mt"] = e.mtime_ns;
-        }
-        list.push_back(std::move(file));
+        append_job_file(list, i, t.manifest->entries[i], t.files_stamped);
         fresh = fresh && !t.seen[i];
         t.seen[i] = true;
     }
     PoolJob job;
     job.kind = "receive";
-    job.params_json = json{{"timeout", 30}, {"fresh", fresh}, {"files", list}}.dump();
+    job.params_json =
+        R"({"files":)" + list + R"(],"fresh":)" + (fresh ? "true" : "false") + R"(,"timeout":30})";
     job.fds.push_back(socket.release());
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     job.on_progress = [this, number = t.number](const WorkerReport& report) {

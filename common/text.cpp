@@ -116,4 +116,42 @@ std::string format_rfc3339(std::int64_t unix_ms) {
     return buf;
 }
 
+// A JSON string for text that is UTF-8 already: only the quote, the
+// backslash and control characters are escaped; runs of other bytes are
+// copied whole.
+void append_json_string(std::string& out, std::string_view text) {
+    out += '"';
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(text, run, i - run);
+        run = i + 1;
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default: {
+                char escaped[8];
+                std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                out += escaped;
+            }
+        }
+    }
+    out.append(text, run);
+    out += '"';
+}
+
 }  // namespace chat

@@ -18,6 +18,12 @@ std::string sanitize_for_terminal(std::string_view text, std::string_view contin
 
 std::string_view trim(std::string_view text);
 
+// Appends `text`, which must be valid UTF-8, as a JSON string: only the
+// quote, the backslash and control characters are escaped. For the lines
+// written per message or per file, where building a json document first
+// cost more than the work itself.
+void append_json_string(std::string& out, std::string_view text);
+
 // "512 B", "1.5 MiB": sizes for people.
 std::string format_bytes(std::uint64_t bytes);
 

@@ -26,8 +26,18 @@ json parse_params(const std::string& text) {
 }  // namespace
 
 std::string encode_job(const WorkerJob& job) {
-    return json{{"job", job.id}, {"kind", job.kind}, {"params", parse_params(job.params_json)}}
-        .dump();
+    // The parameters go in as they are written (a job's file list is tens
+    // of kilobytes): checked, not parsed into a document and dumped again.
+    const std::size_t first = job.params_json.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos &&
+        (job.params_json[first] != '{' || !json::accept(job.params_json)))
+        throw WorkerProtocolError("parameters are not a JSON object");
+    std::string out = json{{"job", job.id}, {"kind", job.kind}}.dump();
+    out.pop_back();
+    out += R"(,"params":)";
+    out += first == std::string::npos ? "{}" : job.params_json;
+    out += '}';
+    return out;
 }
 
 WorkerJob decode_job(std::string_view bytes) {

@@ -29,6 +29,9 @@ def make_tree(root):
         f.write("odd name")
     with open(os.path.join(photos, "été 日本.txt"), "w") as f:
         f.write("unicode")
+    # Job parameters and events are written as JSON text directly: escapes.
+    with open(os.path.join(photos, 'a "quote" and a \\'), "w") as f:
+        f.write("escaped")
     open(os.path.join(photos, "empty"), "w").close()
     os.chmod(os.path.join(photos, "2024", "a b.jpg"), 0o640)
     os.chmod(os.path.join(photos, "empty"), 0o600)
@@ -82,7 +85,7 @@ class TransferTest(ChatTestCase):
         sender = self.start_transfer(a, b)
         offer = json.loads(follower.stdout.readline())["offer"]
         self.assertEqual((offer["from"], offer["name"], offer["names"]), (a.address, "alice", ["photos"]))
-        self.assertEqual(offer["files"], 1004)
+        self.assertEqual(offer["files"], 1005)
         download = os.path.join(b.dir, "state", "incoming")
         self.assertFalse(os.path.exists(os.path.join(download, "photos")))
 
@@ -141,7 +144,7 @@ class TransferTest(ChatTestCase):
         sender = self.start_transfer(a, b, json_out=False)
         out, err = sender.communicate(timeout=120)
         self.assertEqual(sender.returncode, 0, err)
-        self.assertIn("done: 1004 files", out)
+        self.assertIn("done: 1005 files", out)
         [t] = wait_for(lambda: (t := self.transfers(b)) and t[0]["state"] == "done" and t, what="publish")
         self.assertEqual(t["placed"], ["photos (1)"])
         with open(os.path.join(download, "photos", "mine")) as f:

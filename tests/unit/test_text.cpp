@@ -73,6 +73,28 @@ TEST_SUITE("text") {
         for (const auto& c : cases) CHECK(format_bytes(c.bytes) == c.text);
     }
 
+    TEST_CASE("JSON strings written directly") {
+        struct Case {
+            std::string text;
+            std::string json;
+        };
+        const Case cases[] = {
+            {"", R"("")"},
+            {"plain words", R"("plain words")"},
+            {"a \"quote\" and a \\", R"("a \"quote\" and a \\")"},
+            {"tab\tnew\nline\rcr", R"("tab\tnew\nline\rcr")"},
+            {std::string("nul\0bell\x07", 9), R"("nul\u0000bell\u0007")"},
+            {"\x1f\x7f", "\"\\u001f\x7f\""},  // DEL needs no escape
+            {"caf\xc3\xa9 / \xe2\x82\xac", "\"caf\xc3\xa9 / \xe2\x82\xac\""},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.text);
+            std::string out = "[";
+            append_json_string(out, c.text);
+            CHECK(out == "[" + c.json);
+        }
+    }
+
     TEST_CASE("trim") {
         CHECK(trim("  a b \n") == "a b");
         CHECK(trim(" \t\r\n").empty());
