@@ -602,8 +602,15 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
 void TransferManager::send_manifest(std::uint64_t number, int attempt) {
     Outgoing& t = *outgoing_.at(number);
     auto socket = std::make_shared<asio::ip::tcp::socket>(ctx_.io);
-    auto header = std::make_shared<std::string>(
-        reply_line({{"transfer", t.id}, {"token", t.token}, {"manifest", t.manifest_text}}));
+    // Written directly: the manifest is megabytes for a large tree, and its
+    // text is valid UTF-8 (it was decoded before it was kept).
+    auto header = std::make_shared<std::string>(R"({"manifest":)");
+    append_json_string(*header, t.manifest_text);
+    *header += R"(,"token":)";
+    append_json_string(*header, t.token);
+    *header += R"(,"transfer":)";
+    append_json_string(*header, t.id);
+    *header += "}\n";
     const asio::ip::tcp::endpoint endpoint(address_of(t.peer), t.port);
     // A silent peer must not hold the transfer: closing the socket fails
     // whichever step is waiting.

@@ -1,8 +1,11 @@
 #include "manifest.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 
+#include "text.hpp"
 #include "transfer_paths.hpp"
 
 namespace chat {
@@ -25,9 +28,9 @@ const char* type_code(EntryType type) {
     return "?";
 }
 
-std::string parent_of(const std::string& path) {
+std::string_view parent_of(std::string_view path) {
     const auto slash = path.rfind('/');
-    return slash == std::string::npos ? "" : path.substr(0, slash);
+    return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
 }
 
 [[noreturn]] void fail(std::size_t index, const std::string& path, const std::string& why) {
@@ -58,46 +61,172 @@ std::vector<std::string> Manifest::top_level_names() const {
 }
 
 std::string encode_manifest(const Manifest& manifest) {
-    json entries = json::array();
-    for (const auto& e : manifest.entries) {
-        json entry = {{"t", type_code(e.type)}, {"p", e.path}, {"mt", e.mtime_ns}};
-        if (e.type == EntryType::file) entry["s"] = e.size;
-        if (e.type != EntryType::symlink) entry["m"] = e.mode & kPermissionBits;
-        if (e.type == EntryType::symlink) entry["l"] = e.link_target;
-        entries.push_back(std::move(entry));
+    // Written directly, keys in the order json's dump gives them: a tree of
+    // 20,000 files was a document of 100,000 nodes built only to be dumped.
+    std::string out;
+    out.reserve(manifest.entries.size() * 96 + 32);
+    out += R"({"entries":[)";
+    for (std::size_t i = 0; i < manifest.entries.size(); ++i) {
+        const ManifestEntry& e = manifest.entries[i];
+        if (!is_valid_utf8(e.path)) fail(i, "", "path is not valid UTF-8");
+        out += i == 0 ? "{" : ",{";
+        if (e.type == EntryType::symlink) {
+            if (!is_valid_utf8(e.link_target)) fail(i, e.path, "link target is not valid UTF-8");
+            out += R"("l":)";
+            append_json_string(out, e.link_target);
+            out += ',';
+        } else {
+            out += R"("m":)" + std::to_string(e.mode & kPermissionBits) + ',';
+        }
+        out += R"("mt":)" + std::to_string(e.mtime_ns) + R"(,"p":)";
+        append_json_string(out, e.path);
+        if (e.type == EntryType::file) out += R"(,"s":)" + std::to_string(e.size);
+        out += R"(,"t":")";
+        out += type_code(e.type);
+        out += "\"}";
     }
-    return json{{"version", kManifestVersion}, {"entries", std::move(entries)}}.dump();
+    out += R"(],"version":)" + std::to_string(kManifestVersion) + '}';
+    return out;
 }
 
+namespace {
+
+// What decode_manifest reads of one entry: each field as json's own value
+// (a nested object or array as an empty one), so the checks below apply
+// json's rules, without a document of the whole tree in memory.
+struct RawEntry {
+    bool is_object = false;
+    std::optional<json> path, type, mtime, mode, size, link;
+};
+
+struct RawManifest {
+    bool is_object = false;
+    std::optional<json> version;
+    bool has_entries = false;  // "entries" is an array
+    std::size_t entry_count = 0;
+    std::vector<RawEntry> entries;  // at most kMaxManifestEntries kept
+};
+
+// SAX events to RawManifest, by what encloses each value.
+class ManifestReader final : public nlohmann::json_sax<json> {
+public:
+    explicit ManifestReader(RawManifest& out) : out_(out) {}
+
+    bool null() override { return value(json(nullptr)); }
+    bool boolean(bool v) override { return value(json(v)); }
+    bool number_integer(number_integer_t v) override { return value(json(v)); }
+    bool number_unsigned(number_unsigned_t v) override { return value(json(v)); }
+    bool number_float(number_float_t v, const string_t&) override { return value(json(v)); }
+    bool string(string_t& v) override { return value(json(std::move(v))); }
+    bool binary(binary_t&) override { return value(json::binary({})); }
+    bool start_object(std::size_t) override { return open(true); }
+    bool start_array(std::size_t) override { return open(false); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool key(string_t& name) override {
+        key_ = std::move(name);
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        return false;
+    }
+
+private:
+    enum class Frame { top, entries, entry, skipped };
+
+    // Where a value inside the current frame goes, if anywhere; a nested
+    // object or array is recorded as an empty one.
+    std::optional<json>* field() {
+        if (frames_.empty()) return nullptr;
+        if (frames_.back() == Frame::top) return key_ == "version" ? &out_.version : nullptr;
+        if (frames_.back() != Frame::entry) return nullptr;
+        RawEntry& e = entry();
+        if (key_ == "p") return &e.path;
+        if (key_ == "t") return &e.type;
+        if (key_ == "mt") return &e.mtime;
+        if (key_ == "m") return &e.mode;
+        if (key_ == "s") return &e.size;
+        if (key_ == "l") return &e.link;
+        return nullptr;
+    }
+    RawEntry& entry() {
+        return out_.entry_count <= kMaxManifestEntries ? out_.entries.back() : beyond_limit_;
+    }
+    void add_entry(bool is_object) {
+        if (++out_.entry_count <= kMaxManifestEntries) out_.entries.emplace_back();
+        entry() = RawEntry{};
+        entry().is_object = is_object;
+    }
+    bool top_field(const char* name) const {
+        return !frames_.empty() && frames_.back() == Frame::top && key_ == name;
+    }
+    bool value(json v) {
+        if (top_field("entries")) {
+            out_.has_entries = false;  // the last "entries" counts, as in a document
+        } else if (!frames_.empty() && frames_.back() == Frame::entries) {
+            add_entry(false);
+        } else if (auto* slot = field()) {
+            *slot = std::move(v);
+        }
+        return true;
+    }
+    bool open(bool object) {
+        Frame frame = Frame::skipped;
+        if (frames_.empty()) {
+            out_.is_object = object;
+            if (object) frame = Frame::top;
+        } else if (top_field("entries")) {
+            out_.has_entries = !object;
+            out_.entry_count = 0;
+            out_.entries.clear();
+            if (!object) frame = Frame::entries;
+        } else if (frames_.back() == Frame::entries) {
+            add_entry(object);
+            if (object) frame = Frame::entry;
+        } else if (auto* slot = field()) {
+            *slot = object ? json::object() : json::array();
+        }
+        frames_.push_back(frame);
+        return true;
+    }
+    bool close() {
+        frames_.pop_back();
+        return true;
+    }
+
+    RawManifest& out_;
+    std::vector<Frame> frames_;
+    std::string key_;
+    RawEntry beyond_limit_;  // entries past the limit are read, not kept
+};
+
+}  // namespace
+
 Manifest decode_manifest(std::string_view text) {
-    const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object())
+    RawManifest raw;
+    ManifestReader reader(raw);
+    if (!json::sax_parse(text, &reader) || !raw.is_object)
         throw ManifestError("manifest is not a JSON object");
-    // find(), not value(): value() throws json's own error for a wrong type.
-    const auto version = doc.find("version");
-    if (version == doc.end() || !version->is_number_integer() ||
-        version->get<std::int64_t>() != kManifestVersion)
+    if (!raw.version || !raw.version->is_number_integer() ||
+        raw.version->get<std::int64_t>() != kManifestVersion)
         throw ManifestError("unknown manifest version");
-    const auto list = doc.find("entries");
-    if (list == doc.end() || !list->is_array()) throw ManifestError("manifest without entries");
-    if (list->size() > kMaxManifestEntries) throw ManifestError("manifest has too many entries");
+    if (!raw.has_entries) throw ManifestError("manifest without entries");
+    if (raw.entry_count > kMaxManifestEntries) throw ManifestError("manifest has too many entries");
 
     Manifest manifest;
-    manifest.entries.reserve(list->size());
-    std::unordered_map<std::string, EntryType> seen;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-        const json& item = (*list)[i];
-        if (!item.is_object()) fail(i, "", "not an object");
+    manifest.entries.reserve(raw.entries.size());  // no moves: `seen` views the paths
+    std::unordered_map<std::string_view, EntryType> seen;
+    seen.reserve(raw.entries.size());
+    for (std::size_t i = 0; i < raw.entries.size(); ++i) {
+        RawEntry& item = raw.entries[i];
+        if (!item.is_object) fail(i, "", "not an object");
         ManifestEntry e;
-        const auto path = item.find("p");
-        if (path == item.end() || !path->is_string()) fail(i, "", "missing path");
-        e.path = path->get<std::string>();
+        if (!item.path || !item.path->is_string()) fail(i, "", "missing path");
+        e.path = std::move(item.path->get_ref<std::string&>());
         if (auto why = check_relative_path(e.path)) fail(i, e.path, *why);
 
-        const auto type_field = item.find("t");
-        const std::string type = type_field != item.end() && type_field->is_string()
-                                     ? type_field->get<std::string>()
-                                     : std::string();
+        const std::string type =
+            item.type && item.type->is_string() ? item.type->get<std::string>() : std::string();
         if (type == "d") {
             e.type = EntryType::directory;
         } else if (type == "f") {
@@ -108,20 +237,18 @@ Manifest decode_manifest(std::string_view text) {
             fail(i, e.path, "unknown type '" + type + "'");
         }
         try {
-            e.mtime_ns = item.value("mt", std::int64_t{0});
+            e.mtime_ns = item.mtime ? item.mtime->get<std::int64_t>() : 0;
             // A symlink has no mode of its own on Linux; one a sender lists
             // is dropped, as encode_manifest drops it (found by fuzz_manifest).
             if (e.type != EntryType::symlink)
-                e.mode = item.value("m", std::uint32_t{0}) & kPermissionBits;
+                e.mode = (item.mode ? item.mode->get<std::uint32_t>() : 0) & kPermissionBits;
             if (e.type == EntryType::file) {
-                const auto size = item.find("s");
-                if (size == item.end() || !size->is_number_unsigned())
-                    fail(i, e.path, "missing size");
-                e.size = size->get<std::uint64_t>();
+                if (!item.size || !item.size->is_number_unsigned()) fail(i, e.path, "missing size");
+                e.size = item.size->get<std::uint64_t>();
                 if (e.size > kMaxFileBytes) fail(i, e.path, "size too large");
             }
             if (e.type == EntryType::symlink) {
-                e.link_target = item.value("l", "");
+                e.link_target = item.link ? item.link->get<std::string>() : std::string();
                 if (auto why = check_link_target(e.path, e.link_target)) fail(i, e.path, *why);
             }
         } catch (const json::exception&) {
@@ -129,14 +256,16 @@ Manifest decode_manifest(std::string_view text) {
         }
         // Parents come first and are directories: nothing is ever written
         // through a file or a symlink.
-        const std::string parent = parent_of(e.path);
+        const std::string_view parent = parent_of(e.path);
         if (!parent.empty()) {
             const auto it = seen.find(parent);
             if (it == seen.end()) fail(i, e.path, "parent directory is not listed before it");
             if (it->second != EntryType::directory) fail(i, e.path, "parent is not a directory");
         }
-        if (!seen.emplace(e.path, e.type).second) fail(i, e.path, "listed twice");
+        if (seen.contains(e.path)) fail(i, e.path, "listed twice");
+        const EntryType entry_type = e.type;
         manifest.entries.push_back(std::move(e));
+        seen.emplace(manifest.entries.back().path, entry_type);
     }
     return manifest;
 }

@@ -43,6 +43,8 @@ std::optional<std::string> check_link_target(std::string_view link_path, std::st
     if (target.empty()) return "empty link target";
     if (target.front() == '/') return "link to an absolute path";
     if (target.find('\0') != std::string_view::npos) return "NUL byte in link target";
+    // The manifest is JSON: a target that is not UTF-8 cannot be listed.
+    if (!is_valid_utf8(target)) return "link target is not valid UTF-8";
     // Depth of the directory holding the link, then walk the target.
     int depth = static_cast<int>(split(link_path).size()) - 1;
     for (const auto part : split(target)) {

@@ -91,10 +91,48 @@ TEST_SUITE("manifest") {
             {one_entry(R"({"t":"f","p":"a","s":1},{"t":"f","p":"a","s":2})"),
              "manifest entry 1 ('a'): listed twice"},
             {one_entry(R"(5)"), "manifest entry 0: not an object"},
+            // Read as events, not as a document: the same rules hold for
+            // values nested where a field should be, repeated keys (the last
+            // counts) and keys in any order.
+            {one_entry(R"([{"t":"f"}])"), "manifest entry 0: not an object"},
+            {one_entry(R"({"t":"f","p":{"p":"a"},"s":1})"), "manifest entry 0: missing path"},
+            {one_entry(R"({"t":"f","p":"a","s":[1]})"), "manifest entry 0 ('a'): missing size"},
+            {one_entry(R"({"t":"f","p":"a","s":1,"m":{"x":[1]}})"),
+             "manifest entry 0 ('a'): a field has the wrong type"},
+            {one_entry(R"({"t":"l","p":"a","l":null})"),
+             "manifest entry 0 ('a'): a field has the wrong type"},
+            {one_entry(R"({"t":"f","p":"a","s":1,"p":"/b"})"),
+             "manifest entry 0 ('/b'): absolute path"},
+            {R"({"entries":[],"version":1,"entries":7})", "manifest without entries"},
+            {R"({"entries":[{"t":"x","p":"a"}],"version":1,"entries":[]} )", ""},
+            {R"({"entries":[{"t":"x","p":"a"}],"version":2})", "unknown manifest version"},
+            {R"([{"version":1,"entries":[]}])", "manifest is not a JSON object"},
+            {R"({"version":1,"entries":[]} trailing)", "manifest is not a JSON object"},
+            {R"({"version":1,"entries":[{"t":"d","p":"a"},)", "manifest is not a JSON object"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.json);
-            CHECK_THROWS_WITH_AS(decode_manifest(c.json), c.error.c_str(), ManifestError);
+            if (c.error.empty()) {
+                CHECK(decode_manifest(c.json).entries.empty());
+            } else {
+                CHECK_THROWS_WITH_AS(decode_manifest(c.json), c.error.c_str(), ManifestError);
+            }
         }
+    }
+
+    TEST_CASE("encoding writes the same text a json document would") {
+        CHECK(encode_manifest(sample()) ==
+              R"({"entries":[{"m":493,"mt":1000000000,"p":"photos","t":"d"},)"
+              R"({"m":420,"mt":2000000001,"p":"photos/a b.jpg","s":123,"t":"f"},)"
+              R"({"m":384,"mt":3,"p":"photos/empty","s":0,"t":"f"},)"
+              R"({"m":448,"mt":4,"p":"photos/empty dir","t":"d"},)"
+              R"({"l":"a b.jpg","mt":5,"p":"photos/latest","t":"l"},)"
+              R"({"m":416,"mt":6,"p":"notes\n.txt","s":7,"t":"f"}],"version":1})");
+        CHECK(encode_manifest(Manifest{}) == R"({"entries":[],"version":1})");
+        Manifest bad;
+        bad.entries = {{EntryType::symlink, "l", 0, 0, 0, "b\xff"}};
+        CHECK_THROWS_WITH_AS(encode_manifest(bad),
+                             "manifest entry 0 ('l'): link target is not valid UTF-8",
+                             ManifestError);
     }
 }

@@ -80,6 +80,7 @@ TEST_SUITE("transfer_paths") {
         }
         CHECK(check_link_target("a", "/x") == "link to an absolute path");
         CHECK(check_link_target("a", "../x") == "link points outside the transfer");
+        CHECK(check_link_target("a", "b\xff") == "link target is not valid UTF-8");
     }
 
     TEST_CASE("an existing name is never reused") {

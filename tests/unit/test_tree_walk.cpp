@@ -32,6 +32,7 @@ struct TempTree {
         fs::permissions(p / "2024" / "a b.jpg", static_cast<fs::perms>(0640));
         fs::create_symlink("2024/a b.jpg", p / "latest");
         fs::create_symlink("/etc/passwd", p / "escape");
+        fs::create_symlink("b\xff", p / "odd");  // the manifest (JSON) cannot hold it
         ::mkfifo((p / "fifo").c_str(), 0600);
         std::ofstream(p / "bad\rname") << "x";
         std::ofstream(base / "notes.txt") << "top-level file";
@@ -86,8 +87,12 @@ TEST_SUITE("tree_walk") {
             REQUIRE(::fstat(r.fds[k++], &st) == 0);
             CHECK(static_cast<std::uint64_t>(st.st_size) == e.size);
         }
-        CHECK(r.notices.size() == 3);
-        const std::string all = r.notices[0] + r.notices[1] + r.notices[2];
+        CHECK_FALSE(find(m, "photos/odd"));
+        CHECK(r.notices.size() == 4);
+        std::string all;
+        for (const auto& notice : r.notices) all += notice;
+        CHECK(all.find("skipped 'photos/odd -> b\xff': link target is not valid UTF-8") !=
+              std::string::npos);
         CHECK(all.find("skipped 'photos/escape -> /etc/passwd': link to an absolute path") !=
               std::string::npos);
         CHECK(all.find("skipped 'photos/fifo': not a regular file, directory or link") !=
