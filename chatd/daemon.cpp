@@ -181,9 +181,9 @@ void Daemon::start() {
     store_worker_ = std::make_unique<StoreWorker>(std::move(writer), counters_, log_);
     reader_->prune_transfers(kFinishedTransfersKept);
     transfers_->restore(reader_->transfers());
-    transport_->start([this](std::string_view bytes, const Endpoint& from, bool truncated) {
-        on_datagram(bytes, from, truncated);
-    });
+    transport_->start([this](std::string_view bytes, const Endpoint& from,
+                             bool truncated) { on_datagram(bytes, from, truncated); },
+                      [this] { on_received_batch(); });
     running_ = true;
     arm_retry_timer();
     arm_hold_timer();
@@ -247,10 +247,11 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                     settings_.config.max_datagram_bytes);
         return;
     }
-    // A bundle's messages are stored in one operation and its acks go back
-    // in one bundle; its acks are settled in one pass.
-    std::vector<IncomingMessage> messages;
-    std::vector<std::string> acked;
+    auto arrived = std::find_if(arrived_.begin(), arrived_.end(),
+                                [&](const Arrived& a) { return a.peer == peer; });
+    if (arrived == arrived_.end()) arrived = arrived_.insert(arrived_.end(), {from, peer, {}, {}});
+    std::vector<IncomingMessage>& messages = arrived->messages;
+    std::vector<std::string>& acked = arrived->acked;
     for (DecodedDatagram& d : decode_datagrams(bytes)) {
         switch (d.kind) {
             case DatagramKind::malformed:
@@ -283,8 +284,17 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                 break;
         }
     }
-    if (!acked.empty()) post([this, peer, acked = std::move(acked)] { on_acks(peer, acked); });
-    if (!messages.empty()) store_incoming(std::move(messages), from);
+}
+
+// A burst's messages from one sender are stored in one operation and their
+// acks go back bundled; the acks it brought are settled in one pass.
+void Daemon::on_received_batch() {
+    for (Arrived& a : arrived_) {
+        if (!a.acked.empty())
+            post([this, peer = a.peer, acked = std::move(a.acked)] { on_acks(peer, acked); });
+        if (!a.messages.empty()) store_incoming(std::move(a.messages), a.from);
+    }
+    arrived_.clear();
 }
 
 // Stores first, acks after the commit: an ack promises the message is on
@@ -458,10 +468,10 @@ void Daemon::prune_followers() {
 
 void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& msg_ids) {
     const auto now = steady_clock::now();
-    // Marked delivered by row where the row is known (the usual case), by
-    // id where the ack beat the outbox commit.
+    const std::int64_t acked_at = now_ms();
+    // Marked delivered by row; an ack that beat the outbox commit waits for
+    // its row in acked_early_ (on_outgoing_stored marks it).
     std::vector<std::int64_t> rows;
-    std::vector<std::string> by_id;
     for (const std::string& msg_id : msg_ids) {
         const auto it = pending_.find(msg_id);
         if (it == pending_.end() || it->second.peer != peer) {
@@ -474,7 +484,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
         if (it->second.row > 0) {
             rows.push_back(it->second.row);
         } else {
-            by_id.push_back(msg_id);
+            acked_early_.insert_or_assign(msg_id, acked_at);
         }
         pending_.erase(it);
         if (const auto waiter = waiters_.find(msg_id); waiter != waiters_.end()) {
@@ -485,7 +495,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
             }
         }
     }
-    if (rows.empty() && by_id.empty()) return;
+    if (rows.empty() && acked_early_.empty()) return;
     // The first ack after a silence: the link is back, so the peer's other
     // messages need not wait out their backoff.
     const milliseconds initial(settings_.config.retry_initial_ms);
@@ -498,10 +508,14 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
         }
     }
     heard->second = now;
-    const std::int64_t acked_at = now_ms();
+    mark_delivered(std::move(rows), acked_at);
+}
+
+void Daemon::mark_delivered(std::vector<std::int64_t> rows, std::int64_t acked_at) {
+    if (rows.empty()) return;
     std::sort(rows.begin(), rows.end());
     StoreOp op;
-    op.work = [peer, rows = std::move(rows), by_id = std::move(by_id), acked_at](Store& s) {
+    op.work = [rows = std::move(rows), acked_at](Store& s) {
         // One statement per run of consecutive rows, each row in it acked.
         for (std::size_t i = 0; i < rows.size();) {
             std::size_t last = i;
@@ -509,7 +523,6 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
             s.mark_delivered_rows(rows[i], rows[last], acked_at);
             i = last + 1;
         }
-        for (const auto& id : by_id) s.mark_delivered(peer, id, acked_at);
     };
     store_worker_->submit(std::move(op));
 }
@@ -861,6 +874,7 @@ void Daemon::on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable
             // Sent once already, but with no outbox row it is not retried.
             for (const auto& m : send->messages) {
                 waiters_.erase(m.msg_id);
+                acked_early_.erase(m.msg_id);
                 const auto it = pending_.find(m.msg_id);
                 if (it == pending_.end()) continue;
                 forget_pending(it->second);
@@ -877,10 +891,19 @@ void Daemon::on_outgoing_stored(std::shared_ptr<OutgoingSend> send, bool durable
         for (auto& datagram : send->datagrams) transport_->send(send->to, std::move(datagram));
         return settle(*send, settled_line(*send, "sent"));
     }
+    std::vector<std::int64_t> acked_rows;
+    std::int64_t acked_at = 0;
     for (std::size_t i = 0; i < send->messages.size(); ++i) {
-        if (const auto it = pending_.find(send->messages[i].msg_id); it != pending_.end())
+        const std::string& id = send->messages[i].msg_id;
+        if (const auto it = pending_.find(id); it != pending_.end()) {
             it->second.row = send->rows[i];
+        } else if (const auto early = acked_early_.find(id); early != acked_early_.end()) {
+            acked_rows.push_back(send->rows[i]);
+            acked_at = std::max(acked_at, early->second);
+            acked_early_.erase(early);
+        }
     }
+    mark_delivered(std::move(acked_rows), acked_at);
     send->stored = true;
     if (!send->wait) return settle(*send, settled_line(*send, "queued"));
     if (send->unacked == 0) settle(*send, settled_line(*send, "delivered"));

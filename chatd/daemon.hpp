@@ -109,8 +109,17 @@ private:
     };
     using Resolved = std::function<void(const std::string& error, const Endpoint& endpoint)>;
 
-    // Receiver thread.
+    // Receiver thread. What the datagrams that arrived together carry, by
+    // sender, is handed on once at the batch's end: one store operation per
+    // sender, one pass over its acks.
+    struct Arrived {
+        Endpoint from;
+        std::string peer;
+        std::vector<IncomingMessage> messages;
+        std::vector<std::string> acked;
+    };
     void on_datagram(std::string_view bytes, const Endpoint& from, bool truncated);
+    void on_received_batch();
     void store_incoming(std::vector<IncomingMessage> messages, const Endpoint& from);
 
     // Store thread: shows or holds an ordered message (see MessageOrder),
@@ -128,6 +137,8 @@ private:
     // Control thread.
     void on_stored(const MessageView& message);
     void on_acks(const std::string& peer, const std::vector<std::string>& msg_ids);
+    // Queues one store operation marking these outbox rows delivered.
+    void mark_delivered(std::vector<std::int64_t> rows, std::int64_t acked_at);
     // Our envelope for a pending message, with the current floor.
     std::string envelope_of(const std::string& msg_id, const Pending& pending);
     // Sends envelopes to one peer in as few datagrams as they fit in.
@@ -208,6 +219,10 @@ private:
     std::uint64_t store_beats_seen_ = 0;
     bool watchdog_withheld_ = false;
 
+    // Acks that came before their outbox row was committed: message id to
+    // when (control thread; emptied as the rows arrive or fail).
+    std::unordered_map<std::string, std::int64_t> acked_early_;
+    std::vector<Arrived> arrived_;      // receiver thread only, see on_received_batch
     DedupWindow committed_ids_{65536};  // store thread only: "peer id" keys durably stored
     MessageOrder order_;                // store thread only: each sender's next message to show
     asio::steady_timer hold_timer_;

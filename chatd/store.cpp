@@ -322,15 +322,6 @@ std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
     return sqlite3_last_insert_rowid(db_);
 }
 
-bool Store::mark_delivered(const std::string& peer, const std::string& msg_id, std::int64_t ts_ms) {
-    Statement update(
-        db_, cache_,
-        "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE direction = 'out' "
-        "AND state = 'queued' AND peer = ?1 AND msg_id = ?2");
-    update.bind(1, peer).bind(2, msg_id).bind(3, ts_ms).step();
-    return sqlite3_changes(db_) > 0;
-}
-
 int Store::mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms) {
     Statement(db_, cache_,
               "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE id BETWEEN ?1 AND ?2 "

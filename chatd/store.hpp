@@ -134,8 +134,6 @@ public:
     // The highest seq sent to each peer.
     std::unordered_map<std::string, std::uint64_t> last_sequences();
     std::int64_t insert_outgoing(const OutgoingMessage& message);
-    // True if a queued message was marked delivered.
-    bool mark_delivered(const std::string& peer, const std::string& msg_id, std::int64_t ts_ms);
     // Marks the queued outgoing rows first_row..last_row delivered, in one
     // statement (a burst's acks cover consecutive rows); how many changed.
     int mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms);

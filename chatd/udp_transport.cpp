@@ -8,8 +8,10 @@
 
 #include <netinet/in.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <system_error>
 #include <thread>
@@ -67,11 +69,11 @@ Endpoint UdpTransport::local_endpoint() const {
     return e;
 }
 
-void UdpTransport::start(Handler handler) {
+void UdpTransport::start(Handler handler, BatchEnd batch_end) {
     // Named for top -H and perf.
-    receiver_ = std::thread([this, h = std::move(handler)] {
+    receiver_ = std::thread([this, h = std::move(handler), end = std::move(batch_end)] {
         pthread_setname_np(pthread_self(), "chatd-receiver");
-        receive_loop(h);
+        receive_loop(h, end);
     });
     sender_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "chatd-sender");
@@ -94,34 +96,45 @@ void UdpTransport::stop() {
     fd_ = -1;
 }
 
-void UdpTransport::receive_loop(Handler handler) {
-    std::vector<char> buffer(receive_buffer_bytes_);
+void UdpTransport::receive_loop(const Handler& handler, const BatchEnd& batch_end) {
+    // One slot per datagram; recvmmsg waits for the first and takes what
+    // else is queued, so a burst costs one wakeup per batch downstream.
+    // Not zeroed: only what arrives is touched.
+    const std::size_t slot = receive_buffer_bytes_;
+    const std::unique_ptr<char[]> buffer(new char[slot * kReceiveBatch]);
+    std::array<Endpoint, kReceiveBatch> from;
+    std::array<iovec, kReceiveBatch> iov;
+    std::array<mmsghdr, kReceiveBatch> messages;
     while (!stopping_.load()) {
-        Endpoint from;
-        iovec iov{buffer.data(), buffer.size()};
-        msghdr msg{};
-        msg.msg_name = &from.storage;
-        msg.msg_namelen = sizeof from.storage;
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        const ssize_t n = ::recvmsg(fd_, &msg, 0);
+        for (std::size_t i = 0; i < kReceiveBatch; ++i) {
+            iov[i] = {buffer.get() + i * slot, slot};
+            messages[i] = {};
+            messages[i].msg_hdr.msg_name = &from[i].storage;
+            messages[i].msg_hdr.msg_namelen = sizeof from[i].storage;
+            messages[i].msg_hdr.msg_iov = &iov[i];
+            messages[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int n = ::recvmmsg(fd_, messages.data(), kReceiveBatch, MSG_WAITFORONE, nullptr);
         if (stopping_.load()) break;
         if (n < 0) {
             if (errno != EINTR) log_->warn("UDP receive failed: {}", std::strerror(errno));
             continue;
         }
-        from.length = msg.msg_namelen;
         if (const auto stall = receiver_stall_.exchange(std::chrono::milliseconds(0));
             stall.count() > 0) {
             std::this_thread::sleep_for(stall);
         }
-        if (static_cast<std::size_t>(n) == probe_.size() &&
-            std::memcmp(buffer.data(), probe_.data(), probe_.size()) == 0) {
-            probes_received_.fetch_add(1);
-            continue;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+            const msghdr& header = messages[i].msg_hdr;
+            from[i].length = header.msg_namelen;
+            const std::string_view bytes(buffer.get() + i * slot, messages[i].msg_len);
+            if (bytes == probe_) {
+                probes_received_.fetch_add(1);
+                continue;
+            }
+            handler(bytes, from[i], (header.msg_flags & MSG_TRUNC) != 0);
         }
-        handler(std::string_view(buffer.data(), static_cast<std::size_t>(n)), from,
-                (msg.msg_flags & MSG_TRUNC) != 0);
+        if (batch_end) batch_end();
     }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // One bound UDP socket with two plain threads on it, as in the classic
-// threading chat: the receiver blocks in recvmsg and hands each datagram
-// to a handler; the sender blocks on a bounded queue and calls sendto.
+// threading chat: the receiver blocks in recvmmsg and hands each datagram
+// to a handler (then says the batch is done); the sender blocks on a
+// bounded queue and calls sendto.
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -25,6 +26,11 @@ public:
     // Runs on the receiver thread; must not block for long.
     using Handler =
         std::function<void(std::string_view bytes, const Endpoint& from, bool truncated)>;
+    // Runs on the receiver thread after the datagrams that were waiting
+    // together (up to kReceiveBatch) went to the handler, so it can hand
+    // their work on at once.
+    using BatchEnd = std::function<void()>;
+    static constexpr std::size_t kReceiveBatch = 16;
 
     // Binds at once (throws std::system_error with the address on failure),
     // so the caller knows before any thread starts.
@@ -37,7 +43,7 @@ public:
     Endpoint local_endpoint() const;
     int family() const { return family_; }
 
-    void start(Handler handler);
+    void start(Handler handler, BatchEnd batch_end = {});
     // Queues a datagram for the sender thread; false if the queue is full
     // (the outbox retries) or the transport stopped.
     bool send(const Endpoint& to, std::string bytes);
@@ -60,7 +66,7 @@ private:
         std::chrono::milliseconds stall{0};  // test hook: sleep instead of sending
     };
 
-    void receive_loop(Handler handler);
+    void receive_loop(const Handler& handler, const BatchEnd& batch_end);
     void send_loop();
 
     int fd_ = -1;

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from harness import CHATCLI, CHATD, ChatTestCase, free_udp_port, wait_for
+from harness import CHATCLI, CHATD, SLOW, ChatTestCase, free_udp_port, wait_for
 
 MSG_ID = "00112233445566778899aabbccddeeff"
 
@@ -67,7 +67,9 @@ class ChatTest(ChatTestCase):
                     time.sleep(0.002)
             try:
                 while unacked:
-                    unacked.pop(json.loads(s.recv(65535))["id"], None)
+                    # Acks of datagrams that arrived together come bundled.
+                    for line in s.recv(65535).decode().splitlines():
+                        unacked.pop(json.loads(line)["id"], None)
             except TimeoutError:
                 pass
             if not unacked:
@@ -315,6 +317,24 @@ class ChatTest(ChatTestCase):
         self.assertEqual(h[0]["state"], "delivered")
         human = a.cli("history").stdout
         self.assertIn(f"-> {b.address}: ping  (delivered)", human)
+
+    def test_an_ack_that_beats_the_outbox_commit_still_marks_it_delivered(self):
+        a, b = self.daemon("alice", start=False), self.daemon("bob")
+        a.env["CHATD_TEST_HOOKS"] = "1"
+        a.start()
+        # The outbox commit waits behind the stalled store thread while the
+        # datagram leaves: bob's ack comes first and waits for the row.
+        self.assertTrue(a.request({"cmd": "stall", "loop": "store", "seconds": 1.0 * SLOW})["ok"])
+        reply = a.request({"cmd": "send", "peer": b.address, "texts": ["early 1", "early 2"],
+                           "wait": True, "timeout": 10 * SLOW})
+        self.assertEqual(reply["state"], "delivered", reply)
+        self.assertEqual(a.counters()["acked"], 2)
+        self.assertEqual([(m["text"], m["state"]) for m in a.history(b.address)],
+                         [("early 1", "delivered"), ("early 2", "delivered")])
+        a.stop()
+        a.start()  # the state is stored, not only shown
+        self.assertEqual([m["state"] for m in a.history(b.address)], ["delivered", "delivered"])
+        self.assertEqual(a.status()["outbox"], 0)
 
 
 if __name__ == "__main__":

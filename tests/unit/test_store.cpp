@@ -101,9 +101,8 @@ TEST_SUITE("store") {
             CHECK(store.pending().size() == 3);
             CHECK(store.last_sequences() ==
                   std::unordered_map<std::string, std::uint64_t>{{"p:1", 2}, {"q:1", 7}});
-            CHECK_FALSE(store.mark_delivered("other:1", "11111111111111111", 20));  // wrong peer
-            CHECK(store.mark_delivered("p:1", "11111111111111111", 20));
-            CHECK_FALSE(store.mark_delivered("p:1", "11111111111111111", 21));  // only once
+            CHECK(store.mark_delivered_rows(first, first, 20) == 1);
+            CHECK(store.mark_delivered_rows(first, first, 21) == 0);  // only once
         }
         {
             // By rows: only queued outgoing ones in the range change.
