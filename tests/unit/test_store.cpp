@@ -216,6 +216,46 @@ TEST_SUITE("store") {
         CHECK(store.last_sequences().at("p:1") == 4);
     }
 
+    TEST_CASE("a schema 3 store loses the outbox index and keeps its outbox") {
+        TempDir dir;
+        {
+            Store store(dir.db());
+            store.insert_outgoing(
+                {"p:1", "11111111111111111", "kept", false, 1, 1000, "queued", 1});
+        }
+        const auto index_count = [&] {
+            sqlite3* db = nullptr;
+            REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+            sqlite3_stmt* count = nullptr;
+            REQUIRE(sqlite3_prepare_v2(db,
+                                       "SELECT count(*) FROM sqlite_master "
+                                       "WHERE type = 'index' AND name = 'messages_outbox'",
+                                       -1, &count, nullptr) == SQLITE_OK);
+            REQUIRE(sqlite3_step(count) == SQLITE_ROW);
+            const int n = sqlite3_column_int(count, 0);
+            sqlite3_finalize(count);
+            sqlite3_close(db);
+            return n;
+        };
+        CHECK(index_count() == 0);
+        // As schema 3 left it: with the index, version 3.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        const int rc = sqlite3_exec(db,
+                                    "CREATE INDEX messages_outbox ON messages (peer, msg_id) "
+                                    "WHERE direction = 'out' AND state = 'queued'; "
+                                    "PRAGMA user_version = 3;",
+                                    nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+        REQUIRE(index_count() == 1);
+        Store store(dir.db());
+        CHECK(index_count() == 0);
+        const auto pending = store.pending();
+        REQUIRE(pending.size() == 1);
+        CHECK(pending[0].text == "kept");
+    }
+
     TEST_CASE("a rolled-back transaction leaves nothing") {
         TempDir dir;
         Store store(dir.db());
