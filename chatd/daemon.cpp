@@ -319,17 +319,23 @@ void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoin
         const IncomingMessage& last = outcome->messages.back();
         store.touch_peer(last.peer, last.name, last.plain, last.ts_ms);
         std::set<std::string> streams;  // whose next seq to save, once each
+        std::string stream_key;         // "peer stream", made once per run of one stream
+        const std::string* keyed = nullptr;
         for (std::size_t i = 0; i < outcome->messages.size(); ++i) {
-            const IncomingMessage& m = outcome->messages[i];
+            IncomingMessage& m = outcome->messages[i];
             const std::string& key = outcome->keys[i];
             if (!key.empty() && committed_ids_.contains(key)) continue;
             if (m.seq > 0) {
-                outcome->fresh[i] = place_in_order(store, m, outcome->shown);
-                streams.insert(m.stream);
+                if (!keyed || *keyed != m.stream) {
+                    stream_key = known_stream(store, m.peer, m.stream);
+                    keyed = &m.stream;
+                    streams.insert(m.stream);
+                }
+                outcome->fresh[i] = place_in_order(store, m, stream_key, outcome->shown);
             } else if (auto row = store.insert_incoming(m)) {
                 outcome->fresh[i] = true;
                 outcome->shown.push_back(
-                    {*row, "in", m.peer, m.name, m.text, m.ts_ms, m.plain, "received"});
+                    {*row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received"});
             }
         }
         for (const auto& stream : streams) {
@@ -349,7 +355,7 @@ void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoin
         for (std::size_t i = 0; i < outcome->messages.size(); ++i) {
             const IncomingMessage& m = outcome->messages[i];
             if (!m.plain) {
-                committed_ids_.insert(outcome->keys[i]);
+                committed_ids_.insert(std::move(outcome->keys[i]));
                 acks.push_back(encode_ack(m.msg_id));
             }
             if (outcome->fresh[i]) {
@@ -377,9 +383,8 @@ std::string Daemon::known_stream(Store& store, const std::string& peer, const st
     return key;
 }
 
-bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
+bool Daemon::place_in_order(Store& store, IncomingMessage& m, const std::string& key,
                             std::vector<MessageView>& shown) {
-    const std::string key = known_stream(store, m.peer, m.stream);
     bool fresh = false;
     bool placed = false;
     for (const std::uint64_t seq : order_.arrive(key, m.seq, m.floor)) {
@@ -392,7 +397,8 @@ bool Daemon::place_in_order(Store& store, const IncomingMessage& m,
         placed = true;
         if (auto row = store.insert_incoming(m)) {
             fresh = true;
-            shown.push_back({*row, "in", m.peer, m.name, m.text, m.ts_ms, false, "received"});
+            shown.push_back(
+                {*row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, false, "received"});
         }
     }
     if (!placed) fresh = store.hold_incoming(m);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 namespace chat {
@@ -14,14 +15,17 @@ public:
     explicit DedupWindow(std::size_t capacity);
 
     // True if the key is new (and now remembered), false if seen recently.
-    bool insert(const std::string& key);
-    bool contains(const std::string& key) const { return seen_.contains(key); }
+    // Taken by value: a new key is kept without a copy.
+    bool insert(std::string key);
+    bool contains(std::string_view key) const { return seen_.contains(key); }
     std::size_t size() const { return order_.size(); }
 
 private:
     std::size_t capacity_;
+    // Each key once: the set views the strings in the deque, whose elements
+    // stay in place as keys are added at the back and dropped at the front.
     std::deque<std::string> order_;
-    std::unordered_set<std::string> seen_;
+    std::unordered_set<std::string_view> seen_;
 };
 
 }  // namespace chat

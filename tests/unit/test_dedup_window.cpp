@@ -37,6 +37,23 @@ TEST_SUITE("dedup_window") {
         CHECK(window.size() == 2);
     }
 
+    TEST_CASE("keys short and long stay found as the window turns over") {
+        // The set views the strings the window keeps: short ones live inside
+        // their string, long ones on the heap; neither may move.
+        DedupWindow window(100);
+        const auto key = [](int i) {
+            return (i % 2 ? "127.0.0.1:7890 0191a2b3c4d5e6f708192a3b4c5d6e7f " : "") +
+                   std::to_string(i);
+        };
+        for (int i = 0; i < 1000; ++i) CHECK(window.insert(key(i)));
+        CHECK(window.size() == 100);
+        for (int i = 0; i < 900; ++i) CHECK_FALSE(window.contains(key(i)));
+        for (int i = 900; i < 1000; ++i) {
+            CHECK(window.contains(key(i)));
+            CHECK_FALSE(window.insert(key(i)));
+        }
+    }
+
     TEST_CASE("zero capacity is refused") {
         CHECK_THROWS_WITH_AS(DedupWindow(0), "DedupWindow capacity must be positive",
                              std::invalid_argument);
