@@ -23,12 +23,13 @@ T field(const json& doc, const char* key, T fallback) {
     }
 }
 
-std::string required_string(const json& doc, const char* key) {
+// Moved out of the request: a text or a manifest can be megabytes.
+std::string required_string(json& doc, const char* key) {
     const auto it = doc.find(key);
     if (it == doc.end() || !it->is_string()) {
         throw ProtocolError(std::string("missing string field '") + key + "'");
     }
-    return it->get<std::string>();
+    return std::move(it->get_ref<std::string&>());
 }
 
 std::size_t limit_field(const json& doc) {
@@ -98,7 +99,8 @@ std::string encode_request(const Request& request) {
 
 Request parse_request(std::string_view line) {
     if (line.size() > kMaxRequestBytes) throw ProtocolError("request too large");
-    const json doc = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // Not const: long strings (a batch's texts, a manifest) move out of it.
+    json doc = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) throw ProtocolError("request is not valid JSON");
     if (!doc.is_object()) throw ProtocolError("request must be a JSON object");
     const std::string cmd = required_string(doc, "cmd");
@@ -112,9 +114,9 @@ Request parse_request(std::string_view line) {
                                     std::to_string(kMaxSendBatch) + " strings");
             }
             r.texts.reserve(texts->size());
-            for (const auto& text : *texts) {
+            for (auto& text : *texts) {
                 if (!text.is_string()) throw ProtocolError("field 'texts' must hold only strings");
-                r.texts.push_back(text.get<std::string>());
+                r.texts.push_back(std::move(text.get_ref<std::string&>()));
             }
         } else {
             r.text = required_string(doc, "text");
