@@ -1,5 +1,6 @@
 #include "manifest.hpp"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
@@ -200,13 +201,189 @@ private:
     RawEntry beyond_limit_;  // entries past the limit are read, not kept
 };
 
+// The layout encode_manifest writes, read without json's lexer (which
+// takes most of the time for a large tree): no whitespace, entries whose
+// values are strings or integers. Fills `out` as ManifestReader would and
+// returns true; false at anything else, and the caller reads the text as
+// json (which then also gives the reason a bad manifest is refused).
+class OwnLayout {
+public:
+    explicit OwnLayout(std::string_view text) : text_(text) {}
+
+    bool read(RawManifest& out) {
+        if (!literal(R"({"entries":[)")) return false;
+        out.is_object = true;
+        out.has_entries = true;
+        if (!literal("]")) {
+            do {
+                if (out.entries.size() == kMaxManifestEntries) return false;
+                if (!entry(out.entries.emplace_back())) return false;
+            } while (literal(","));
+            if (!literal("]")) return false;
+        }
+        out.entry_count = out.entries.size();
+        json version;
+        if (!literal(R"(,"version":)") || !number(version) || !literal("}")) return false;
+        out.version = std::move(version);
+        return at_ == text_.size();
+    }
+
+private:
+    bool entry(RawEntry& e) {
+        e.is_object = true;
+        if (!literal("{")) return false;
+        if (literal("}")) return true;
+        do {
+            std::string key;
+            if (!string(key) || !literal(":")) return false;
+            json value;
+            if (!(peek() == '"' ? string_value(value) : number(value))) return false;
+            if (key == "p") {
+                e.path = std::move(value);
+            } else if (key == "t") {
+                e.type = std::move(value);
+            } else if (key == "mt") {
+                e.mtime = std::move(value);
+            } else if (key == "m") {
+                e.mode = std::move(value);
+            } else if (key == "s") {
+                e.size = std::move(value);
+            } else if (key == "l") {
+                e.link = std::move(value);
+            }
+        } while (literal(","));
+        return literal("}");
+    }
+    char peek() const { return at_ < text_.size() ? text_[at_] : '\0'; }
+    bool literal(std::string_view expected) {
+        if (text_.substr(at_, expected.size()) != expected) return false;
+        at_ += expected.size();
+        return true;
+    }
+    bool string_value(json& value) {
+        std::string text;
+        if (!string(text)) return false;
+        value = std::move(text);
+        return true;
+    }
+    // The escapes encode_manifest writes (and \/, \b, \f, \u00XX below 0x80).
+    bool string(std::string& out) {
+        if (!literal("\"")) return false;
+        std::size_t run = at_;
+        for (; at_ < text_.size(); ++at_) {
+            const auto c = static_cast<unsigned char>(text_[at_]);
+            if (c == '"') {
+                out.append(text_, run, at_ - run);
+                ++at_;
+                return is_valid_utf8(out);
+            }
+            if (c < 0x20) return false;
+            if (c != '\\') continue;
+            out.append(text_, run, at_ - run);
+            if (++at_ >= text_.size()) return false;
+            switch (text_[at_]) {
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
+                case 'u': {
+                    if (text_.substr(at_ + 1, 2) != "00" || at_ + 4 >= text_.size()) return false;
+                    const int high = hex_digit(text_[at_ + 3]), low = hex_digit(text_[at_ + 4]);
+                    if (high < 0 || high > 7 || low < 0) return false;
+                    out += static_cast<char>(high * 16 + low);
+                    at_ += 4;
+                    break;
+                }
+                default:
+                    return false;
+            }
+            run = at_ + 1;
+        }
+        return false;
+    }
+    static int hex_digit(char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+    // An integer as json reads it: unsigned unless negative. No fraction,
+    // exponent, leading zero or overflow.
+    bool number(json& value) {
+        const bool negative = literal("-");
+        const std::size_t start = at_;
+        while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') ++at_;
+        const std::size_t digits = at_ - start;
+        if (digits == 0 || digits > 19 || (digits > 1 && text_[start] == '0')) return false;
+        if (peek() == '.' || peek() == 'e' || peek() == 'E') return false;
+        std::uint64_t magnitude = 0;
+        for (std::size_t k = start; k < at_; ++k)
+            magnitude = magnitude * 10 + static_cast<std::uint64_t>(text_[k] - '0');
+        if (!negative) {
+            value = magnitude;
+            return true;
+        }
+        if (magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return false;
+        value = -static_cast<std::int64_t>(magnitude);
+        return true;
+    }
+
+    std::string_view text_;
+    std::size_t at_ = 0;
+};
+
+}  // namespace
+
+namespace {
+
+void read_as_json(std::string_view text, RawManifest& raw) {
+    raw = RawManifest{};
+    ManifestReader reader(raw);
+    if (!json::sax_parse(text, &reader) || !raw.is_object)
+        throw ManifestError("manifest is not a JSON object");
+}
+
+Manifest checked(RawManifest& raw);
+
 }  // namespace
 
 Manifest decode_manifest(std::string_view text) {
     RawManifest raw;
-    ManifestReader reader(raw);
-    if (!json::sax_parse(text, &reader) || !raw.is_object)
-        throw ManifestError("manifest is not a JSON object");
+    if (!OwnLayout(text).read(raw)) read_as_json(text, raw);
+    return checked(raw);
+}
+
+Manifest detail::decode_manifest_generic(std::string_view text) {
+    RawManifest raw;
+    read_as_json(text, raw);
+    return checked(raw);
+}
+
+namespace {
+
+// The receiver's rules, the same whichever reader filled `raw`.
+Manifest checked(RawManifest& raw) {
     if (!raw.version || !raw.version->is_number_integer() ||
         raw.version->get<std::int64_t>() != kManifestVersion)
         throw ManifestError("unknown manifest version");
@@ -269,5 +446,7 @@ Manifest decode_manifest(std::string_view text) {
     }
     return manifest;
 }
+
+}  // namespace
 
 }  // namespace chat
