@@ -266,66 +266,8 @@ private:
         value = std::move(text);
         return true;
     }
-    // The escapes encode_manifest writes (and \/, \b, \f, \u00XX below 0x80).
     bool string(std::string& out) {
-        if (!literal("\"")) return false;
-        std::size_t run = at_;
-        for (; at_ < text_.size(); ++at_) {
-            const auto c = static_cast<unsigned char>(text_[at_]);
-            if (c == '"') {
-                out.append(text_, run, at_ - run);
-                ++at_;
-                return is_valid_utf8(out);
-            }
-            if (c < 0x20) return false;
-            if (c != '\\') continue;
-            out.append(text_, run, at_ - run);
-            if (++at_ >= text_.size()) return false;
-            switch (text_[at_]) {
-                case '"':
-                    out += '"';
-                    break;
-                case '\\':
-                    out += '\\';
-                    break;
-                case '/':
-                    out += '/';
-                    break;
-                case 'b':
-                    out += '\b';
-                    break;
-                case 'f':
-                    out += '\f';
-                    break;
-                case 'n':
-                    out += '\n';
-                    break;
-                case 'r':
-                    out += '\r';
-                    break;
-                case 't':
-                    out += '\t';
-                    break;
-                case 'u': {
-                    if (text_.substr(at_ + 1, 2) != "00" || at_ + 4 >= text_.size()) return false;
-                    const int high = hex_digit(text_[at_ + 3]), low = hex_digit(text_[at_ + 4]);
-                    if (high < 0 || high > 7 || low < 0) return false;
-                    out += static_cast<char>(high * 16 + low);
-                    at_ += 4;
-                    break;
-                }
-                default:
-                    return false;
-            }
-            run = at_ + 1;
-        }
-        return false;
-    }
-    static int hex_digit(char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
+        return read_json_string(text_, at_, out) && is_valid_utf8(out);
     }
     // An integer as json reads it: unsigned unless negative. No fraction,
     // exponent, leading zero or overflow.

@@ -154,4 +154,77 @@ void append_json_string(std::string& out, std::string_view text) {
     out += '"';
 }
 
+bool read_json_string(std::string_view text, std::size_t& at, std::string& out) {
+    if (at >= text.size() || text[at] != '"') return false;
+    std::size_t run = ++at;
+    while (at < text.size()) {
+        const char c = text[at];
+        if (c == '"') {
+            out.append(text.substr(run, at - run));
+            ++at;
+            return true;
+        }
+        if (static_cast<unsigned char>(c) < 0x20) return false;
+        if (c != '\\') {
+            ++at;
+            continue;
+        }
+        out.append(text.substr(run, at - run));
+        if (at + 1 >= text.size()) return false;
+        std::size_t length = 2;
+        switch (text[at + 1]) {
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '/':
+                out += '/';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'u': {
+                if (at + 6 > text.size()) return false;
+                unsigned value = 0;
+                for (std::size_t k = at + 2; k < at + 6; ++k) {
+                    const char h = text[k];
+                    value <<= 4;
+                    if (h >= '0' && h <= '9') {
+                        value |= static_cast<unsigned>(h - '0');
+                    } else if (h >= 'a' && h <= 'f') {
+                        value |= static_cast<unsigned>(h - 'a' + 10);
+                    } else if (h >= 'A' && h <= 'F') {
+                        value |= static_cast<unsigned>(h - 'A' + 10);
+                    } else {
+                        return false;
+                    }
+                }
+                if (value >= 0x80) return false;
+                out += static_cast<char>(value);
+                length = 6;
+                break;
+            }
+            default:
+                return false;
+        }
+        at += length;
+        run = at;
+    }
+    return false;
+}
+
 }  // namespace chat

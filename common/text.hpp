@@ -24,6 +24,13 @@ std::string_view trim(std::string_view text);
 // cost more than the work itself.
 void append_json_string(std::string& out, std::string_view text);
 
+// Reads the JSON string that starts at text[at] (its opening quote) into
+// `out` and moves `at` past its closing quote. Escapes of characters above
+// U+007F are not read: false, as for anything else that is not a whole
+// string, and the caller leaves the text to a full JSON parser. The bytes
+// are not checked for UTF-8. For the readers of chatd's own layouts.
+bool read_json_string(std::string_view text, std::size_t& at, std::string& out);
+
 // "512 B", "1.5 MiB": sizes for people.
 std::string format_bytes(std::uint64_t bytes);
 

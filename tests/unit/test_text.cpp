@@ -95,6 +95,40 @@ TEST_SUITE("text") {
         }
     }
 
+    TEST_CASE("JSON strings read back, or left to a full parser") {
+        struct Case {
+            std::string json;
+            bool read;
+            std::string text;
+            std::size_t end;  // where reading stopped
+        };
+        const Case cases[] = {
+            {R"("plain",)", true, "plain", 7},
+            {R"("" )", true, "", 2},
+            {R"("a\"b\\c\/d")", true, "a\"b\\c/d", 12},
+            {R"("\b\f\n\r\t")", true, "\b\f\n\r\t", 12},
+            {R"("\u0041\u007f\u000A")", true, "A\x7f\n", 20},
+            {R"("\u00e9")", false, "", 0},        // above U+007F: json's
+            {R"("\ud83d\ude00")", false, "", 0},  // a surrogate pair: json's
+            {R"("\u00G1")", false, "", 0},
+            {R"("\x")", false, "", 0},
+            {"\"tab\there\"", false, "", 0},  // a raw control character
+            {R"("open)", false, "", 0},
+            {R"(x"y")", false, "", 0},
+            {"\"caf\xc3\xa9\"", true, "caf\xc3\xa9", 7},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.json);
+            std::size_t at = 0;
+            std::string out;
+            CHECK(read_json_string(c.json, at, out) == c.read);
+            if (c.read) {
+                CHECK(out == c.text);
+                CHECK(at == c.end);
+            }
+        }
+    }
+
     TEST_CASE("trim") {
         CHECK(trim("  a b \n") == "a b");
         CHECK(trim(" \t\r\n").empty());
