@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "flat_json.hpp"
 #include "text.hpp"
 
 namespace chat {
@@ -100,7 +101,10 @@ std::string encode_request(const Request& request) {
 Request parse_request(std::string_view line) {
     if (line.size() > kMaxRequestBytes) throw ProtocolError("request too large");
     // Not const: long strings (a batch's texts, a manifest) move out of it.
-    json doc = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // chatcli's requests are flat objects (a transfer's is its manifest as
+    // one string): read without json's lexer when they are.
+    auto flat = read_flat_object(line);
+    json doc = flat ? std::move(*flat) : json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) throw ProtocolError("request is not valid JSON");
     if (!doc.is_object()) throw ProtocolError("request must be a JSON object");
     const std::string cmd = required_string(doc, "cmd");

@@ -1,11 +1,11 @@
 #include "manifest.hpp"
 
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
 
+#include "flat_json.hpp"
 #include "text.hpp"
 #include "transfer_paths.hpp"
 
@@ -269,27 +269,7 @@ private:
     bool string(std::string& out) {
         return read_json_string(text_, at_, out) && is_valid_utf8(out);
     }
-    // An integer as json reads it: unsigned unless negative. No fraction,
-    // exponent, leading zero or overflow.
-    bool number(json& value) {
-        const bool negative = literal("-");
-        const std::size_t start = at_;
-        while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') ++at_;
-        const std::size_t digits = at_ - start;
-        if (digits == 0 || digits > 19 || (digits > 1 && text_[start] == '0')) return false;
-        if (peek() == '.' || peek() == 'e' || peek() == 'E') return false;
-        std::uint64_t magnitude = 0;
-        for (std::size_t k = start; k < at_; ++k)
-            magnitude = magnitude * 10 + static_cast<std::uint64_t>(text_[k] - '0');
-        if (!negative) {
-            value = magnitude;
-            return true;
-        }
-        if (magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-            return false;
-        value = -static_cast<std::int64_t>(magnitude);
-        return true;
-    }
+    bool number(json& value) { return read_json_integer(text_, at_, value); }
 
     std::string_view text_;
     std::size_t at_ = 0;

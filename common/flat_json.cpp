@@ -1,0 +1,77 @@
+#include "flat_json.hpp"
+
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "text.hpp"
+
+namespace chat {
+
+using nlohmann::json;
+
+bool read_json_integer(std::string_view text, std::size_t& at, json& value) {
+    std::size_t i = at;
+    const bool negative = i < text.size() && text[i] == '-';
+    if (negative) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    const std::size_t digits = i - start;
+    if (digits == 0 || digits > 19 || (digits > 1 && text[start] == '0')) return false;
+    if (i < text.size() && (text[i] == '.' || text[i] == 'e' || text[i] == 'E')) return false;
+    std::uint64_t magnitude = 0;
+    for (std::size_t k = start; k < i; ++k)
+        magnitude = magnitude * 10 + static_cast<std::uint64_t>(text[k] - '0');
+    if (!negative) {
+        value = magnitude;
+    } else if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        value = -static_cast<std::int64_t>(magnitude);
+    } else {
+        return false;
+    }
+    at = i;
+    return true;
+}
+
+std::optional<json> read_flat_object(std::string_view text) {
+    std::size_t at = 0;
+    const auto next_is = [&](char c) {
+        if (at >= text.size() || text[at] != c) return false;
+        ++at;
+        return true;
+    };
+    const auto word = [&](std::string_view w) {
+        if (text.substr(at, w.size()) != w) return false;
+        at += w.size();
+        return true;
+    };
+    if (!next_is('{')) return std::nullopt;
+    json object = json::object();
+    if (!next_is('}')) {
+        do {
+            std::string key;
+            if (!read_json_string(text, at, key) || !is_valid_utf8(key) || !next_is(':'))
+                return std::nullopt;
+            json value;
+            if (at < text.size() && text[at] == '"') {
+                std::string s;
+                if (!read_json_string(text, at, s) || !is_valid_utf8(s)) return std::nullopt;
+                value = std::move(s);
+            } else if (word("true")) {
+                value = true;
+            } else if (word("false")) {
+                value = false;
+            } else if (word("null")) {
+                value = nullptr;
+            } else if (!read_json_integer(text, at, value)) {
+                return std::nullopt;
+            }
+            object[key] = std::move(value);
+        } while (next_is(','));
+        if (!next_is('}')) return std::nullopt;
+    }
+    if (at != text.size()) return std::nullopt;
+    return object;
+}
+
+}  // namespace chat

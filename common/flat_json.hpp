@@ -1,0 +1,25 @@
+#pragma once
+// Readers for the JSON that chatd and chatcli write themselves, faster than
+// json's parser, whose lexer dominates on long strings (a transfer's
+// manifest travels as one). Each gives up on anything outside its narrow
+// layout, and the caller then parses the text with json: the result is the
+// same either way, only the time differs.
+#include <cstddef>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string_view>
+
+namespace chat {
+
+// The integer at text[at], as json reads it (unsigned unless negative),
+// moving `at` past it. False for a fraction, an exponent, a leading zero,
+// more than 19 digits or anything that is not a number.
+bool read_json_integer(std::string_view text, std::size_t& at, nlohmann::json& value);
+
+// `text` as one flat object without whitespace: keys and string values
+// (escapes up to U+007F, UTF-8 checked), integers, true, false and null; a
+// repeated key keeps its last value, as json does. nullopt for anything
+// else, nested objects and arrays included.
+std::optional<nlohmann::json> read_flat_object(std::string_view text);
+
+}  // namespace chat
