@@ -478,6 +478,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
     // Marked delivered by row; an ack that beat the outbox commit waits for
     // its row in acked_early_ (on_outgoing_stored marks it).
     std::vector<std::int64_t> rows;
+    bool any = false;
     for (const std::string& msg_id : msg_ids) {
         const auto it = pending_.find(msg_id);
         if (it == pending_.end() || it->second.peer != peer) {
@@ -486,6 +487,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
             continue;
         }
         bump(counters_.acked);
+        any = true;
         forget_pending(it->second);
         if (it->second.row > 0) {
             rows.push_back(it->second.row);
@@ -501,7 +503,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
             }
         }
     }
-    if (rows.empty() && acked_early_.empty()) return;
+    if (!any) return;
     // The first ack after a silence: the link is back, so the peer's other
     // messages need not wait out their backoff.
     const milliseconds initial(settings_.config.retry_initial_ms);

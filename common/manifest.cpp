@@ -275,10 +275,6 @@ private:
     std::size_t at_ = 0;
 };
 
-}  // namespace
-
-namespace {
-
 void read_as_json(std::string_view text, RawManifest& raw) {
     raw = RawManifest{};
     ManifestReader reader(raw);
