@@ -33,8 +33,8 @@ bool read_json_integer(std::string_view text, std::size_t& at, json& value) {
     return true;
 }
 
-std::optional<json> read_flat_object(std::string_view text) {
-    std::size_t at = 0;
+bool read_flat_members(std::string_view text, std::size_t& at,
+                       const std::function<void(std::string& key, json& value)>& member) {
     const auto next_is = [&](char c) {
         if (at >= text.size() || text[at] != c) return false;
         ++at;
@@ -45,32 +45,36 @@ std::optional<json> read_flat_object(std::string_view text) {
         at += w.size();
         return true;
     };
-    if (!next_is('{')) return std::nullopt;
+    if (!next_is('{')) return false;
+    if (next_is('}')) return true;
+    do {
+        std::string key;
+        if (!read_json_string(text, at, key) || !is_valid_utf8(key) || !next_is(':')) return false;
+        json value;
+        if (at < text.size() && text[at] == '"') {
+            std::string s;
+            if (!read_json_string(text, at, s) || !is_valid_utf8(s)) return false;
+            value = std::move(s);
+        } else if (word("true")) {
+            value = true;
+        } else if (word("false")) {
+            value = false;
+        } else if (word("null")) {
+            value = nullptr;
+        } else if (!read_json_integer(text, at, value)) {
+            return false;
+        }
+        member(key, value);
+    } while (next_is(','));
+    return next_is('}');
+}
+
+std::optional<json> read_flat_object(std::string_view text) {
     json object = json::object();
-    if (!next_is('}')) {
-        do {
-            std::string key;
-            if (!read_json_string(text, at, key) || !is_valid_utf8(key) || !next_is(':'))
-                return std::nullopt;
-            json value;
-            if (at < text.size() && text[at] == '"') {
-                std::string s;
-                if (!read_json_string(text, at, s) || !is_valid_utf8(s)) return std::nullopt;
-                value = std::move(s);
-            } else if (word("true")) {
-                value = true;
-            } else if (word("false")) {
-                value = false;
-            } else if (word("null")) {
-                value = nullptr;
-            } else if (!read_json_integer(text, at, value)) {
-                return std::nullopt;
-            }
-            object[key] = std::move(value);
-        } while (next_is(','));
-        if (!next_is('}')) return std::nullopt;
-    }
-    if (at != text.size()) return std::nullopt;
+    std::size_t at = 0;
+    const bool read = read_flat_members(
+        text, at, [&](std::string& key, json& value) { object[key] = std::move(value); });
+    if (!read || at != text.size()) return std::nullopt;
     return object;
 }
 

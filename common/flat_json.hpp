@@ -5,8 +5,10 @@
 // layout, and the caller then parses the text with json: the result is the
 // same either way, only the time differs.
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace chat {
@@ -15,6 +17,12 @@ namespace chat {
 // moving `at` past it. False for a fraction, an exponent, a leading zero,
 // more than 19 digits or anything that is not a number.
 bool read_json_integer(std::string_view text, std::size_t& at, nlohmann::json& value);
+
+// Reads the flat object at text[at] (the layout read_flat_object takes),
+// handing each member to `member` in order and moving `at` past its
+// closing brace. False for anything else (`at` is then anywhere).
+bool read_flat_members(std::string_view text, std::size_t& at,
+                       const std::function<void(std::string& key, nlohmann::json& value)>& member);
 
 // `text` as one flat object without whitespace: keys and string values
 // (escapes up to U+007F, UTF-8 checked), integers, true, false and null; a

@@ -202,8 +202,8 @@ private:
 };
 
 // The layout encode_manifest writes, read without json's lexer (which
-// takes most of the time for a large tree): no whitespace, entries whose
-// values are strings or integers. Fills `out` as ManifestReader would and
+// takes most of the time for a large tree): no whitespace, each entry a
+// flat object (read_flat_members). Fills `out` as ManifestReader would and
 // returns true; false at anything else, and the caller reads the text as
 // json (which then also gives the reason a bad manifest is refused).
 class OwnLayout {
@@ -231,13 +231,7 @@ public:
 private:
     bool entry(RawEntry& e) {
         e.is_object = true;
-        if (!literal("{")) return false;
-        if (literal("}")) return true;
-        do {
-            std::string key;
-            if (!string(key) || !literal(":")) return false;
-            json value;
-            if (!(peek() == '"' ? string_value(value) : number(value))) return false;
+        return read_flat_members(text_, at_, [&e](std::string& key, json& value) {
             if (key == "p") {
                 e.path = std::move(value);
             } else if (key == "t") {
@@ -251,23 +245,12 @@ private:
             } else if (key == "l") {
                 e.link = std::move(value);
             }
-        } while (literal(","));
-        return literal("}");
+        });
     }
-    char peek() const { return at_ < text_.size() ? text_[at_] : '\0'; }
     bool literal(std::string_view expected) {
         if (text_.substr(at_, expected.size()) != expected) return false;
         at_ += expected.size();
         return true;
-    }
-    bool string_value(json& value) {
-        std::string text;
-        if (!string(text)) return false;
-        value = std::move(text);
-        return true;
-    }
-    bool string(std::string& out) {
-        return read_json_string(text_, at_, out) && is_valid_utf8(out);
     }
     bool number(json& value) { return read_json_integer(text_, at_, value); }
 
