@@ -1,9 +1,11 @@
 #include "fd_passing.hpp"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -89,6 +91,19 @@ void raise_open_file_limit() {
         limit.rlim_cur = limit.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &limit);
     }
+}
+
+void reserve_descriptor_table(std::size_t count) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    const auto highest = std::min<rlim_t>(limit.rlim_cur, count);
+    if (highest < 2) return;
+    // The table never shrinks: one descriptor at the top grows it for good.
+    const int any = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (any < 0) return;
+    const int top = ::fcntl(any, F_DUPFD_CLOEXEC, static_cast<int>(highest - 1));
+    if (top >= 0) ::close(top);
+    ::close(any);
 }
 
 }  // namespace chat

@@ -44,4 +44,10 @@ ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std
 // 524288), as systemd advises for programs that need many.
 void raise_open_file_limit();
 
+// Grows this process's descriptor table to hold `count` descriptors (at
+// most the soft limit). Call it before any thread starts: in a threaded
+// process each doubling waits for an RCU grace period (10-25 ms here), and
+// receiving 20,000 descriptors for a transfer paid five of them.
+void reserve_descriptor_table(std::size_t count);
+
 }  // namespace chat

@@ -26,6 +26,9 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// A tree of this many files is received without growing the descriptor
+// table under threads (512 KiB of kernel memory; larger ones still work).
+constexpr std::size_t kReservedDescriptors = 65536;
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& level) {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
@@ -138,6 +141,7 @@ int main(int argc, char** argv) {
     if (exe_error) settings.worker_executable = argv[0];
 
     chat::raise_open_file_limit();
+    chat::reserve_descriptor_table(kReservedDescriptors);
     auto log = make_logger(settings.config.log_level);
     // A control client that hangs up must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);

@@ -4,6 +4,7 @@ and what must be refused is."""
 import hashlib
 import json
 import os
+import resource
 import socket
 import stat
 import subprocess
@@ -107,6 +108,16 @@ class TransferTest(ChatTestCase):
         self.assertEqual(got, want)
         self.assertEqual([n for n in os.listdir(download)], ["photos"])  # no staging left
         print(f"transfer: {len(got)} entries compared by sha256, mode and mtime")
+
+    def test_the_daemon_starts_with_room_for_a_large_trees_descriptors(self):
+        # Grown later, under threads, each doubling of the descriptor table
+        # waits for an RCU grace period: five of them (~90 ms) came before
+        # the offer of a 20,000-file tree.
+        a = self.daemon("alice", log_level="warn")
+        with open(f"/proc/{a.proc.pid}/status") as f:
+            size = int(next(line for line in f if line.startswith("FDSize:")).split()[1])
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        self.assertGreaterEqual(size, min(65536, hard))
 
     @unittest.skipIf(os.environ.get("CHAT_SANITIZED"), "the heap figure is glibc's")
     def test_finished_transfers_do_not_keep_their_trees_in_memory(self):
