@@ -10,6 +10,8 @@
 #include <climits>
 #include <cstring>
 #include <set>
+#include <string_view>
+#include <utility>
 
 #include "transfer_paths.hpp"
 
@@ -34,27 +36,14 @@ std::string top_level_name(std::string path) {
     return name;
 }
 
+// Names are looked up relative to their directory's descriptor, and a
+// regular file (by readdir's d_type) is opened without a stat first: the
+// stat of what was opened decides. Half the lookups of a path-based walk.
 class Walker {
 public:
-    void add(const std::string& path, const std::string& relative) {
-        struct stat st;
-        if (::lstat(path.c_str(), &st) != 0) {
-            notice(relative, std::strerror(errno));
-            return;
-        }
-        if (auto why = check_relative_path(relative)) {
-            notice(relative, "the name cannot be sent (" + *why + ")");
-            return;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            add_directory(path, relative, st);
-        } else if (S_ISREG(st.st_mode)) {
-            add_file(path, relative);
-        } else if (S_ISLNK(st.st_mode)) {
-            add_link(path, relative, st);
-        } else {
-            notice(relative, "not a regular file, directory or link");
-        }
+    // A path given on the command line, relative to the working directory.
+    void add_path(const std::string& path, const std::string& relative) {
+        add(AT_FDCWD, path, relative, DT_UNKNOWN);
     }
 
     WalkResult result;
@@ -64,28 +53,66 @@ public:
     }
 
 private:
-    void add_directory(const std::string& path, const std::string& relative,
+    void add(int dir, const std::string& name, const std::string& relative, unsigned char type) {
+        if (type == DT_REG) {
+            if (auto why = check_relative_path(relative)) {
+                notice(relative, "the name cannot be sent (" + *why + ")");
+                return;
+            }
+            return add_file(dir, name, relative);
+        }
+        struct stat st;
+        if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            notice(relative, std::strerror(errno));
+            return;
+        }
+        if (auto why = check_relative_path(relative)) {
+            notice(relative, "the name cannot be sent (" + *why + ")");
+            return;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            add_directory(dir, name, relative, st);
+        } else if (S_ISREG(st.st_mode)) {
+            add_file(dir, name, relative);
+        } else if (S_ISLNK(st.st_mode)) {
+            add_link(dir, name, relative, st);
+        } else {
+            notice(relative, "not a regular file, directory or link");
+        }
+    }
+
+    void add_directory(int parent, const std::string& name, const std::string& relative,
                        const struct stat& st) {
-        DIR* dir = ::opendir(path.c_str());
+        const int fd =
+            ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR* dir = fd < 0 ? nullptr : ::fdopendir(fd);
         if (!dir) {
             notice(relative, std::strerror(errno));
+            if (fd >= 0) ::close(fd);
             return;
         }
         result.manifest.entries.push_back({EntryType::directory, relative, 0,
                                            static_cast<std::uint32_t>(st.st_mode & 0777),
                                            mtime_ns(st), ""});
-        std::vector<std::string> names;
+        std::vector<std::pair<std::string, unsigned char>> names;
         while (const dirent* entry = ::readdir(dir)) {
-            const std::string name = entry->d_name;
-            if (name != "." && name != "..") names.push_back(name);
+            const std::string_view child = entry->d_name;
+            if (child != "." && child != "..") names.emplace_back(child, entry->d_type);
         }
-        ::closedir(dir);
         std::sort(names.begin(), names.end());  // the same tree gives the same manifest
-        for (const auto& name : names) add(path + "/" + name, relative + "/" + name);
+        for (const auto& [child, type] : names) add(fd, child, relative + "/" + child, type);
+        ::closedir(dir);
     }
 
-    void add_file(const std::string& path, const std::string& relative) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    void add_file(int dir, const std::string& name, const std::string& relative) {
+        // O_NOATIME, as tar --atime-preserve=system: sending a tree does not
+        // mark every file read (an inode write each). Only the owner (or
+        // root) may ask; once refused, not asked again.
+        int fd = ::openat(dir, name.c_str(), kFileFlags | (noatime_ ? O_NOATIME : 0));
+        if (fd < 0 && errno == EPERM && noatime_) {
+            noatime_ = false;
+            fd = ::openat(dir, name.c_str(), kFileFlags);
+        }
         if (fd < 0) {
             if (errno == EMFILE) {
                 throw WalkError("too many files to send at once; raise the limit with 'ulimit -n'");
@@ -105,10 +132,11 @@ private:
         result.fds.push_back(fd);
     }
 
-    void add_link(const std::string& path, const std::string& relative, const struct stat& st) {
+    void add_link(int dir, const std::string& name, const std::string& relative,
+                  const struct stat& st) {
         std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : PATH_MAX) + 1,
                            '\0');
-        const ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+        const ssize_t n = ::readlinkat(dir, name.c_str(), target.data(), target.size());
         if (n < 0) {
             notice(relative, std::strerror(errno));
             return;
@@ -121,6 +149,9 @@ private:
         result.manifest.entries.push_back(
             {EntryType::symlink, relative, 0, 0, mtime_ns(st), target});
     }
+
+    static constexpr int kFileFlags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+    bool noatime_ = true;
 };
 
 }  // namespace
@@ -137,7 +168,7 @@ WalkResult walk_paths(const std::vector<std::string>& paths) {
             const std::string name = top_level_name(path);
             if (!tops.insert(name).second)
                 throw WalkError("two of the paths are named '" + name + "'");
-            walker.add(path, name);
+            walker.add_path(path, name);
         }
     } catch (...) {
         for (const int fd : walker.result.fds) ::close(fd);

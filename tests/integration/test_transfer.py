@@ -152,10 +152,16 @@ class TransferTest(ChatTestCase):
         os.makedirs(os.path.join(download, "photos"))
         with open(os.path.join(download, "photos", "mine"), "w") as f:
             f.write("keep me")
+        # Read with O_NOATIME: an access time older than the mtime (which
+        # relatime would update on the first read) stays as it was.
+        big = os.path.join(self.src, "2024", "a b.jpg")
+        mtime = os.stat(big).st_mtime_ns
+        os.utime(big, ns=(mtime - 3_600_000_000_000, mtime))
         sender = self.start_transfer(a, b, json_out=False)
         out, err = sender.communicate(timeout=120)
         self.assertEqual(sender.returncode, 0, err)
         self.assertIn("done: 1005 files", out)
+        self.assertEqual(os.stat(big).st_atime_ns, mtime - 3_600_000_000_000)
         [t] = wait_for(lambda: (t := self.transfers(b)) and t[0]["state"] == "done" and t, what="publish")
         self.assertEqual(t["placed"], ["photos (1)"])
         with open(os.path.join(download, "photos", "mine")) as f:
