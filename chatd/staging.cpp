@@ -157,6 +157,12 @@ int StagingTree::open_for_write(const std::string& path, bool truncate) {
     return fd;
 }
 
+int StagingTree::create_new(const std::string& path, mode_t mode) {
+    const int fd = open_at(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0 && errno != EEXIST) fail("cannot create", path);
+    return fd;
+}
+
 int StagingTree::open_for_read(const std::string& path) {
     const int fd = open_at(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0 && errno != ENOENT) fail("cannot open", path);

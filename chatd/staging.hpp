@@ -36,6 +36,10 @@ public:
     std::vector<std::string> prepare(const Manifest& manifest);
     // A descriptor to write `path` (created 0600; kept, or truncated).
     int open_for_write(const std::string& path, bool truncate);
+    // A descriptor to write `path`, created here with `mode` (less the
+    // umask); -1 with errno EEXIST if it is there already. O_EXCL proves
+    // it a new regular file, so it needs no fstat.
+    int create_new(const std::string& path, mode_t mode);
     // A descriptor to read `path`, or -1 if it does not exist.
     int open_for_read(const std::string& path);
 

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "content_hash.hpp"
+#include "flat_json.hpp"
 #include "staging.hpp"
 
 namespace chat {
@@ -33,6 +34,16 @@ constexpr std::int64_t kProgressEveryBytes = 4 << 20;
 constexpr std::uint64_t kWritebackBytes = 8 << 20;
 
 std::string errno_text() { return std::strerror(errno); }
+
+// The lines sent for every file, written as text: as json would dump them,
+// without building a document three times per file.
+std::string file_head_line(std::size_t index, std::uint64_t offset) {
+    return "{\"file\":" + std::to_string(index) + ",\"offset\":" + std::to_string(offset) + "}\n";
+}
+std::string hash_line(const std::string& hex) { return "{\"hash\":\"" + hex + "\"}\n"; }
+std::string verified_line(std::size_t index) {
+    return "{\"file\":" + std::to_string(index) + ",\"ok\":true}\n";
+}
 
 // Timeouts turn a dead peer into an error; no Nagle delay, since each file
 // ends in a small line that waits for a small verdict.
@@ -59,7 +70,9 @@ public:
                 if (buffer_[i] != '\n') continue;
                 text.append(&buffer_[begin_], i - begin_);
                 begin_ = i + 1;
-                json doc = json::parse(text, nullptr, false);
+                // Per file lines are flat: read without json's lexer.
+                auto flat = read_flat_object(text);
+                json doc = flat ? std::move(*flat) : json::parse(text, nullptr, false);
                 if (doc.is_discarded() || !doc.is_object())
                     throw StreamError("the peer sent a bad line");
                 return doc;
@@ -158,6 +171,7 @@ public:
         const std::string text = doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
         append(text.data(), text.size());
     }
+    void line(const std::string& text) { append(text.data(), text.size()); }
 
     void flush() {
         std::size_t done = 0;
@@ -351,7 +365,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
         ContentHash hash;
         hash_prefix(source, offset, hash, buffer, f.path);
         batch.bytes(static_cast<std::int64_t>(offset));  // already there: counts as done
-        writer.line({{"file", f.index}, {"offset", offset}});
+        writer.line(file_head_line(f.index, offset));
         for (std::uint64_t at = offset; at < f.size;) {
             const auto want =
                 static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), f.size - at));
@@ -366,7 +380,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
             batch.bytes(n);
             pacer.sent(static_cast<std::size_t>(n));
         }
-        writer.line({{"hash", hash.hex()}});
+        writer.line(hash_line(hash.hex()));
         awaiting.push_back({k, attempt});
     };
     const auto wait_for_verdicts = [&] {
@@ -395,6 +409,10 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
     ::fcntl(socket, F_SETFL, ::fcntl(socket, F_GETFL) & ~O_NONBLOCK);
     set_socket_options(socket, timeout_seconds);
     StagingTree tree(staging_root, ".");
+    // Worker processes are single-threaded: reading the umask (which sets
+    // it) cannot race another thread's create.
+    const mode_t umask_bits = ::umask(0077);
+    ::umask(umask_bits);
     std::map<std::size_t, const StreamFile*> by_index;
     json offsets = json::object();
     std::map<std::size_t, std::uint64_t> expected_offset;
@@ -454,8 +472,21 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
                 storage_error = kStorageFailure + ("'" + f.path + "': " + why);
         };
         int out = -1;
+        bool mode_set = false;  // created with its final mode already
         try {
-            out = tree.open_for_write(f.path, offset == 0);
+            if (fresh && offset == 0) {
+                // New in this job: created with its final mode when the
+                // umask leaves it whole, which saves an fchmod per file.
+                const mode_t mode = f.stamp && (f.stamp->mode & S_IWUSR)
+                                        ? static_cast<mode_t>(f.stamp->mode & 0777)
+                                        : 0600;
+                out = tree.create_new(f.path, mode);
+                mode_set =
+                    out >= 0 && f.stamp && f.stamp->mode == mode && (mode & ~umask_bits) == mode;
+            }
+            // There already (a file sent again after a hash mismatch, or a
+            // job that is not fresh): opened, checked and truncated.
+            if (out < 0) out = tree.open_for_write(f.path, offset == 0);
         } catch (const StagingError& e) {
             storage_failed(e.what());
         }
@@ -517,7 +548,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
                 const timespec times[2] = {{0, UTIME_OMIT},
                                            {static_cast<time_t>(f.stamp->mtime_ns / 1'000'000'000),
                                             static_cast<long>(f.stamp->mtime_ns % 1'000'000'000)}};
-                if (((f.stamp->mode & S_IWUSR) &&
+                if (((f.stamp->mode & S_IWUSR) && !mode_set &&
                      ::fchmod(out, static_cast<mode_t>(f.stamp->mode)) != 0) ||
                     ::futimens(out, times) != 0) {
                     storage_failed(errno_text());
@@ -531,7 +562,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
             }
             verified.push_back(index);
             batch.file_done(index);
-            verdict({{"file", index}, {"ok", true}});
+            verdicts += verified_line(index);
         } else {
             // Never kept: start this file over.
             if (::ftruncate(out, 0) != 0)

@@ -168,6 +168,24 @@ class TransferTest(ChatTestCase):
             self.assertEqual(f.read(), "keep me")
         self.assertTrue(os.path.exists(os.path.join(download, "photos (1)", "2024", "a b.jpg")))
 
+    def test_modes_arrive_whole_under_a_receiver_umask_that_would_strip_them(self):
+        # Files are created with their final mode only when the umask
+        # leaves it whole; under umask 077 each gets its fchmod.
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
+        b.stop()
+        b.wrap = ["sh", "-c", 'umask 077 && exec "$0" "$@"']
+        b.start()
+        sender = self.start_transfer(a, b, json_out=False)
+        out, err = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, err)
+        wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="the receiver to publish")
+        got = snapshot(os.path.join(b.dir, "state", "incoming", "photos"))
+        want = snapshot(self.src)
+        del want["escape"]
+        self.assertEqual(got, want)
+        self.assertEqual(got[os.path.join("many", "d0", "f0.txt")][1], 0o644)
+
     def test_reject_reaches_the_sender(self):
         a, b = self.daemon("alice"), self.daemon("bob")
         sender = self.start_transfer(a, b, json_out=False)

@@ -137,6 +137,34 @@ TEST_SUITE("staging") {
         CHECK_FALSE(fs::exists(d.outside / "victim"));
     }
 
+    TEST_CASE("a new file is created once, with its mode, and never through a link") {
+        Dirs d;
+        StagingTree tree(d.download_fd, ".chatd-staging-5");
+        const fs::path root = d.download / ".chatd-staging-5";
+        fs::create_directories(root / "dir");
+        fs::create_symlink(d.outside, root / "dir" / "link");
+        fs::create_symlink(d.outside / "victim", root / "planted");
+        const mode_t saved = ::umask(022);
+
+        const int fd = tree.create_new("dir/new", 0640);
+        REQUIRE(fd >= 0);
+        struct stat st;
+        REQUIRE(::fstat(fd, &st) == 0);
+        CHECK((st.st_mode & 07777) == 0640);
+        ::close(fd);
+        errno = 0;
+        CHECK(tree.create_new("dir/new", 0640) == -1);  // there already
+        CHECK(errno == EEXIST);
+        errno = 0;
+        CHECK(tree.create_new("planted", 0600) == -1);  // a link is not followed
+        CHECK(errno == EEXIST);
+        CHECK_THROWS_WITH_AS(tree.create_new("dir/link/x", 0600),
+                             "refused path 'dir/link/x': goes through a link or a file",
+                             StagingError);
+        ::umask(saved);
+        CHECK(fs::is_empty(d.outside));
+    }
+
     TEST_CASE("a resumed file keeps what it has unless truncated") {
         Dirs d;
         StagingTree tree(d.download_fd, ".chatd-staging-4");
