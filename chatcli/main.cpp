@@ -14,6 +14,7 @@
 #include "command_line.hpp"
 #include "control_client.hpp"
 #include "fd_passing.hpp"
+#include "flat_json.hpp"
 #include "manifest.hpp"
 #include "paths.hpp"
 #include "render.hpp"
@@ -138,7 +139,9 @@ int run_transfer(ControlClient& client, Invocation& inv) {
     const bool bar = ::isatty(STDERR_FILENO) && !inv.json;
     bool bar_shown = false;
     while (auto text = client.read_line()) {
-        const json event = json::parse(*text, nullptr, false);
+        // One line per file: flat, so read without json's lexer.
+        auto flat = chat::read_flat_object(*text);
+        const json event = flat ? std::move(*flat) : json::parse(*text, nullptr, false);
         if (!event.is_object()) continue;
         if (event.contains("send_fds")) {
             for (std::size_t at = 0; at < fds.size(); at += chat::kMaxFdsPerMessage) {
