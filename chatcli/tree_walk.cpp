@@ -54,20 +54,14 @@ public:
 
 private:
     void add(int dir, const std::string& name, const std::string& relative, unsigned char type) {
-        if (type == DT_REG) {
-            if (auto why = check_relative_path(relative)) {
-                notice(relative, "the name cannot be sent (" + *why + ")");
-                return;
-            }
-            return add_file(dir, name, relative);
+        if (auto why = check_relative_path(relative)) {
+            notice(relative, "the name cannot be sent (" + *why + ")");
+            return;
         }
+        if (type == DT_REG) return add_file(dir, name, relative);
         struct stat st;
         if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             notice(relative, std::strerror(errno));
-            return;
-        }
-        if (auto why = check_relative_path(relative)) {
-            notice(relative, "the name cannot be sent (" + *why + ")");
             return;
         }
         if (S_ISDIR(st.st_mode)) {
