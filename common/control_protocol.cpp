@@ -55,6 +55,18 @@ std::int64_t parse_rfc3339(const std::string& text) {
 }  // namespace
 
 std::string encode_request(const Request& request) {
+    // A transfer's manifest is megabytes: escaped once into the line, as
+    // json would write it, not copied into a document and dumped.
+    if (const auto* t = std::get_if<TransferRequest>(&request);
+        t && is_valid_utf8(t->peer) && is_valid_utf8(t->manifest)) {
+        std::string line =
+            R"({"cmd":"transfer","fds":)" + std::to_string(t->fds) + R"(,"manifest":)";
+        line.reserve(line.size() + t->manifest.size() + t->manifest.size() / 8 + 64);
+        append_json_string(line, t->manifest);
+        line += R"(,"peer":)";
+        append_json_string(line, t->peer);
+        return line + R"(,"wait":)" + (t->wait ? "true" : "false") + "}\n";
+    }
     json doc = std::visit(
         [](const auto& r) -> json {
             using T = std::decay_t<decltype(r)>;

@@ -27,6 +27,7 @@ TEST_SUITE("control_protocol") {
             StatusRequest{},
             PeersRequest{},
             TransferRequest{"bob", R"({"version":1,"entries":[]})", 3, false},
+            TransferRequest{"é \"b\"\t", "{\"p\":\"a\\\\b\u0001 ü\"}", 18800, true},
             TransfersRequest{true},
             DecideRequest{"accept", 7, "/srv/incoming"},
             DecideRequest{"reject", 8, ""},
@@ -35,6 +36,16 @@ TEST_SUITE("control_protocol") {
         };
         for (const auto& request : requests) {
             const std::string line = encode_request(request);
+            // Written directly, a transfer request is what json would write.
+            if (const auto* t = std::get_if<TransferRequest>(&request)) {
+                CHECK(line == nlohmann::json{{"cmd", "transfer"},
+                                             {"peer", t->peer},
+                                             {"manifest", t->manifest},
+                                             {"fds", t->fds},
+                                             {"wait", t->wait}}
+                                      .dump() +
+                                  "\n");
+            }
             CHECK(line.back() == '\n');
             CHECK(line.find('\n') == line.size() - 1);  // one line, whatever the text
             CHECK(parse_request(line) == request);
