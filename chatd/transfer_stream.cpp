@@ -428,7 +428,8 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
             ::close(fd);
         }
         expected_offset[f.index] = have;
-        offsets[std::to_string(f.index)] = have;
+        // The sender reads a file not listed as 0: a fresh job's line is empty.
+        if (have > 0) offsets[std::to_string(f.index)] = have;
     }
     send_line(socket, {{"resume", offsets}});
 

@@ -4,7 +4,7 @@
 // protocol is in one place:
 //
 //   S: {"transfer":T,"token":K,"files":[i,...]}      read by the receiving daemon
-//   R: {"resume":{"i":offset,...}}                    what it has of each file
+//   R: {"resume":{"i":offset,...}}                    what it has of a file (none: 0)
 //   S: {"file":i,"offset":o}  then size-o raw bytes  then {"hash":H}   (each file)
 //   R: {"file":i,"ok":true} | {"file":i,"ok":false,"error":E[,"fatal":true]}
 //   ... files that failed verification, once more from offset 0
