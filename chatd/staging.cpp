@@ -169,9 +169,7 @@ int StagingTree::open_for_read(const std::string& path) {
     return fd;
 }
 
-std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Manifest& manifest,
-                                                                      int download_fd,
-                                                                      bool files_stamped) {
+void StagingTree::stamp(const Manifest& manifest, bool files_stamped) {
     // Files first (their mtimes), then directories deepest first, so that
     // setting one does not disturb another's mtime.
     std::vector<const ManifestEntry*> order;
@@ -201,9 +199,10 @@ std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Mani
         errno = saved;
         if (!ok) fail("cannot set mode or time of", e->path);
     }
-    // One sync of the file system instead of one fsync per file.
-    if (::syncfs(root_) != 0) fail("cannot sync", name_);
+}
 
+std::vector<std::pair<std::string, std::string>> StagingTree::place(const Manifest& manifest,
+                                                                    int download_fd) {
     std::vector<std::pair<std::string, std::string>> placed;
     for (const auto& top : manifest.top_level_names()) {
         for (;;) {
@@ -218,6 +217,15 @@ std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Mani
     }
     if (::fsync(download_fd) != 0) fail("cannot sync the download directory for", name_);
     return placed;
+}
+
+std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Manifest& manifest,
+                                                                      int download_fd,
+                                                                      bool files_stamped) {
+    stamp(manifest, files_stamped);
+    // One sync of the file system instead of one fsync per file.
+    if (::syncfs(root_) != 0) fail("cannot sync", name_);
+    return place(manifest, download_fd);
 }
 
 }  // namespace chat

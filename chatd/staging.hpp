@@ -51,6 +51,12 @@ public:
     std::vector<std::pair<std::string, std::string>> publish(const Manifest& manifest,
                                                              int download_fd,
                                                              bool files_stamped = false);
+    // publish() without its syncfs, for a caller that must not wait on it
+    // (the daemon has a worker run it on root_fd()): the modes and mtimes,
+    // then, once synced, the renames and the download directory's fsync.
+    void stamp(const Manifest& manifest, bool files_stamped);
+    std::vector<std::pair<std::string, std::string>> place(const Manifest& manifest,
+                                                           int download_fd);
 
 private:
     // The directory holding `path`, and its last component (walked one

@@ -33,6 +33,7 @@ constexpr std::size_t kMaxFilesPerJob = 250;       // descriptors in one worker 
 // A failed job resumes with backoff (0.5 s doubling), about 15 s in all:
 // long enough for the receiving daemon to restart.
 constexpr int kJobAttempts = 6;
+constexpr int kSyncAttempts = 3;  // a received tree's sync, when its worker dies
 constexpr auto kManifestTimeout = std::chrono::seconds(30);
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 constexpr auto kHeaderTimeout = std::chrono::seconds(15);
@@ -161,6 +162,8 @@ struct TransferManager::Incoming {
     bool restored = false;                // taken back from the store after a restart
     bool files_stamped = true;            // workers set mode and mtime (older rows: no)
     Clock::time_point verified_saved;     // when `verified` was last saved
+    bool publishing = false;              // every file verified; a worker syncs them
+    int sync_failures = 0;
     ~Incoming() {
         staging.reset();
         if (dir_fd >= 0) ::close(dir_fd);
@@ -894,6 +897,9 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
             }
             save(*known);
         }
+        // Publishing: no answer until it is done (it is sent then), since
+        // "accepted" to a finishing sender would make it send again.
+        if (known->publishing) return;
         return answer(*known);  // a retry, or a question while finishing: the answer again
     }
     forget_old();
@@ -1089,7 +1095,7 @@ void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
     if (header.contains("manifest") && header["manifest"].is_string()) {
         return receive_manifest(*t, *socket, header["manifest"].get_ref<const std::string&>());
     }
-    if (header.contains("files") && header["files"].is_array() && t->manifest) {
+    if (header.contains("files") && header["files"].is_array() && t->manifest && !t->publishing) {
         std::vector<std::size_t> files;
         for (const auto& f : header["files"]) {
             if (!f.is_number_unsigned()) {
@@ -1197,9 +1203,48 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
     t.jobs.insert(*job_id);
 }
 
+// Modes and mtimes here, then the syncfs in a worker: it can take seconds
+// when the file system holds much dirty data, and the event loop must keep
+// answering meanwhile. The renames follow once it is done.
 void TransferManager::publish(Incoming& t) {
+    if (t.publishing) return;
     try {
-        t.placed = t.staging->publish(*t.manifest, t.dir_fd, t.files_stamped);
+        t.staging->stamp(*t.manifest, t.files_stamped);
+    } catch (const StagingError& e) {
+        return fail_incoming(t, e.what());
+    }
+    t.publishing = true;
+    PoolJob job;
+    job.kind = "sync";
+    job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
+    auto job_id = std::make_shared<std::uint64_t>(0);
+    job.on_done = [this, number = t.number, job_id](bool ok, const std::string& result) {
+        auto it = incoming_.find(number);
+        if (it == incoming_.end()) return;
+        Incoming& t = *it->second;
+        t.jobs.erase(*job_id);
+        if (t.state != "receiving" || !t.publishing) return;
+        t.publishing = false;
+        // Stopping: the tree stays staged and verified; the sender's next
+        // run after the restart publishes it.
+        if (stopped_) return;
+        if (ok) return place(t);
+        // A worker that died is replaced: the files are all there, so try
+        // again rather than lose them; a sync that fails says so.
+        if (++t.sync_failures < kSyncAttempts && result.rfind("cannot sync", 0) != 0) {
+            ctx_.log->warn("transfer {}: syncing the received files failed ({}); trying again",
+                           number, result);
+            return publish(t);
+        }
+        fail_incoming(t, result);
+    };
+    *job_id = ctx_.pool.submit(std::move(job));
+    t.jobs.insert(*job_id);
+}
+
+void TransferManager::place(Incoming& t) {
+    try {
+        t.placed = t.staging->place(*t.manifest, t.dir_fd);
     } catch (const StagingError& e) {
         return fail_incoming(t, e.what());
     }
@@ -1222,6 +1267,7 @@ void TransferManager::publish(Incoming& t) {
 void TransferManager::fail_incoming(Incoming& t, const std::string& why, const std::string& state) {
     t.state = state;
     t.reason = why;
+    t.publishing = false;
     ctx_.log->warn("transfer {} from {} {}: {}", t.number, t.peer, state, why);
     for (const auto job : t.jobs) ctx_.pool.cancel(job);
     t.jobs.clear();

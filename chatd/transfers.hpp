@@ -114,6 +114,7 @@ private:
                        const std::vector<std::size_t>& files);
     void reconsider(Incoming& t);  // the offer policy: ask, or accept at once
     void publish(Incoming& t);
+    void place(Incoming& t);
     // Ends a transfer in `state` (failed, cancelled) and removes its staging.
     void fail_incoming(Incoming& t, const std::string& why, const std::string& state = "failed");
     // `manifest_text`: the manifest as received, stored once with the row.

@@ -8,9 +8,12 @@
 #include <csignal>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "content_hash.hpp"
@@ -72,6 +75,7 @@ private:
         if (job.kind == "hash") return hash_files(fds);
         if (job.kind == "send") return send_job(json::parse(job.params_json), fds);
         if (job.kind == "receive") return receive_job(json::parse(job.params_json), fds);
+        if (job.kind == "sync") return sync_job(fds);
         fail("unknown job kind '" + job.kind + "'");
     }
 
@@ -117,6 +121,22 @@ private:
         } catch (const StreamError& e) {
             fail(e.what());
         }
+    }
+
+    // Makes a received tree durable before it is published: the syncfs,
+    // which can take seconds when the file system holds much dirty data,
+    // runs here and not in the daemon's event loop. fds: the staging root.
+    void sync_job(OwnedFds& fds) {
+        if (fds.size() != 1) return fail("a sync job needs the staging directory");
+        // Tests make the sync slow, to see the daemon answer meanwhile.
+        if (const char* hooks = std::getenv("CHATD_TEST_HOOKS");
+            hooks && hooks == std::string("1")) {
+            if (const char* ms = std::getenv("CHATD_TEST_SYNC_DELAY_MS"))
+                std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
+        }
+        if (::syncfs(fds.get()[0]) != 0)
+            return fail(std::string("cannot sync the received files: ") + std::strerror(errno));
+        send({current_job_, WorkerReport::Type::done, 0, 0, {}, "{}", ""});
     }
 
     // Serves one accepted connection; fds are the socket and the staging root.

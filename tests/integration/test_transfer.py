@@ -5,13 +5,14 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import socket
 import stat
 import subprocess
 import time
 import unittest
 
-from harness import CHATCLI, ChatTestCase, wait_for
+from harness import CHATCLI, SLOW, ChatTestCase, wait_for
 
 
 def make_tree(root):
@@ -185,6 +186,53 @@ class TransferTest(ChatTestCase):
         del want["escape"]
         self.assertEqual(got, want)
         self.assertEqual(got[os.path.join("many", "d0", "f0.txt")][1], 0o644)
+
+    def start_with_a_slow_sync(self):
+        """alice sends the tree to bob, whose sync before publishing takes
+        2.5 s; returns once every file is verified, so the sync is under way."""
+        a = self.daemon("alice")
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
+        b.stop()
+        b.env = {"CHATD_TEST_HOOKS": "1", "CHATD_TEST_SYNC_DELAY_MS": str(int(2500 * SLOW))}
+        b.start()
+        sender = self.start_transfer(a, b)
+        files = 0
+        while files < 1005:
+            line = sender.stdout.readline()
+            self.assertTrue(line, "the sender stopped before every file was verified")
+            files += json.loads(line).get("event") == "file"
+        return b, sender
+
+    def assert_tree_arrived(self, b, sender):
+        out, err = sender.communicate(timeout=60 * SLOW)
+        self.assertEqual(sender.returncode, 0, err)
+        self.assertEqual(json.loads(out.splitlines()[-1])["ok"], True)
+        got = snapshot(os.path.join(b.dir, "state", "incoming", "photos"))
+        want = snapshot(self.src)
+        del want["escape"]
+        self.assertEqual(got, want)
+
+    def test_the_receiver_answers_while_the_received_files_are_synced(self):
+        # The syncfs before publishing runs in a worker: made slow here, the
+        # receiving daemon still answers at once, then publishes.
+        b, sender = self.start_with_a_slow_sync()
+        started = time.monotonic()
+        status = b.status()
+        answered = time.monotonic() - started
+        self.assertIsNone(sender.poll(), "published before the sync was done")
+        self.assertLess(answered, SLOW, f"status took {answered:.2f} s during the sync")
+        self.assertEqual(status["transfers"], 1)  # still receiving
+        self.assert_tree_arrived(b, sender)
+        print(f"status answered in {answered * 1000:.0f} ms while the received files were synced")
+
+    def test_a_worker_killed_during_the_sync_is_replaced_and_the_tree_still_arrives(self):
+        b, sender = self.start_with_a_slow_sync()
+        time.sleep(0.5 * SLOW)  # the last job's verdicts are in: the sync is running
+        for pid in b.status()["workers"]["pids"]:
+            os.kill(pid, signal.SIGKILL)
+        self.assert_tree_arrived(b, sender)
+        self.assertIn("syncing the received files failed (the worker running it died", b.log())
+        self.assertGreaterEqual(b.status()["workers"]["restarts"], 1)
 
     def test_reject_reaches_the_sender(self):
         a, b = self.daemon("alice"), self.daemon("bob")
