@@ -1174,12 +1174,8 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
             it->second->tracker->add(report.bytes, report.files, Clock::now());
         }
     };
-    auto job_id = std::make_shared<std::uint64_t>(0);
-    job.on_done = [this, number = t.number, job_id](bool ok, const std::string& result) {
-        auto it = incoming_.find(number);
-        if (it == incoming_.end()) return;
-        Incoming& t = *it->second;
-        t.jobs.erase(*job_id);
+    submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
+        const std::uint64_t number = t.number;
         if (t.state != "receiving") return;
         if (!ok) {
             if (result.rfind(kStorageFailure, 0) == 0) return fail_incoming(t, result);
@@ -1198,9 +1194,7 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
             t.verified_saved = now;
             save(t);
         }
-    };
-    *job_id = ctx_.pool.submit(std::move(job));
-    t.jobs.insert(*job_id);
+    });
 }
 
 // Modes and mtimes here, then the syncfs in a worker: it can take seconds
@@ -1217,12 +1211,7 @@ void TransferManager::publish(Incoming& t) {
     PoolJob job;
     job.kind = "sync";
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
-    auto job_id = std::make_shared<std::uint64_t>(0);
-    job.on_done = [this, number = t.number, job_id](bool ok, const std::string& result) {
-        auto it = incoming_.find(number);
-        if (it == incoming_.end()) return;
-        Incoming& t = *it->second;
-        t.jobs.erase(*job_id);
+    submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
         if (t.state != "receiving" || !t.publishing) return;
         t.publishing = false;
         // Stopping: the tree stays staged and verified; the sender's next
@@ -1233,10 +1222,24 @@ void TransferManager::publish(Incoming& t) {
         // again rather than lose them; a sync that fails says so.
         if (++t.sync_failures < kSyncAttempts && result.rfind("cannot sync", 0) != 0) {
             ctx_.log->warn("transfer {}: syncing the received files failed ({}); trying again",
-                           number, result);
+                           t.number, result);
             return publish(t);
         }
         fail_incoming(t, result);
+    });
+}
+
+// Runs a job for an incoming transfer: `done` gets the transfer, if it is
+// still there, with the job already off its list.
+void TransferManager::submit_incoming_job(
+    Incoming& t, PoolJob job, std::function<void(Incoming&, bool, const std::string&)> done) {
+    auto job_id = std::make_shared<std::uint64_t>(0);
+    job.on_done = [this, number = t.number, job_id, done = std::move(done)](
+                      bool ok, const std::string& result) {
+        const auto it = incoming_.find(number);
+        if (it == incoming_.end()) return;
+        it->second->jobs.erase(*job_id);
+        done(*it->second, ok, result);
     };
     *job_id = ctx_.pool.submit(std::move(job));
     t.jobs.insert(*job_id);

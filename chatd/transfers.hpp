@@ -115,6 +115,8 @@ private:
     void reconsider(Incoming& t);  // the offer policy: ask, or accept at once
     void publish(Incoming& t);
     void place(Incoming& t);
+    void submit_incoming_job(Incoming& t, PoolJob job,
+                             std::function<void(Incoming&, bool, const std::string&)> done);
     // Ends a transfer in `state` (failed, cancelled) and removes its staging.
     void fail_incoming(Incoming& t, const std::string& why, const std::string& state = "failed");
     // `manifest_text`: the manifest as received, stored once with the row.
