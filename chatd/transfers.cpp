@@ -1208,23 +1208,30 @@ void TransferManager::publish(Incoming& t) {
         return fail_incoming(t, e.what());
     }
     t.publishing = true;
+    sync_staged(t);
+}
+
+void TransferManager::sync_staged(Incoming& t) {
     PoolJob job;
     job.kind = "sync";
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
         if (t.state != "receiving" || !t.publishing) return;
-        t.publishing = false;
         // Stopping: the tree stays staged and verified; the sender's next
         // run after the restart publishes it.
-        if (stopped_) return;
-        if (ok) return place(t);
-        // A worker that died is replaced: the files are all there, so try
+        if (stopped_) {
+            t.publishing = false;
+            return;
+        }
+        // A worker that died is replaced: the files are all there, so sync
         // again rather than lose them; a sync that fails says so.
-        if (++t.sync_failures < kSyncAttempts && result.rfind("cannot sync", 0) != 0) {
+        if (!ok && ++t.sync_failures < kSyncAttempts && result.rfind("cannot sync", 0) != 0) {
             ctx_.log->warn("transfer {}: syncing the received files failed ({}); trying again",
                            t.number, result);
-            return publish(t);
+            return sync_staged(t);
         }
+        t.publishing = false;
+        if (ok) return place(t);
         fail_incoming(t, result);
     });
 }

@@ -112,8 +112,9 @@ private:
     void receive_manifest(Incoming& t, asio::ip::tcp::socket& socket, const std::string& text);
     void receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                        const std::vector<std::size_t>& files);
-    void reconsider(Incoming& t);  // the offer policy: ask, or accept at once
-    void publish(Incoming& t);
+    void reconsider(Incoming& t);   // the offer policy: ask, or accept at once
+    void publish(Incoming& t);      // stamps, then sync_staged, then place
+    void sync_staged(Incoming& t);  // the syncfs, in a worker
     void place(Incoming& t);
     void submit_incoming_job(Incoming& t, PoolJob job,
                              std::function<void(Incoming&, bool, const std::string&)> done);
