@@ -512,7 +512,9 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
 }
 
 void TransferManager::send_offer(Outgoing& t) {
-    const bool finishing = t.state == "finishing";
+    // A rerun still asks: the receiver may have published meanwhile, its
+    // answer lost, and then it refuses the rerun's connections.
+    const bool finishing = t.state == "finishing" || (t.state == "sending" && t.rerun);
     if (t.state != "offered" && t.state != "waiting" && !finishing) return;
     const auto age = Clock::now() - t.started;
     if (age > std::chrono::seconds(ctx_.config.transfer.offer_ttl_seconds)) {
@@ -554,11 +556,13 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
             t->jobs.clear();
             return finish_outgoing(*t, rejected_because());
         }
-        if (t->state == "sending") return;  // a late copy
-        if (answer.state == "done") {
+        if (answer.state == "done") {  // while rerunning too: the receiver has it all
+            for (const auto job : t->jobs) ctx_.pool.cancel(job);
+            t->jobs.clear();
             t->placed = answer.placed;
             return finish_outgoing(*t, "");
         }
+        if (t->state == "sending") return;  // a late copy
         // Every job is done, yet the receiver is still receiving: it lost
         // track of some files (a restart). Running the jobs again costs
         // little: it has the data, so only hashes are compared.
@@ -566,7 +570,6 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
             ctx_.log->info("transfer {}: {} has not confirmed every file; checking them again",
                            t->number, t->peer);
             t->rerun = true;
-            t->retry->cancel();
             t->state = "sending";
             start_jobs(*t);
         }
