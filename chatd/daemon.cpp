@@ -1,7 +1,5 @@
 #include "daemon.hpp"
 
-#include <malloc.h>
-
 #include <netdb.h>
 #include <spdlog/logger.h>
 
@@ -16,6 +14,7 @@
 
 #include "address.hpp"
 #include "envelope.hpp"
+#include "heap.hpp"
 #include "retry.hpp"
 #include "text.hpp"
 
@@ -1137,10 +1136,6 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                            {"store_commits", load(counters_.store_commits)}};
     const auto uptime =
         std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - started_);
-    // What glibc's heap holds now (not meaningful under sanitizers, which
-    // bring their own allocator): a figure that grows with each finished
-    // transfer is memory kept, which RSS would blur with free pages.
-    const struct mallinfo2 heap = ::mallinfo2();
     reply->send_line(
         reply_line({{"ok", true},
                     {"version", CHAT_VERSION},
@@ -1153,7 +1148,7 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                     {"followers", (prune_followers(), followers_.size())},
                     {"workers", workers_json()},
                     {"transfers", transfers_ ? transfers_->active() : 0},
-                    {"heap_bytes", heap.uordblks + heap.hblkhd},
+                    {"heap_bytes", heap_bytes_in_use()},
                     {"store_cache_bytes", store_worker_->cache_bytes() + reader_->cache_bytes()},
                     {"counters", counters}}));
     reply->finish();

@@ -1,6 +1,5 @@
 // chatd: the daemon's entry point. Parses flags over the config file, sets
 // up the logger and signals, and runs the control thread's event loop.
-#include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -18,6 +17,7 @@
 #include "config.hpp"
 #include "daemon.hpp"
 #include "fd_passing.hpp"
+#include "heap.hpp"
 #include "paths.hpp"
 #include "worker.hpp"
 
@@ -55,12 +55,7 @@ int main(int argc, char** argv) {
         std::signal(SIGPIPE, SIG_IGN);
         return chat::run_worker(std::atoi(argv[2]));
     }
-    // Keep freed memory rather than hand it back after each burst: each
-    // trim was an madvise and a TLB flush on every CPU, and the next burst
-    // faulted the pages in again (the store thread's largest kernel cost).
-    // It is bounded by the peak, which stays what it was.
-    ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    ::mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    chat::tune_allocator();
     // SQLite's global memory statistics take a mutex on every allocation
     // (a tenth of the store thread under load); each Store counts its own
     // page cache instead.

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake ninja-build pkg-config
-    libasio-dev libspdlog-dev nlohmann-json3-dev doctest-dev libcli11-dev libsqlite3-dev libxxhash-dev
+    libasio-dev libspdlog-dev nlohmann-json3-dev doctest-dev libcli11-dev libsqlite3-dev libxxhash-dev libjemalloc-dev
     python3 netcat-openbsd tmux clang-format
     systemd man-db dpkg-dev  # systemd-analyze, its man-page check, dpkg-shlibdeps for the .deb
     rsync iproute2           # benchmark baselines (rsync daemon), ss; ip netns for the two-host tests

@@ -106,7 +106,10 @@ class InstallTest(unittest.TestCase):
             self.assertIn(installed, files)
         depends = subprocess.run(["dpkg-deb", "-f", deb, "Depends"], capture_output=True, text=True,
                                  check=True).stdout
-        for runtime in ("libsqlite3-0", "libspdlog", "libxxhash0", "libstdc++6"):
+        runtimes = ["libsqlite3-0", "libspdlog", "libxxhash0", "libstdc++6"]
+        if os.environ.get("CHAT_JEMALLOC") == "1":
+            runtimes.append("libjemalloc2")
+        for runtime in runtimes:
             self.assertIn(runtime, depends)
         self.assertNotIn("-dev", depends)
         control = os.path.join(self.dest, "control")

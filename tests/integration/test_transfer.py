@@ -120,7 +120,19 @@ class TransferTest(ChatTestCase):
         hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
         self.assertGreaterEqual(size, min(65536, hard))
 
-    @unittest.skipIf(os.environ.get("CHAT_SANITIZED"), "the heap figure is glibc's")
+    @unittest.skipUnless(os.environ.get("CHAT_JEMALLOC") == "1", "built without jemalloc")
+    def test_the_daemon_and_its_workers_run_on_jemalloc(self):
+        # glibc's malloc would still be linked if jemalloc's symbols did not
+        # win: the figure in status would then count nothing.
+        a = self.daemon("alice", log_level="warn", transfer={"workers": 1})
+        pids = [a.proc.pid] + wait_for(lambda: [p for p in a.status()["workers"]["pids"] if p > 0],
+                                       what="a worker")
+        for pid in pids:
+            with open(f"/proc/{pid}/maps") as f:
+                self.assertIn("libjemalloc", f.read(), f"process {pid}")
+        self.assertGreater(a.status()["heap_bytes"], 100_000)
+
+    @unittest.skipIf(os.environ.get("CHAT_SANITIZED"), "the heap figure is the allocator's")
     def test_finished_transfers_do_not_keep_their_trees_in_memory(self):
         # A finished transfer keeps a summary of a few KiB, however big its
         # tree; clearing a big vector or string kept its capacity before.
