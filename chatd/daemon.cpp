@@ -228,11 +228,16 @@ std::string Daemon::listen_address() const {
 // (a commit touches a few pages, not one per message) and the random part
 // still cannot be guessed.
 std::string Daemon::new_message_id() {
-    char id[33];
-    std::snprintf(id, sizeof id, "%012llx%04llx%016llx",
-                  static_cast<unsigned long long>(now_ms()) & 0xffff'ffff'ffffULL,
-                  static_cast<unsigned long long>(random_() & 0xffff),
-                  static_cast<unsigned long long>(random_()));
+    // By hand, not snprintf: one per message sent, and formatting was a
+    // twentieth of the control thread under load.
+    std::string id(32, '0');
+    const auto put_hex = [&id](std::size_t end, int digits, std::uint64_t value) {
+        for (int i = 1; i <= digits; ++i, value >>= 4)
+            id[end - static_cast<std::size_t>(i)] = "0123456789abcdef"[value & 0xf];
+    };
+    put_hex(12, 12, static_cast<std::uint64_t>(now_ms()));
+    put_hex(16, 4, random_());
+    put_hex(32, 16, random_());
     return id;
 }
 

@@ -114,7 +114,8 @@ Request parse_request(std::string_view line) {
     if (line.size() > kMaxRequestBytes) throw ProtocolError("request too large");
     // Not const: long strings (a batch's texts, a manifest) move out of it.
     // chatcli's requests are flat objects (a transfer's is its manifest as
-    // one string): read without json's lexer when they are.
+    // one string, a batch's texts an array of strings): read without json's
+    // lexer when they are.
     auto flat = read_flat_object(line);
     json doc = flat ? std::move(*flat) : json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) throw ProtocolError("request is not valid JSON");

@@ -55,6 +55,18 @@ bool read_flat_members(std::string_view text, std::size_t& at,
             std::string s;
             if (!read_json_string(text, at, s) || !is_valid_utf8(s)) return false;
             value = std::move(s);
+        } else if (next_is('[')) {
+            value = json::array();
+            if (!next_is(']')) {
+                do {
+                    std::string s;
+                    if (at >= text.size() || text[at] != '"' || !read_json_string(text, at, s) ||
+                        !is_valid_utf8(s))
+                        return false;
+                    value.push_back(std::move(s));
+                } while (next_is(','));
+                if (!next_is(']')) return false;
+            }
         } else if (word("true")) {
             value = true;
         } else if (word("false")) {

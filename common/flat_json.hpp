@@ -25,9 +25,10 @@ bool read_flat_members(std::string_view text, std::size_t& at,
                        const std::function<void(std::string& key, nlohmann::json& value)>& member);
 
 // `text` as one flat object without whitespace: keys and string values
-// (escapes up to U+007F, UTF-8 checked), integers, true, false and null; a
-// repeated key keeps its last value, as json does. nullopt for anything
-// else, nested objects and arrays included.
+// (escapes up to U+007F, UTF-8 checked), arrays of such strings (a send's
+// batch of texts), integers, true, false and null; a repeated key keeps its
+// last value, as json does. nullopt for anything else, nested objects and
+// arrays of anything but strings included.
 std::optional<nlohmann::json> read_flat_object(std::string_view text);
 
 }  // namespace chat

@@ -18,6 +18,9 @@ TEST_SUITE("flat_json") {
             R"({"a":1,"a":"last wins"})",
             R"({"t":"line\nbreak \"quoted\" back\\slash \u0001\u007f","\u0041":"key escaped"})",
             "{\"utf8\":\"caf\xc3\xa9 \xe6\x97\xa5\"}",
+            R"({"cmd":"send","texts":["a","b \"c\"\n"],"wait":false})",
+            R"({"texts":[],"empty":[""]})",
+            "{\"texts\":[\"caf\xc3\xa9\"]}",
         };
         for (const auto& text : cases) {
             CAPTURE(text);
@@ -33,7 +36,14 @@ TEST_SUITE("flat_json") {
             "[]",
             R"({ "cmd":"status"})",  // whitespace
             R"({"cmd": "status"})",
-            R"({"texts":["a","b"]})",  // nested
+            R"({"texts":["a",1]})",  // an array of anything but strings
+            R"({"texts":[1]})",
+            R"({"texts":[["a"]]})",
+            R"({"texts":[{}]})",
+            R"({"texts":["a",]})",
+            R"({"texts":["a" ]})",
+            R"({"texts":["a")",
+            "{\"texts\":[\"\xff\"]}",
             R"({"o":{}})",
             R"({"x":1.5})",  // fraction, exponent
             R"({"x":1e3})",
