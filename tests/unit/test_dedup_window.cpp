@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <deque>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -38,8 +41,8 @@ TEST_SUITE("dedup_window") {
     }
 
     TEST_CASE("keys short and long stay found as the window turns over") {
-        // The set views the strings the window keeps: short ones live inside
-        // their string, long ones on the heap; neither may move.
+        // Short keys live inside their string, long ones on the heap; both
+        // must stay found as the ring reuses its places.
         DedupWindow window(100);
         const auto key = [](int i) {
             return (i % 2 ? "127.0.0.1:7890 0191a2b3c4d5e6f708192a3b4c5d6e7f " : "") +
@@ -51,6 +54,37 @@ TEST_SUITE("dedup_window") {
         for (int i = 900; i < 1000; ++i) {
             CHECK(window.contains(key(i)));
             CHECK_FALSE(window.insert(key(i)));
+        }
+    }
+
+    TEST_CASE("it answers as a queue of the last N distinct keys would") {
+        // Random keys from a small pool, so duplicates, evictions and
+        // wrap-arounds of the ring all happen many times over.
+        for (const std::size_t capacity : {1, 2, 3, 7, 64, 100}) {
+            CAPTURE(capacity);
+            DedupWindow window(capacity);
+            std::deque<std::string> order;
+            std::set<std::string> model;
+            std::mt19937 random(static_cast<unsigned>(capacity));
+            for (int step = 0; step < 20000; ++step) {
+                const std::string key = "peer " + std::to_string(random() % (capacity * 3 + 2));
+                const bool fresh = !model.contains(key);
+                if (random() % 4 == 0) {
+                    REQUIRE(window.contains(key) == !fresh);
+                    continue;
+                }
+                REQUIRE(window.insert(key) == fresh);
+                if (fresh) {
+                    order.push_back(key);
+                    model.insert(key);
+                    if (order.size() > capacity) {
+                        model.erase(order.front());
+                        order.pop_front();
+                    }
+                }
+                REQUIRE(window.size() == order.size());
+            }
+            for (const auto& key : order) CHECK(window.contains(key));
         }
     }
 
