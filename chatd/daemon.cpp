@@ -854,10 +854,7 @@ void Daemon::send_resolved(SendRequest request, bool batch, const Endpoint& to,
 // so it leaves only once stored.
 void Daemon::queue_outgoing(std::shared_ptr<OutgoingSend> send) {
     StoreOp op;
-    op.work = [send](Store& store) {
-        send->rows.reserve(send->messages.size());
-        for (const auto& m : send->messages) send->rows.push_back(store.insert_outgoing(m));
-    };
+    op.work = [send](Store& store) { send->rows = store.insert_outgoing_rows(send->messages); };
     op.done = [this, send](bool durable) {
         post([this, send, durable] { on_outgoing_stored(send, durable); });
     };

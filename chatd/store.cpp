@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace chat {
 namespace {
 
@@ -311,20 +313,58 @@ std::unordered_map<std::string, std::uint64_t> Store::last_sequences() {
     return last;
 }
 
-std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
-    Statement insert(
-        db_, cache_,
-        "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires, seq) "
-        "VALUES ('out', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    insert.bind(1, m.peer).bind(2, m.msg_id).bind(3, m.text).bind(4, std::int64_t{m.plain});
-    insert.bind(5, m.ts_ms).bind(6, m.state).bind(7, m.expires_ms);
+namespace {
+constexpr int kOutgoingParams = 8;
+// The values of one outgoing row, as ?(base+1) .. ?(base+8).
+std::string outgoing_values(int base) {
+    std::string values = "('out'";
+    for (int i = 1; i <= kOutgoingParams; ++i) values += ", ?" + std::to_string(base + i);
+    return values + ")";
+}
+void bind_outgoing(Statement& insert, int base, const OutgoingMessage& m) {
+    insert.bind(base + 1, m.peer).bind(base + 2, m.msg_id).bind(base + 3, m.text);
+    insert.bind(base + 4, std::int64_t{m.plain}).bind(base + 5, m.ts_ms).bind(base + 6, m.state);
+    insert.bind(base + 7, m.expires_ms);
     if (m.seq > 0) {
-        insert.bind(8, static_cast<std::int64_t>(m.seq));
+        insert.bind(base + 8, static_cast<std::int64_t>(m.seq));
     } else {
-        insert.bind_null(8);
+        insert.bind_null(base + 8);
     }
-    insert.step();
-    return sqlite3_last_insert_rowid(db_);
+}
+constexpr const char* kInsertOutgoing =
+    "INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state, expires, seq) VALUES ";
+}  // namespace
+
+std::int64_t Store::insert_outgoing(const OutgoingMessage& m) {
+    return insert_outgoing_rows({m}).front();
+}
+
+std::vector<std::int64_t> Store::insert_outgoing_rows(
+    const std::vector<OutgoingMessage>& messages) {
+    std::vector<std::int64_t> rows;
+    rows.reserve(messages.size());
+    for (std::size_t first = 0; first < messages.size(); first += kRowsPerInsert) {
+        const std::size_t count = std::min(kRowsPerInsert, messages.size() - first);
+        std::string sql = kInsertOutgoing;
+        for (std::size_t i = 0; i < count; ++i) {
+            if (i > 0) sql += ", ";
+            sql += outgoing_values(static_cast<int>(i) * kOutgoingParams);
+        }
+        Statement insert(db_, cache_, sql);
+        for (std::size_t i = 0; i < count; ++i)
+            bind_outgoing(insert, static_cast<int>(i) * kOutgoingParams, messages[first + i]);
+        insert.step();
+        if (sqlite3_changes(db_) != static_cast<int>(count))
+            throw StoreError("store: an outbox insert wrote " +
+                             std::to_string(sqlite3_changes(db_)) + " rows of " +
+                             std::to_string(count));
+        // One statement's rows take consecutive ids: each new rowid is one
+        // above the largest, until the largest reaches 2^63 - 1.
+        const std::int64_t last = sqlite3_last_insert_rowid(db_);
+        for (std::size_t i = 0; i < count; ++i)
+            rows.push_back(last - static_cast<std::int64_t>(count - 1 - i));
+    }
+    return rows;
 }
 
 int Store::mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms) {

@@ -85,6 +85,34 @@ TEST_SUITE("store") {
         CHECK(next2[0].id > first2[1].id);
     }
 
+    TEST_CASE("a send's rows go in together, each id its own message's") {
+        // More than one statement's worth, after rows of other kinds, so the
+        // ids are worked out across chunks and not from the table's start.
+        TempDir dir;
+        Store store(dir.db());
+        store.begin();
+        store.insert_incoming(incoming("p:1", "00000000000000001", "before", 1));
+        store.insert_outgoing({"p:1", "", "plain before", true, 2, 1000, "sent", 0});
+        std::vector<OutgoingMessage> batch;
+        for (std::size_t i = 0; i < Store::kRowsPerInsert + 6; ++i) {
+            batch.push_back({"p:1", "id" + std::to_string(i), "text " + std::to_string(i), false,
+                             static_cast<std::int64_t>(10 + i), 1000, "queued", i + 1});
+        }
+        const auto rows = store.insert_outgoing_rows(batch);
+        store.commit();
+        REQUIRE(rows.size() == batch.size());
+        const auto pending = store.pending();
+        REQUIRE(pending.size() == batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            CAPTURE(i);
+            CHECK(pending[i].id == rows[i]);
+            CHECK(pending[i].msg_id == batch[i].msg_id);
+            CHECK(pending[i].text == batch[i].text);
+            CHECK(pending[i].seq == batch[i].seq);
+        }
+        CHECK(store.insert_outgoing_rows({}).empty());
+    }
+
     TEST_CASE("the outbox: queued until delivered or expired, and it survives reopening") {
         TempDir dir;
         std::int64_t first = 0;
