@@ -1,11 +1,11 @@
 #include "heap.hpp"
 
-#include <malloc.h>
-
 #include <cstdint>
 
 #if CHAT_JEMALLOC
 #include <jemalloc/jemalloc.h>
+#else
+#include <malloc.h>
 #endif
 
 namespace chat {
