@@ -122,12 +122,12 @@ private:
     void on_received_batch();
     void store_incoming(std::vector<IncomingMessage> messages, const Endpoint& from);
 
-    // Store thread: shows or holds an ordered message (see MessageOrder),
-    // adding what became visible to `shown` (its text moves there); true if
-    // it was new. `key` is known_stream's for its stream. The caller saves
+    // Store thread: shows or holds an ordered message, given the seqs its
+    // arrival made due (MessageOrder::arrive), adding what became visible to
+    // `shown` (its text moves there); true if it was new. The caller saves
     // the stream's next seq.
-    bool place_in_order(Store& store, IncomingMessage& message, const std::string& key,
-                        std::vector<MessageView>& shown);
+    bool place_in_order(Store& store, IncomingMessage& message,
+                        const std::vector<std::uint64_t>& seqs, std::vector<MessageView>& shown);
     // Store thread: shows what has waited for a gap longer than the sender
     // could still be retrying it.
     void release_overdue(Store& store, std::int64_t cutoff_ms, std::vector<MessageView>& shown);

@@ -114,6 +114,14 @@ public:
         if (rc == SQLITE_DONE) return false;
         throw StoreError(std::string("store: ") + sqlite3_errmsg(db_));
     }
+    // For a write: false if a constraint refused it (the statement's
+    // changes are then undone), true once done.
+    bool step_unless_constrained() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_DONE) return true;
+        if ((rc & 0xff) == SQLITE_CONSTRAINT) return false;
+        throw StoreError(std::string("store: ") + sqlite3_errmsg(db_));
+    }
     std::int64_t integer(int column) { return sqlite3_column_int64(stmt_, column); }
     sqlite3_stmt* handle() { return stmt_; }
     std::string text(int column) {
@@ -209,21 +217,78 @@ void Store::rollback() {
     if (!sqlite3_get_autocommit(db_)) exec("ROLLBACK");
 }
 
+namespace {
+// "INSERT ... VALUES " and `count` rows, each `head`, `params` numbered
+// parameters (the row's first is ?(row * params + 1)), then `tail`.
+std::string multi_row_insert(std::string_view insert, std::string_view head, int params,
+                             std::string_view tail, std::size_t count) {
+    std::string sql(insert);
+    for (std::size_t row = 0; row < count; ++row) {
+        sql += row == 0 ? "" : ", ";
+        sql += head;
+        for (int i = 1; i <= params; ++i)
+            sql += ", ?" + std::to_string(static_cast<int>(row) * params + i);
+        sql += tail;
+    }
+    return sql;
+}
+// The ids of the `count` rows one INSERT just wrote: consecutive, since
+// each new rowid is one above the largest (until that reaches 2^63 - 1).
+void append_inserted_rows(sqlite3* db, std::size_t count, std::vector<std::int64_t>& rows) {
+    if (sqlite3_changes(db) != static_cast<int>(count)) {
+        throw StoreError("store: an insert wrote " + std::to_string(sqlite3_changes(db)) +
+                         " rows of " + std::to_string(count));
+    }
+    const std::int64_t last = sqlite3_last_insert_rowid(db);
+    for (std::size_t i = 0; i < count; ++i)
+        rows.push_back(last - static_cast<std::int64_t>(count - 1 - i));
+}
+constexpr int kIncomingParams = 6;
+void bind_incoming(Statement& insert, int base, const IncomingMessage& m) {
+    insert.bind(base + 1, m.peer).bind(base + 2, m.name).bind(base + 4, m.text);
+    insert.bind(base + 5, std::int64_t{m.plain}).bind(base + 6, m.ts_ms);
+    if (m.msg_id.empty()) {
+        insert.bind_null(base + 3);
+    } else {
+        insert.bind(base + 3, m.msg_id);
+    }
+}
+constexpr const char* kInsertIncoming =
+    "INSERT INTO messages (direction, peer, peer_name, msg_id, text, plain, ts, state) VALUES ";
+}  // namespace
+
+std::vector<std::optional<std::int64_t>> Store::insert_incoming_rows(
+    const std::vector<const IncomingMessage*>& messages) {
+    std::vector<std::optional<std::int64_t>> rows;
+    rows.reserve(messages.size());
+    std::vector<std::int64_t> inserted;
+    for (std::size_t first = 0; first < messages.size(); first += kRowsPerInsert) {
+        const std::size_t count = std::min(kRowsPerInsert, messages.size() - first);
+        Statement insert(
+            db_, cache_,
+            multi_row_insert(kInsertIncoming, "('in'", kIncomingParams, ", 'received')", count));
+        for (std::size_t i = 0; i < count; ++i)
+            bind_incoming(insert, static_cast<int>(i) * kIncomingParams, *messages[first + i]);
+        if (insert.step_unless_constrained()) {
+            inserted.clear();
+            append_inserted_rows(db_, count, inserted);
+            rows.insert(rows.end(), inserted.begin(), inserted.end());
+        } else {
+            // One of them is stored already (past the duplicate window, or
+            // twice in this batch): each again, alone, to tell which.
+            for (std::size_t i = 0; i < count; ++i)
+                rows.push_back(insert_incoming(*messages[first + i]));
+        }
+    }
+    return rows;
+}
+
 std::optional<std::int64_t> Store::insert_incoming(const IncomingMessage& m) {
     Statement insert(
         db_, cache_,
         "INSERT OR IGNORE INTO messages (direction, peer, peer_name, msg_id, text, plain, "
         "ts, state) VALUES ('in', ?1, ?2, ?3, ?4, ?5, ?6, 'received')");
-    insert.bind(1, m.peer)
-        .bind(2, m.name)
-        .bind(4, m.text)
-        .bind(5, std::int64_t{m.plain})
-        .bind(6, m.ts_ms);
-    if (m.msg_id.empty()) {
-        insert.bind_null(3);
-    } else {
-        insert.bind(3, m.msg_id);
-    }
+    bind_incoming(insert, 0, m);
     insert.step();
     if (sqlite3_changes(db_) == 0) return std::nullopt;
     return sqlite3_last_insert_rowid(db_);
@@ -315,12 +380,6 @@ std::unordered_map<std::string, std::uint64_t> Store::last_sequences() {
 
 namespace {
 constexpr int kOutgoingParams = 8;
-// The values of one outgoing row, as ?(base+1) .. ?(base+8).
-std::string outgoing_values(int base) {
-    std::string values = "('out'";
-    for (int i = 1; i <= kOutgoingParams; ++i) values += ", ?" + std::to_string(base + i);
-    return values + ")";
-}
 void bind_outgoing(Statement& insert, int base, const OutgoingMessage& m) {
     insert.bind(base + 1, m.peer).bind(base + 2, m.msg_id).bind(base + 3, m.text);
     insert.bind(base + 4, std::int64_t{m.plain}).bind(base + 5, m.ts_ms).bind(base + 6, m.state);
@@ -345,24 +404,12 @@ std::vector<std::int64_t> Store::insert_outgoing_rows(
     rows.reserve(messages.size());
     for (std::size_t first = 0; first < messages.size(); first += kRowsPerInsert) {
         const std::size_t count = std::min(kRowsPerInsert, messages.size() - first);
-        std::string sql = kInsertOutgoing;
-        for (std::size_t i = 0; i < count; ++i) {
-            if (i > 0) sql += ", ";
-            sql += outgoing_values(static_cast<int>(i) * kOutgoingParams);
-        }
-        Statement insert(db_, cache_, sql);
+        Statement insert(db_, cache_,
+                         multi_row_insert(kInsertOutgoing, "('out'", kOutgoingParams, ")", count));
         for (std::size_t i = 0; i < count; ++i)
             bind_outgoing(insert, static_cast<int>(i) * kOutgoingParams, messages[first + i]);
         insert.step();
-        if (sqlite3_changes(db_) != static_cast<int>(count))
-            throw StoreError("store: an outbox insert wrote " +
-                             std::to_string(sqlite3_changes(db_)) + " rows of " +
-                             std::to_string(count));
-        // One statement's rows take consecutive ids: each new rowid is one
-        // above the largest, until the largest reaches 2^63 - 1.
-        const std::int64_t last = sqlite3_last_insert_rowid(db_);
-        for (std::size_t i = 0; i < count; ++i)
-            rows.push_back(last - static_cast<std::int64_t>(count - 1 - i));
+        append_inserted_rows(db_, count, rows);
     }
     return rows;
 }

@@ -119,6 +119,10 @@ public:
 
     // The new row's id, or nullopt if this peer's message id is stored already.
     std::optional<std::int64_t> insert_incoming(const IncomingMessage& message);
+    // Received messages, in order, with one INSERT per up to kRowsPerInsert
+    // rows; for each its id, or nullopt if it was stored already.
+    std::vector<std::optional<std::int64_t>> insert_incoming_rows(
+        const std::vector<const IncomingMessage*>& messages);
     // Keeps a received message out of the listings for now; false if it is
     // held already.
     bool hold_incoming(const IncomingMessage& message);

@@ -1,10 +1,12 @@
 // The SQLite store, on a real file in a fresh temporary directory.
 #include <doctest/doctest.h>
+
 #include <sqlite3.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -83,6 +85,46 @@ TEST_SUITE("store") {
         const auto next2 = store.page(kAll, first2.back().id, 2);
         REQUIRE(next2.size() == 2);
         CHECK(next2[0].id > first2[1].id);
+    }
+
+    TEST_CASE("received rows go in together; one stored already is told apart") {
+        TempDir dir;
+        Store store(dir.db());
+        store.begin();
+        REQUIRE(store.insert_incoming(incoming("p:1", "stored-before", "old")));
+        std::vector<IncomingMessage> arrived;
+        for (std::size_t i = 0; i < Store::kRowsPerInsert + 10; ++i)
+            arrived.push_back(
+                incoming("p:1", "id" + std::to_string(i), "text " + std::to_string(i)));
+        IncomingMessage plain = incoming("p:1", "", "plain, twice");
+        plain.plain = true;
+        arrived.push_back(plain);
+        arrived.push_back(plain);
+        // In the second statement: one stored before, one twice in the batch.
+        arrived.push_back(incoming("p:1", "stored-before", "old again"));
+        arrived.push_back(incoming("p:1", "id3", "text 3 again"));
+        arrived.push_back(incoming("q:1", "id3", "another peer's id3"));
+        std::vector<const IncomingMessage*> batch;
+        for (const auto& m : arrived) batch.push_back(&m);
+        const auto rows = store.insert_incoming_rows(batch);
+        store.commit();
+        REQUIRE(rows.size() == arrived.size());
+        const std::size_t n = arrived.size();
+        CHECK_FALSE(rows[n - 3]);  // stored before
+        CHECK_FALSE(rows[n - 2]);  // earlier in this batch
+        REQUIRE(rows[n - 1]);
+        REQUIRE(rows[n - 4]);
+        REQUIRE(rows[n - 5]);
+        CHECK(*rows[n - 4] != *rows[n - 5]);  // plain text is never a duplicate
+        // Each id is its own message's, in both statements.
+        const auto all = newest(store, MessageFilter{true, ""}, 1000);
+        std::map<std::int64_t, std::string> text_of;
+        for (const auto& m : all) text_of[m.id] = m.text;
+        CHECK(all.size() == n - 2 + 1);  // the old one, less the two duplicates
+        for (std::size_t i = 0; i < n; ++i) {
+            CAPTURE(i);
+            if (rows[i]) CHECK(text_of.at(*rows[i]) == arrived[i].text);
+        }
     }
 
     TEST_CASE("a send's rows go in together, each id its own message's") {
