@@ -7,8 +7,9 @@
 namespace chat {
 namespace {
 
-// 2 added transfers, 3 message order, 4 dropped the outbox index
-constexpr int kSchemaVersion = 4;
+// 2 added transfers, 3 message order, 4 dropped the outbox index, 5 runs of
+// delivered rows
+constexpr int kSchemaVersion = 5;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages (
@@ -62,6 +63,15 @@ CREATE TABLE IF NOT EXISTS streams (
     stream TEXT    NOT NULL,
     next   INTEGER NOT NULL,
     PRIMARY KEY (peer, stream)
+);
+-- Outbox rows acked together, first..last (consecutive ids, each in at
+-- most one run): marking a burst delivered writes one small row here, not
+-- each message's row again (that was a third of the sending store thread).
+-- Folded into messages when the store opens.
+CREATE TABLE IF NOT EXISTS delivered (
+    first    INTEGER PRIMARY KEY,
+    last     INTEGER NOT NULL,
+    acked_ts INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -136,8 +146,19 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
 };
 
-constexpr const char* kMessageColumns =
-    "SELECT id, direction, peer, peer_name, text, ts, plain, state FROM messages ";
+// Whether a run in `delivered` covers the row (NULL if no run starts at or
+// before it): runs do not overlap, so only the one starting last can.
+constexpr const char* kInDeliveredRun =
+    "(SELECT last FROM delivered WHERE first <= messages.id ORDER BY first DESC LIMIT 1) "
+    ">= messages.id";
+const std::string& message_columns() {
+    static const std::string columns =
+        std::string(
+            "SELECT id, direction, peer, peer_name, text, ts, plain, "
+            "CASE WHEN state = 'queued' AND direction = 'out' AND ") +
+        kInDeliveredRun + " THEN 'delivered' ELSE state END FROM messages ";
+    return columns;
+}
 
 }  // namespace
 
@@ -172,6 +193,7 @@ Store::Store(const std::string& path) : path_(path) {
         // start only, by a scan like the one for last_sequences().
         if (found < 4) exec("DROP INDEX IF EXISTS messages_outbox");
         exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
+        fold_delivered();
     } catch (const StoreError& e) {
         close();
         throw StoreError(std::string(e.what()) + " (file '" + path + "')");
@@ -414,20 +436,38 @@ std::vector<std::int64_t> Store::insert_outgoing_rows(
     return rows;
 }
 
-int Store::mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms) {
+void Store::mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms) {
     Statement(db_, cache_,
-              "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE id BETWEEN ?1 AND ?2 "
-              "AND direction = 'out' AND state = 'queued'")
+              "INSERT OR IGNORE INTO delivered (first, last, acked_ts) VALUES (?1, ?2, ?3)")
         .bind(1, first_row)
         .bind(2, last_row)
         .bind(3, ts_ms)
         .step();
-    return sqlite3_changes(db_);
+}
+
+void Store::fold_delivered() {
+    // Only when there is something to fold: the reading connection opens
+    // the same file and should not take the write lock for nothing.
+    if (!Statement(db_, cache_, "SELECT 1 FROM delivered LIMIT 1").step()) return;
+    exec("BEGIN IMMEDIATE");
+    try {
+        exec(
+            "UPDATE messages SET state = 'delivered', acked_ts = d.acked_ts FROM delivered AS d "
+            "WHERE messages.id BETWEEN d.first AND d.last AND messages.direction = 'out' "
+            "AND messages.state = 'queued'");
+        exec("DELETE FROM delivered");
+        exec("COMMIT");
+    } catch (const StoreError&) {
+        rollback();
+        throw;
+    }
 }
 
 void Store::mark_expired(std::int64_t id) {
     Statement(db_, cache_,
-              "UPDATE messages SET state = 'expired' WHERE id = ?1 AND state = 'queued'")
+              std::string("UPDATE messages SET state = 'expired' WHERE id = ?1 AND state = "
+                          "'queued' AND NOT coalesce(") +
+                  kInDeliveredRun + ", 0)")
         .bind(1, id)
         .step();
 }
@@ -464,9 +504,9 @@ std::int64_t Store::before_newest(const MessageFilter& filter, std::size_t count
 
 std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t after_id,
                                      std::size_t count, std::size_t max_bytes) {
-    Statement select(db_, cache_,
-                     std::string(kMessageColumns) + "WHERE " + kFilter +
-                         " AND id > ?3 ORDER BY id ASC LIMIT ?4");
+    Statement select(
+        db_, cache_,
+        message_columns() + "WHERE " + kFilter + " AND id > ?3 ORDER BY id ASC LIMIT ?4");
     bind_filter(select, filter);
     select.bind(3, after_id).bind(4, static_cast<std::int64_t>(count));
     std::vector<MessageView> rows;
@@ -490,8 +530,9 @@ std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t a
 
 std::vector<PendingRow> Store::pending() {
     Statement select(db_, cache_,
-                     "SELECT id, peer, msg_id, text, expires, seq FROM messages "
-                     "WHERE direction = 'out' AND state = 'queued' ORDER BY id");
+                     std::string("SELECT id, peer, msg_id, text, expires, seq FROM messages "
+                                 "WHERE direction = 'out' AND state = 'queued' AND NOT coalesce(") +
+                         kInDeliveredRun + ", 0) ORDER BY id");
     std::vector<PendingRow> rows;
     while (select.step()) {
         rows.push_back({select.integer(0), select.text(1), select.text(2), select.text(3),

@@ -142,9 +142,11 @@ public:
     // rows (a statement per row was half the cost of each); their ids.
     std::vector<std::int64_t> insert_outgoing_rows(const std::vector<OutgoingMessage>& messages);
     static constexpr std::size_t kRowsPerInsert = 64;
-    // Marks the queued outgoing rows first_row..last_row delivered, in one
-    // statement (a burst's acks cover consecutive rows); how many changed.
-    int mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms);
+    // Marks the queued outgoing rows first_row..last_row delivered (a
+    // burst's acks cover consecutive rows), as one run in `delivered`: the
+    // listings and pending() read it from there until the store is opened
+    // again, which folds the runs into the rows. A row is in one run at most.
+    void mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms);
     void mark_expired(std::int64_t id);
     void touch_peer(const std::string& address, const std::string& name, bool plain,
                     std::int64_t ts_ms);
@@ -170,6 +172,7 @@ private:
     void exec(const char* sql);
     bool has_column(const std::string& table, const std::string& column);
     void close();  // finalizes the cached statements, then the connection
+    void fold_delivered();
     void note_cache_bytes();
 
     sqlite3* db_ = nullptr;

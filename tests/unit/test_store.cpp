@@ -40,6 +40,19 @@ IncomingMessage incoming(std::string peer, std::string id, std::string text, std
     return {std::move(peer), "", std::move(id), std::move(text), false, ts, "", 0, 0};
 }
 
+// The single number a query over the file gives, read past the Store.
+int count_rows(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+    const int n = sqlite3_column_int(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return n;
+}
+
 }  // namespace
 
 TEST_SUITE("store") {
@@ -171,8 +184,11 @@ TEST_SUITE("store") {
             CHECK(store.pending().size() == 3);
             CHECK(store.last_sequences() ==
                   std::unordered_map<std::string, std::uint64_t>{{"p:1", 2}, {"q:1", 7}});
-            CHECK(store.mark_delivered_rows(first, first, 20) == 1);
-            CHECK(store.mark_delivered_rows(first, first, 21) == 0);  // only once
+            store.mark_delivered_rows(first, first, 20);
+            store.mark_delivered_rows(first, first, 21);  // the same run again: nothing new
+            CHECK(store.pending().size() == 2);           // read through the run
+            CHECK(newest(store, MessageFilter{false, "p:1"}, 10)[0].state == "delivered");
+            CHECK(count_rows(dir.db(), "SELECT count(*) FROM delivered") == 1);
         }
         {
             // By rows: only queued outgoing ones in the range change.
@@ -185,8 +201,8 @@ TEST_SUITE("store") {
             const auto c = store.insert_outgoing(
                 {"r:1", "77777777777777777", "c", false, 17, 1000, "queued", 3});
             store.commit();
-            CHECK(store.mark_delivered_rows(a, c - 1, 30) == 2);  // a and b; the incoming row not
-            CHECK(store.mark_delivered_rows(a, c - 1, 31) == 0);  // only once
+            store.mark_delivered_rows(a, c - 1, 30);  // a and b; the incoming row is not outgoing
+            store.mark_expired(a);                    // acked already: stays delivered
             const auto r = newest(store, MessageFilter{false, "r:1"}, 10);
             REQUIRE(r.size() == 4);
             CHECK(r[0].state == "delivered");
@@ -195,7 +211,14 @@ TEST_SUITE("store") {
             CHECK(r[3].state == "queued");
             store.mark_delivered_rows(c, c, 32);
         }
+        // Opening folds the runs into the rows, and the runs go: the second
+        // store folded the first's run, so two are left here.
+        CHECK(count_rows(dir.db(), "SELECT count(*) FROM delivered") == 2);
         Store reopened(dir.db());
+        CHECK(count_rows(dir.db(), "SELECT count(*) FROM delivered") == 0);
+        CHECK(count_rows(dir.db(),
+                         "SELECT count(*) FROM messages WHERE state = 'delivered' "
+                         "AND acked_ts IN (20, 30, 32)") == 4);
         const auto pending = reopened.pending();
         REQUIRE(pending.size() == 2);
         CHECK(pending[0].text == "two");
@@ -324,6 +347,27 @@ TEST_SUITE("store") {
         const auto pending = store.pending();
         REQUIRE(pending.size() == 1);
         CHECK(pending[0].text == "kept");
+    }
+
+    TEST_CASE("a schema 4 store gains the table of delivered runs and keeps its outbox") {
+        TempDir dir;
+        {
+            Store store(dir.db());
+            store.insert_outgoing(
+                {"p:1", "11111111111111111", "kept", false, 1, 1000, "queued", 1});
+        }
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        const int rc = sqlite3_exec(db, "DROP TABLE delivered; PRAGMA user_version = 4;", nullptr,
+                                    nullptr, nullptr);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+        Store store(dir.db());
+        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 5);
+        const auto pending = store.pending();
+        REQUIRE(pending.size() == 1);
+        store.mark_delivered_rows(pending[0].id, pending[0].id, 5);
+        CHECK(store.pending().empty());
     }
 
     TEST_CASE("a rolled-back transaction leaves nothing") {
