@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 namespace chat {
 namespace {
@@ -193,7 +195,7 @@ Store::Store(const std::string& path) : path_(path) {
         // start only, by a scan like the one for last_sequences().
         if (found < 4) exec("DROP INDEX IF EXISTS messages_outbox");
         exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
-        fold_delivered();
+        fold_all_delivered();
     } catch (const StoreError& e) {
         close();
         throw StoreError(std::string(e.what()) + " (file '" + path + "')");
@@ -443,19 +445,45 @@ void Store::mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, s
         .bind(2, last_row)
         .bind(3, ts_ms)
         .step();
+    if (sqlite3_changes(db_) > 0) ++unfolded_runs_;
 }
 
-void Store::fold_delivered() {
+std::size_t Store::fold_delivered(std::size_t max_runs) {
+    std::vector<std::array<std::int64_t, 3>> runs;
+    {
+        Statement oldest(db_, cache_,
+                         "SELECT first, last, acked_ts FROM delivered ORDER BY first LIMIT ?1");
+        oldest.bind(1, static_cast<std::int64_t>(std::min<std::size_t>(max_runs, INT64_MAX)));
+        while (oldest.step())
+            runs.push_back({oldest.integer(0), oldest.integer(1), oldest.integer(2)});
+    }
+    // Run by run, by row id: one UPDATE joining the tables scanned every
+    // message for every run (12 s for 120,000 rows, against 0.27 s so).
+    for (const auto& [first, last, acked_ts] : runs) {
+        Statement(db_, cache_,
+                  "UPDATE messages SET state = 'delivered', acked_ts = ?3 WHERE id BETWEEN ?1 AND "
+                  "?2 AND direction = 'out' AND state = 'queued'")
+            .bind(1, first)
+            .bind(2, last)
+            .bind(3, acked_ts)
+            .step();
+        Statement(db_, cache_, "DELETE FROM delivered WHERE first = ?1").bind(1, first).step();
+    }
+    // Fewer than asked for: the table is empty now, whatever was counted
+    // (a run in a transaction that rolled back never arrived).
+    unfolded_runs_ =
+        runs.size() < max_runs ? 0 : unfolded_runs_ - std::min(unfolded_runs_, runs.size());
+    return runs.size();
+}
+
+void Store::fold_all_delivered() {
     // Only when there is something to fold: the reading connection opens
     // the same file and should not take the write lock for nothing.
     if (!Statement(db_, cache_, "SELECT 1 FROM delivered LIMIT 1").step()) return;
     exec("BEGIN IMMEDIATE");
     try {
-        exec(
-            "UPDATE messages SET state = 'delivered', acked_ts = d.acked_ts FROM delivered AS d "
-            "WHERE messages.id BETWEEN d.first AND d.last AND messages.direction = 'out' "
-            "AND messages.state = 'queued'");
-        exec("DELETE FROM delivered");
+        while (fold_delivered(4096) > 0) {
+        }
         exec("COMMIT");
     } catch (const StoreError&) {
         rollback();

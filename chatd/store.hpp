@@ -144,9 +144,16 @@ public:
     static constexpr std::size_t kRowsPerInsert = 64;
     // Marks the queued outgoing rows first_row..last_row delivered (a
     // burst's acks cover consecutive rows), as one run in `delivered`: the
-    // listings and pending() read it from there until the store is opened
-    // again, which folds the runs into the rows. A row is in one run at most.
+    // listings and pending() read it from there until it is folded into the
+    // rows. A row is in one run at most.
     void mark_delivered_rows(std::int64_t first_row, std::int64_t last_row, std::int64_t ts_ms);
+    // Writes up to max_runs of the oldest runs into their rows and drops
+    // them, in the caller's transaction; how many. The store thread does it
+    // when idle, so the rewrite of each acked row leaves the ack's path;
+    // opening the store folds them all.
+    std::size_t fold_delivered(std::size_t max_runs);
+    // Runs this connection marked and has not folded yet.
+    std::size_t unfolded_runs() const { return unfolded_runs_; }
     void mark_expired(std::int64_t id);
     void touch_peer(const std::string& address, const std::string& name, bool plain,
                     std::int64_t ts_ms);
@@ -172,13 +179,14 @@ private:
     void exec(const char* sql);
     bool has_column(const std::string& table, const std::string& column);
     void close();  // finalizes the cached statements, then the connection
-    void fold_delivered();
+    void fold_all_delivered();
     void note_cache_bytes();
 
     sqlite3* db_ = nullptr;
     std::string path_;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;  // prepared once per SQL text
     std::atomic<std::int64_t> cache_bytes_{0};
+    std::size_t unfolded_runs_ = 0;
 };
 
 }  // namespace chat

@@ -14,6 +14,10 @@ namespace {
 constexpr std::size_t kMaxBatch = 512;
 constexpr std::size_t kLingerAbove = 8;
 constexpr auto kLinger = std::chrono::microseconds(500);
+// Delivered runs are folded into their rows once nothing has come for this
+// long, a few at a time, so a burst that follows waits little.
+constexpr auto kFoldWhenIdleFor = std::chrono::milliseconds(50);
+constexpr std::size_t kRunsPerFold = 64;
 }  // namespace
 
 StoreWorker::StoreWorker(std::unique_ptr<Store> store, Counters& counters,
@@ -37,7 +41,20 @@ void StoreWorker::stop() {
 void StoreWorker::run() {
     std::vector<StoreOp> batch;
     std::vector<bool> succeeded;
-    while (queue_.pop_batch(batch, kMaxBatch) > 0) {
+    bool fold = true;      // off after a fold fails, until a commit succeeds
+    bool folding = false;  // the last turn folded: still idle, so go on
+    for (;;) {
+        if (fold && store_->unfolded_runs() > 0) {
+            const auto wait = folding ? std::chrono::milliseconds(0) : kFoldWhenIdleFor;
+            if (queue_.pop_batch_for(batch, kMaxBatch, wait) == 0) {
+                if (queue_.closed()) break;  // what is left folds at the next start
+                fold = folding = fold_some();
+                continue;
+            }
+            folding = false;
+        } else if (queue_.pop_batch(batch, kMaxBatch) == 0) {
+            break;
+        }
         // Under load, a moment's wait lets one commit (one fsync) carry more;
         // a lone message (the latency case) is committed at once.
         if (batch.size() >= kLingerAbove && batch.size() < kMaxBatch) {
@@ -59,6 +76,7 @@ void StoreWorker::run() {
             }
             store_->commit();
             committed = true;
+            fold = true;
             bump(counters_.store_commits);
         } catch (const std::exception& e) {
             bump(counters_.store_errors);
@@ -73,6 +91,24 @@ void StoreWorker::run() {
             if (batch[i].done) batch[i].done(committed && succeeded[i]);
         }
         batch.clear();
+    }
+}
+
+bool StoreWorker::fold_some() {
+    try {
+        store_->begin();
+        store_->fold_delivered(kRunsPerFold);
+        store_->commit();
+        return true;
+    } catch (const std::exception& e) {
+        bump(counters_.store_errors);
+        log_->error("folding delivered marks into the messages failed: {}", e.what());
+        try {
+            store_->rollback();
+        } catch (const std::exception& rollback_error) {
+            log_->error("{}", rollback_error.what());
+        }
+        return false;
     }
 }
 

@@ -38,6 +38,9 @@ public:
 
 private:
     void run();
+    // Folds a few delivered runs in a transaction of its own; false if it
+    // failed.
+    bool fold_some();
 
     std::unique_ptr<Store> store_;
     Counters& counters_;

@@ -3,6 +3,7 @@
 // the receiver, sender and store threads. A full queue makes the producer
 // wait (push) or fail (try_push); close() wakes everyone, and pop drains
 // what is left before it reports the end.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -51,6 +52,21 @@ public:
         std::unique_lock lock(mutex_);
         not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
         return take(out, max);
+    }
+
+    // As pop_batch, waiting at most `timeout` for the first item: 0 then too.
+    template <class Rep, class Period>
+    std::size_t pop_batch_for(std::vector<T>& out, std::size_t max,
+                              std::chrono::duration<Rep, Period> timeout) {
+        std::unique_lock lock(mutex_);
+        not_empty_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); });
+        return take(out, max);
+    }
+
+    // Whether close() was called (items may still be queued).
+    bool closed() const {
+        std::lock_guard lock(mutex_);
+        return closed_;
     }
 
     // As pop_batch, without waiting: 0 when nothing is queued.

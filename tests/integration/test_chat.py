@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -51,6 +52,24 @@ class ChatTest(ChatTestCase):
         wait_for(lambda: a.status()["outbox"] == 0, what="every ack")
         self.assertTrue(all(h["state"] == "delivered" for h in a.history()))
         print(f"burst: {count} sent, {len(texts)} shown, counters {b.counters()}")
+
+    def test_delivered_marks_are_folded_into_the_rows_once_the_daemon_is_idle(self):
+        # An ack writes a run to the `delivered` table; the store thread
+        # writes the runs into the messages' rows when nothing else comes.
+        a, b = self.daemon("alice"), self.daemon("bob")
+        a.cli("send", b.address, "-", "--lines", input="".join(f"line {i}\n" for i in range(300)))
+        wait_for(lambda: a.status()["outbox"] == 0, what="every ack")
+        self.assertTrue(all(h["state"] == "delivered" for h in a.history()))
+        db = os.path.join(a.dir, "state", "chatd.db")
+
+        def counts():
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+                return (c.execute("SELECT count(*) FROM delivered").fetchone()[0],
+                        c.execute("SELECT count(*) FROM messages WHERE direction = 'out' "
+                                  "AND state = 'delivered' AND acked_ts IS NOT NULL").fetchone()[0])
+
+        wait_for(lambda: counts() == (0, 300), what="the runs folded into the rows")
+        self.assertTrue(all(h["state"] == "delivered" for h in a.history()))
 
     def test_a_burst_is_stored_in_batches_not_one_fsync_each(self):
         b = self.daemon("bob")

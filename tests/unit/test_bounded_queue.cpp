@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,25 @@ TEST_SUITE("bounded_queue") {
         CHECK(q.pop_batch(batch, 10) == 2);
         q.close();
         CHECK(q.pop_batch(batch, 10) == 0);
+    }
+
+    TEST_CASE("pop_batch_for gives up after its timeout, or takes what comes") {
+        BoundedQueue<int> q(4);
+        std::vector<int> batch;
+        const auto start = std::chrono::steady_clock::now();
+        CHECK(q.pop_batch_for(batch, 10, std::chrono::milliseconds(30)) == 0);
+        CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(30));
+        CHECK_FALSE(q.closed());
+        std::thread producer([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            q.push(7);
+        });
+        CHECK(q.pop_batch_for(batch, 10, std::chrono::seconds(10)) == 1);
+        producer.join();
+        CHECK(batch == std::vector<int>{7});
+        q.close();
+        CHECK(q.closed());
+        CHECK(q.pop_batch_for(batch, 10, std::chrono::seconds(10)) == 0);  // at once
     }
 
     TEST_CASE("a blocked producer and consumer across threads lose nothing") {

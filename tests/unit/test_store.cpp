@@ -349,6 +349,48 @@ TEST_SUITE("store") {
         CHECK(pending[0].text == "kept");
     }
 
+    TEST_CASE("delivered runs fold into their rows a few at a time, oldest first") {
+        TempDir dir;
+        Store store(dir.db());
+        std::vector<OutgoingMessage> batch;
+        for (std::uint64_t i = 1; i <= 6; ++i)
+            batch.push_back({"p:1", "id" + std::to_string(i), "t", false, 1, 1000, "queued", i});
+        store.begin();
+        const auto rows = store.insert_outgoing_rows(batch);
+        store.commit();
+        store.mark_delivered_rows(rows[0], rows[1], 40);
+        store.mark_delivered_rows(rows[2], rows[2], 41);
+        store.mark_delivered_rows(rows[4], rows[5], 42);  // rows[3] stays queued
+        store.mark_delivered_rows(rows[4], rows[5], 43);  // the same run: not another
+        CHECK(store.unfolded_runs() == 3);
+        store.begin();
+        CHECK(store.fold_delivered(2) == 2);
+        store.commit();
+        CHECK(store.unfolded_runs() == 1);
+        CHECK(count_rows(dir.db(), "SELECT count(*) FROM delivered") == 1);
+        CHECK(count_rows(dir.db(), "SELECT count(*) FROM messages WHERE state = 'delivered'") == 3);
+        const auto states = [&] {
+            std::vector<std::string> out;
+            for (const auto& m : newest(store, MessageFilter{false, "p:1"}, 10))
+                out.push_back(m.state);
+            return out;
+        };
+        const std::vector<std::string> want = {"delivered", "delivered", "delivered",
+                                               "queued",    "delivered", "delivered"};
+        CHECK(states() == want);  // the same whether folded or not
+        store.begin();
+        CHECK(store.fold_delivered(10) == 1);
+        store.commit();
+        CHECK(store.unfolded_runs() == 0);
+        CHECK(count_rows(dir.db(), "SELECT count(*) FROM delivered") == 0);
+        CHECK(count_rows(dir.db(),
+                         "SELECT count(*) FROM messages WHERE state = 'delivered' "
+                         "AND acked_ts IN (40, 41, 42)") == 5);
+        CHECK(states() == want);
+        REQUIRE(store.pending().size() == 1);
+        CHECK(store.pending()[0].id == rows[3]);
+    }
+
     TEST_CASE("a schema 4 store gains the table of delivered runs and keeps its outbox") {
         TempDir dir;
         {
