@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS streams (
 -- Outbox rows acked together, first..last (consecutive ids, each in at
 -- most one run): marking a burst delivered writes one small row here, not
 -- each message's row again (that was a third of the sending store thread).
--- Folded into messages when the store opens.
+-- Folded into messages when the store thread is idle, and on open.
 CREATE TABLE IF NOT EXISTS delivered (
     first    INTEGER PRIMARY KEY,
     last     INTEGER NOT NULL,
