@@ -23,6 +23,11 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
+
+// How a received message just stored is shown; its text moves there.
+MessageView received_view(std::int64_t row, IncomingMessage& m) {
+    return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received"};
+}
 using std::chrono::steady_clock;
 
 constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
@@ -338,8 +343,7 @@ void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoin
                 if (!rows[k]) continue;
                 IncomingMessage& m = outcome->messages[due[k]];
                 outcome->fresh[due[k]] = true;
-                outcome->shown.push_back({*rows[k], "in", m.peer, m.name, std::move(m.text),
-                                          m.ts_ms, m.plain, "received"});
+                outcome->shown.push_back(received_view(*rows[k], m));
             }
             due.clear();
         };
@@ -425,8 +429,7 @@ bool Daemon::place_in_order(Store& store, IncomingMessage& m,
         placed = true;
         if (auto row = store.insert_incoming(m)) {
             fresh = true;
-            shown.push_back(
-                {*row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, false, "received"});
+            shown.push_back(received_view(*row, m));
         }
     }
     if (!placed) fresh = store.hold_incoming(m);

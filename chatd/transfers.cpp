@@ -1178,12 +1178,11 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         }
     };
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
-        const std::uint64_t number = t.number;
         if (t.state != "receiving") return;
         if (!ok) {
             if (result.rfind(kStorageFailure, 0) == 0) return fail_incoming(t, result);
             ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
-                           number, result);
+                           t.number, result);
             return;
         }
         const json parsed = json::parse(result);  // held: the loop must not outlive it

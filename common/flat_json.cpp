@@ -45,24 +45,25 @@ bool read_flat_members(std::string_view text, std::size_t& at,
         at += w.size();
         return true;
     };
+    const auto string = [&](std::string& out) {
+        return read_json_string(text, at, out) && is_valid_utf8(out);
+    };
     if (!next_is('{')) return false;
     if (next_is('}')) return true;
     do {
         std::string key;
-        if (!read_json_string(text, at, key) || !is_valid_utf8(key) || !next_is(':')) return false;
+        if (!string(key) || !next_is(':')) return false;
         json value;
         if (at < text.size() && text[at] == '"') {
             std::string s;
-            if (!read_json_string(text, at, s) || !is_valid_utf8(s)) return false;
+            if (!string(s)) return false;
             value = std::move(s);
         } else if (next_is('[')) {
             value = json::array();
             if (!next_is(']')) {
                 do {
                     std::string s;
-                    if (at >= text.size() || text[at] != '"' || !read_json_string(text, at, s) ||
-                        !is_valid_utf8(s))
-                        return false;
+                    if (!string(s)) return false;
                     value.push_back(std::move(s));
                 } while (next_is(','));
                 if (!next_is(']')) return false;
