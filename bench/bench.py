@@ -45,7 +45,19 @@ def parse_args():
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--cases", default="file,small,chat,latency",
                    help="which cases, comma-separated: file, small, chat, latency")
-    return p.parse_args()
+    args = p.parse_args()
+    # Checked before any data is made (the large case writes a gigabyte).
+    if args.runs < 1:
+        p.error(f"--runs must be at least 1, not {args.runs}")
+    unknown = set(args.cases.split(",")) - {"file", "small", "chat", "latency"}
+    if unknown:
+        p.error(f"unknown case {', '.join(sorted(unknown))}: give file, small, chat or latency")
+    build = os.path.abspath(args.build)
+    missing = [b for b in ("chatd/chatd", "chatcli/chatcli", "bench/udp_pair", "bench/send_flood")
+               if not os.access(os.path.join(build, b), os.X_OK)]
+    if missing:
+        p.error(f"no {', '.join(missing)} in '{build}': build it first (make bench does)")
+    return args
 
 
 def free_port():
