@@ -1,6 +1,7 @@
 #include "text.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 namespace chat {
@@ -35,6 +36,38 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) {
     return len;
 }
 
+// Eight bytes at a time: messages and names are mostly ASCII with nothing
+// to escape, and these scans ran byte by byte on every message, both ways.
+constexpr std::uint64_t kEveryByte = 0x0101'0101'0101'0101;
+constexpr std::uint64_t kHighBits = 0x8080'8080'8080'8080;
+
+std::uint64_t load8(std::string_view s, std::size_t at) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + at, sizeof word);
+    return word;
+}
+
+// Nonzero if any byte of the word is below `limit` (at most 0x80); exact
+// about whether one is, not about which.
+constexpr std::uint64_t any_byte_below(std::uint64_t word, std::uint64_t limit) {
+    return (word - kEveryByte * limit) & ~word & kHighBits;
+}
+
+bool needs_json_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// The first byte at or after `at` that a JSON string cannot hold as it is
+// (the quote, the backslash, a control character), or s.size().
+std::size_t next_json_special(std::string_view s, std::size_t at) {
+    for (; at + 8 <= s.size(); at += 8) {
+        const std::uint64_t word = load8(s, at);
+        if ((any_byte_below(word, 0x20) | any_byte_below(word ^ (kEveryByte * '"'), 1) |
+             any_byte_below(word ^ (kEveryByte * '\\'), 1)) != 0)
+            break;
+    }
+    while (at < s.size() && !needs_json_escape(static_cast<unsigned char>(s[at]))) ++at;
+    return at;
+}
+
 bool is_visible_hazard(char32_t cp) {
     // C1 controls, and bidi embedding/override/isolate marks that can make
     // text render in a misleading order.
@@ -47,6 +80,10 @@ bool is_visible_hazard(char32_t cp) {
 bool is_valid_utf8(std::string_view bytes) {
     char32_t cp;
     for (std::size_t i = 0; i < bytes.size();) {
+        if (i + 8 <= bytes.size() && (load8(bytes, i) & kHighBits) == 0) {
+            i += 8;  // all ASCII
+            continue;
+        }
         const std::size_t len = decode_utf8(bytes, i, cp);
         if (len == 0) return false;
         i += len;
@@ -122,9 +159,9 @@ std::string format_rfc3339(std::int64_t unix_ms) {
 void append_json_string(std::string& out, std::string_view text) {
     out += '"';
     std::size_t run = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
+    for (std::size_t i = next_json_special(text, 0); i < text.size();
+         i = next_json_special(text, i + 1)) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
         out.append(text, run, i - run);
         run = i + 1;
         switch (c) {
@@ -157,18 +194,14 @@ void append_json_string(std::string& out, std::string_view text) {
 bool read_json_string(std::string_view text, std::size_t& at, std::string& out) {
     if (at >= text.size() || text[at] != '"') return false;
     std::size_t run = ++at;
-    while (at < text.size()) {
+    while ((at = next_json_special(text, at)) < text.size()) {
         const char c = text[at];
         if (c == '"') {
             out.append(text.substr(run, at - run));
             ++at;
             return true;
         }
-        if (static_cast<unsigned char>(c) < 0x20) return false;
-        if (c != '\\') {
-            ++at;
-            continue;
-        }
+        if (c != '\\') return false;  // a control character
         out.append(text.substr(run, at - run));
         if (at + 1 >= text.size()) return false;
         std::size_t length = 2;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "text.hpp"
@@ -125,6 +126,62 @@ TEST_SUITE("text") {
             if (c.read) {
                 CHECK(out == c.text);
                 CHECK(at == c.end);
+            }
+        }
+    }
+
+    // The scans go eight bytes at a time: a byte that matters is found
+    // wherever it falls in a word, and bytes next to it in value are not
+    // taken for it.
+    TEST_CASE("JSON strings and UTF-8 checks at every position in a word") {
+        const auto escaped_by_hand = [](std::string_view text) {
+            std::string json = "\"";
+            for (const char c : text) {
+                if (c == '"' || c == '\\') {
+                    json += '\\';
+                    json += c;
+                } else if (c == '\n') {
+                    json += "\\n";
+                } else if (static_cast<unsigned char>(c) < 0x20) {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+                    json += escaped;
+                } else {
+                    json += c;
+                }
+            }
+            return json + "\"";
+        };
+        struct Case {
+            std::string inserted;
+            bool escaped;  // by append_json_string
+            bool utf8;     // the whole text stays valid UTF-8
+        };
+        const Case cases[] = {
+            {"\"", true, true},        {"\\", true, true},     {"\n", true, true},
+            {"\x01", true, true},      {"\x1f", true, true},   {std::string(1, '\0'), true, true},
+            {" ", false, true},        {"!", false, true},     {"#", false, true},
+            {"[", false, true},        {"]", false, true},     {"\x7f", false, true},
+            {"\xc3\xa9", false, true}, {"\xff", false, false}, {"\x80", false, false},
+        };
+        for (const auto& c : cases) {
+            for (std::size_t length = 0; length <= 24; ++length) {
+                for (std::size_t at = 0; at <= length; ++at) {
+                    std::string text(length, 'a');
+                    text.insert(at, c.inserted);
+                    CAPTURE(text);
+                    CHECK(is_valid_utf8(text) == c.utf8);
+                    if (!c.utf8) continue;
+                    std::string json;
+                    append_json_string(json, text);
+                    CHECK(json == escaped_by_hand(text));
+                    CHECK((json.size() > text.size() + 2) == c.escaped);
+                    std::size_t end = 0;
+                    std::string back;
+                    CHECK(read_json_string(json + ",", end, back));
+                    CHECK(back == text);
+                    CHECK(end == json.size());
+                }
             }
         }
     }
