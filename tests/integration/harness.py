@@ -147,12 +147,16 @@ class Daemon:
                 accepted.append(text)
         return accepted
 
-    def request(self, doc):
-        """One control request and its final reply, without chatcli."""
+    def request_line(self, doc):
+        """One control request and its final reply line as sent, without chatcli."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
             c.connect(self.socket)
             c.sendall(json.dumps(doc).encode() + b"\n")
-            return json.loads(c.makefile().readline())
+            return c.makefile().readline()
+
+    def request(self, doc):
+        """One control request and its final reply, without chatcli."""
+        return json.loads(self.request_line(doc))
 
     def inbox(self, *args, limit=100000):
         out = self.cli("--json", "inbox", "--limit", str(limit), *args).stdout
