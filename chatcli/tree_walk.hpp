@@ -25,7 +25,8 @@ public:
 };
 
 // Throws WalkError for a top-level path that cannot be used at all (missing,
-// unreadable directory, two paths with the same name).
-WalkResult walk_paths(const std::vector<std::string>& paths);
+// unreadable directory, two paths with the same name). With a helper, a
+// thread walks part of the tree; the result is the same.
+WalkResult walk_paths(const std::vector<std::string>& paths, bool with_helper = true);
 
 }  // namespace chat::cli

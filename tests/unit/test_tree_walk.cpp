@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "tree_walk.hpp"
 
@@ -109,6 +110,36 @@ TEST_SUITE("tree_walk") {
         CHECK(a.manifest == b.manifest);
         close_all(a);
         close_all(b);
+    }
+
+    TEST_CASE("a helper thread walks part of the tree, and the result is the same") {
+        TempTree t;
+        const fs::path top = t.base / "photos";
+        for (const char* dir : {"a", "b", "c", "c/deeper", "d", "e"}) {
+            fs::create_directories(top / dir);
+            std::ofstream(top / dir / "file") << dir;
+            ::mkfifo((top / dir / "fifo").c_str(), 0600);  // a notice in each half
+        }
+        std::ofstream(top / "z last") << "after the directories";
+        const auto identities = [](const WalkResult& r) {
+            std::vector<std::pair<dev_t, ino_t>> out;
+            for (const int fd : r.fds) {
+                struct stat st;
+                REQUIRE(::fstat(fd, &st) == 0);
+                out.emplace_back(st.st_dev, st.st_ino);
+            }
+            return out;
+        };
+        const std::vector<std::string> paths = {top.string(), (t.base / "notes.txt").string()};
+        const WalkResult alone = walk_paths(paths, false);
+        const WalkResult helped = walk_paths(paths, true);
+        CHECK(helped.manifest == alone.manifest);
+        CHECK(helped.notices == alone.notices);
+        CHECK(identities(helped) == identities(alone));
+        CHECK(alone.manifest.file_count() == alone.fds.size());
+        CHECK(alone.notices.size() == 10);  // six FIFOs and the four of TempTree
+        close_all(alone);
+        close_all(helped);
     }
 
     TEST_CASE("unusable top-level paths are errors") {
