@@ -123,6 +123,11 @@ class Daemon:
     def status(self):
         return json.loads(self.cli("--json", "status").stdout)
 
+    def worker_pids(self):
+        """The live workers: a slot being replaced reads -1, and a test that
+        killed pid -1 would signal every process it may."""
+        return [p for p in self.status()["workers"]["pids"] if p > 0]
+
     def counters(self):
         return self.status()["counters"]
 

@@ -240,7 +240,7 @@ class TransferTest(ChatTestCase):
     def test_a_worker_killed_during_the_sync_is_replaced_and_the_tree_still_arrives(self):
         b, sender = self.start_with_a_slow_sync()
         time.sleep(0.5 * SLOW)  # the last job's verdicts are in: the sync is running
-        for pid in b.status()["workers"]["pids"]:
+        for pid in b.worker_pids():
             os.kill(pid, signal.SIGKILL)
         self.assert_tree_arrived(b, sender)
         self.assertIn("syncing the received files failed (the worker running it died", b.log())
@@ -303,7 +303,7 @@ class TransferTest(ChatTestCase):
             for _ in range(48):
                 f.write(os.urandom(1 << 20))
         sender = self.start_transfer(a, b, big, json_out=False)
-        pid = b.status()["workers"]["pids"][0]
+        pid = b.worker_pids()[0]
 
         def mid_transfer():
             t = self.transfers(b)

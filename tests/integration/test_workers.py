@@ -22,7 +22,7 @@ class WorkersTest(ChatTestCase):
         a = self.daemon("alice", transfer={"workers": 3})
         workers = a.status()["workers"]
         self.assertEqual(len(workers["pids"]), 3)
-        self.assertTrue(all(alive(pid) for pid in workers["pids"]))
+        self.assertTrue(all(pid > 0 and alive(pid) for pid in workers["pids"]))
         for pid in workers["pids"]:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 self.assertEqual(f.read().split(b"\0")[1:3], [b"--worker", b"3"])
@@ -34,7 +34,7 @@ class WorkersTest(ChatTestCase):
         now = wait_for(lambda: (w := a.status()["workers"])["restarts"] == 1 and w, what="a replacement")
         self.assertNotIn(victim, now["pids"])
         self.assertEqual(len(now["pids"]), 3)
-        self.assertTrue(all(alive(pid) for pid in now["pids"]))
+        self.assertTrue(all(pid > 0 and alive(pid) for pid in now["pids"]))
         self.assertIn(f"worker {victim} was lost", a.log())
         self.assertIn("workers    3 processes", a.cli("status").stdout)
 
