@@ -12,6 +12,7 @@
 #include <future>
 #include <set>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "fd_passing.hpp"
@@ -107,7 +108,7 @@ private:
             if (child != "." && child != "..") names.emplace_back(child, entry->d_type);
         }
         std::sort(names.begin(), names.end());  // the same tree gives the same manifest
-        const std::size_t split = share_ ? shared_from(names) : names.size();
+        std::size_t split = share_ ? shared_from(names) : names.size();
         std::future<WalkResult> rest;
         if (split < names.size()) {
             share_ = false;
@@ -116,19 +117,11 @@ private:
             // doubling waits for an RCU grace period, a tenth of a second
             // over a walk of 18,800 files.
             reserve_descriptor_table(kMostDescriptors);
-            rest = std::async(std::launch::async, [&, noatime = noatime_] {
-                Walker helper(false);
-                helper.noatime_ = noatime;
-                try {
-                    for (std::size_t i = split; i < names.size(); ++i)
-                        helper.add(fd, names[i].first, relative + "/" + names[i].first,
-                                   names[i].second);
-                } catch (...) {
-                    close_fds(helper.result);
-                    throw;
-                }
-                return std::move(helper.result);
-            });
+            try {
+                rest = start_helper(fd, relative, names, split);
+            } catch (const std::system_error&) {
+                split = names.size();  // no thread to be had: all of it here
+            }
         }
         try {
             for (std::size_t i = 0; i < split; ++i)
@@ -154,6 +147,24 @@ private:
             append(std::move(later));
         }
         ::closedir(dir);
+    }
+
+    std::future<WalkResult> start_helper(
+        int fd, const std::string& relative,
+        const std::vector<std::pair<std::string, unsigned char>>& names, std::size_t split) {
+        return std::async(std::launch::async, [&, fd, split, noatime = noatime_] {
+            Walker helper(false);
+            helper.noatime_ = noatime;
+            try {
+                for (std::size_t i = split; i < names.size(); ++i)
+                    helper.add(fd, names[i].first, relative + "/" + names[i].first,
+                               names[i].second);
+            } catch (...) {
+                close_fds(helper.result);
+                throw;
+            }
+            return std::move(helper.result);
+        });
     }
 
     // Where the helper starts: at the middle directory, if there are two.
