@@ -1,8 +1,10 @@
 #include "text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 namespace chat {
 namespace {
@@ -54,6 +56,13 @@ constexpr std::uint64_t any_byte_below(std::uint64_t word, std::uint64_t limit) 
 }
 
 bool needs_json_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// How many bytes a JSON string spends on byte c: 1, 2 for the short
+// escapes, 6 for \u00XX.
+std::size_t escaped_size(unsigned char c) {
+    if (!needs_json_escape(c)) return 1;
+    return c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
+}
 
 // The first byte at or after `at` that a JSON string cannot hold as it is
 // (the quote, the backslash, a control character), or s.size().
@@ -154,110 +163,145 @@ std::string format_rfc3339(std::int64_t unix_ms) {
 }
 
 // A JSON string for text that is UTF-8 already: only the quote, the
-// backslash and control characters are escaped; runs of other bytes are
-// copied whole.
+// backslash and control characters are escaped. Sized first, then written
+// in place: a manifest inside a request has a quote every few bytes, and
+// two appends per escape were most of the time.
 void append_json_string(std::string& out, std::string_view text) {
-    out += '"';
-    std::size_t run = 0;
+    std::size_t size = text.size() + 2;
     for (std::size_t i = next_json_special(text, 0); i < text.size();
-         i = next_json_special(text, i + 1)) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        out.append(text, run, i - run);
-        run = i + 1;
+         i = next_json_special(text, i + 1))
+        size += escaped_size(static_cast<unsigned char>(text[i])) - 1;
+    const std::size_t start = out.size();
+    out.resize(start + size);
+    char* p = out.data() + start;
+    *p++ = '"';
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t special = next_json_special(text, i);
+        std::memcpy(p, text.data() + i, special - i);
+        p += special - i;
+        if (special == text.size()) break;
+        const auto c = static_cast<unsigned char>(text[special]);
+        *p++ = '\\';
         switch (c) {
             case '"':
-                out += "\\\"";
-                break;
             case '\\':
-                out += "\\\\";
+                *p++ = static_cast<char>(c);
                 break;
             case '\n':
-                out += "\\n";
+                *p++ = 'n';
                 break;
             case '\r':
-                out += "\\r";
+                *p++ = 'r';
                 break;
             case '\t':
-                out += "\\t";
+                *p++ = 't';
                 break;
-            default: {
-                char escaped[8];
-                std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-                out += escaped;
-            }
+            default:
+                *p++ = 'u';
+                *p++ = '0';
+                *p++ = '0';
+                *p++ = "0123456789abcdef"[c >> 4];
+                *p++ = "0123456789abcdef"[c & 0xf];
         }
+        i = special + 1;
     }
-    out.append(text, run);
-    out += '"';
+    *p = '"';
 }
 
+namespace {
+
+// The byte a short escape stands for (the letter after the backslash), or
+// 0 if there is no such escape.
+char unescaped(char letter) {
+    switch (letter) {
+        case '"':
+        case '\\':
+        case '/':
+            return letter;
+        case 'b':
+            return '\b';
+        case 'f':
+            return '\f';
+        case 'n':
+            return '\n';
+        case 'r':
+            return '\r';
+        case 't':
+            return '\t';
+        default:
+            return 0;
+    }
+}
+
+// The value of \uXXXX at text[at], if it is one below U+0080: those above
+// are left to json (they may need a surrogate pair).
+std::optional<char> ascii_unicode_escape(std::string_view text, std::size_t at) {
+    if (at + 6 > text.size()) return std::nullopt;
+    unsigned value = 0;
+    for (std::size_t k = at + 2; k < at + 6; ++k) {
+        const char h = text[k];
+        value <<= 4;
+        if (h >= '0' && h <= '9') {
+            value |= static_cast<unsigned>(h - '0');
+        } else if (h >= 'a' && h <= 'f') {
+            value |= static_cast<unsigned>(h - 'a' + 10);
+        } else if (h >= 'A' && h <= 'F') {
+            value |= static_cast<unsigned>(h - 'A' + 10);
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (value >= 0x80) return std::nullopt;
+    return static_cast<char>(value);
+}
+
+}  // namespace
+
+// Checked and sized first, then written in place, as append_json_string.
 bool read_json_string(std::string_view text, std::size_t& at, std::string& out) {
     if (at >= text.size() || text[at] != '"') return false;
-    std::size_t run = ++at;
-    while ((at = next_json_special(text, at)) < text.size()) {
-        const char c = text[at];
-        if (c == '"') {
-            out.append(text.substr(run, at - run));
-            ++at;
-            return true;
+    std::size_t size = 0;
+    std::size_t end = at + 1;  // the closing quote, once found
+    for (;;) {
+        const std::size_t special = next_json_special(text, end);
+        size += special - end;
+        if (special == text.size() || (text[special] == '\\' && special + 1 == text.size()))
+            return false;
+        if (text[special] == '"') {
+            end = special;
+            break;
         }
-        if (c != '\\') return false;  // a control character
-        out.append(text.substr(run, at - run));
-        if (at + 1 >= text.size()) return false;
-        std::size_t length = 2;
-        switch (text[at + 1]) {
-            case '"':
-                out += '"';
-                break;
-            case '\\':
-                out += '\\';
-                break;
-            case '/':
-                out += '/';
-                break;
-            case 'b':
-                out += '\b';
-                break;
-            case 'f':
-                out += '\f';
-                break;
-            case 'n':
-                out += '\n';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case 't':
-                out += '\t';
-                break;
-            case 'u': {
-                if (at + 6 > text.size()) return false;
-                unsigned value = 0;
-                for (std::size_t k = at + 2; k < at + 6; ++k) {
-                    const char h = text[k];
-                    value <<= 4;
-                    if (h >= '0' && h <= '9') {
-                        value |= static_cast<unsigned>(h - '0');
-                    } else if (h >= 'a' && h <= 'f') {
-                        value |= static_cast<unsigned>(h - 'a' + 10);
-                    } else if (h >= 'A' && h <= 'F') {
-                        value |= static_cast<unsigned>(h - 'A' + 10);
-                    } else {
-                        return false;
-                    }
-                }
-                if (value >= 0x80) return false;
-                out += static_cast<char>(value);
-                length = 6;
-                break;
-            }
-            default:
-                return false;
+        if (text[special] != '\\') return false;  // a control character
+        const char letter = text[special + 1];
+        if (letter == 'u') {
+            if (!ascii_unicode_escape(text, special)) return false;
+            end = special + 6;
+        } else if (unescaped(letter) != 0) {
+            end = special + 2;
+        } else {
+            return false;
         }
-        at += length;
-        run = at;
+        ++size;
     }
-    return false;
+    const std::size_t start = out.size();
+    out.resize(start + size);
+    char* p = out.data() + start;
+    for (std::size_t i = at + 1; i < end;) {
+        const std::size_t special = next_json_special(text, i);
+        const std::size_t stop = std::min(special, end);
+        std::memcpy(p, text.data() + i, stop - i);
+        p += stop - i;
+        if (stop == end) break;
+        if (text[special + 1] == 'u') {
+            *p++ = *ascii_unicode_escape(text, special);
+            i = special + 6;
+        } else {
+            *p++ = unescaped(text[special + 1]);
+            i = special + 2;
+        }
+    }
+    at = end + 1;
+    return true;
 }
 
 }  // namespace chat
