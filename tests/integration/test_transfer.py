@@ -339,6 +339,25 @@ class TransferTest(ChatTestCase):
                 c.sendall(header)
                 c.settimeout(5)
                 self.assertEqual(c.recv(100), b"")  # closed without a word
+        # A header line that arrives in pieces is read whole, then refused.
+        refusals = b.log().count("refused a transfer connection")
+        with socket.create_connection(("127.0.0.1", b.port), timeout=5) as c:
+            for piece in (b'{"transfer":"x",', b'"token":"y",', b'"files":[0]}\n'):
+                c.sendall(piece)
+                time.sleep(0.05)
+            c.settimeout(5)
+            self.assertEqual(c.recv(100), b"")
+        wait_for(lambda: b.log().count("refused a transfer connection") == refusals + 1,
+                 what="the header in pieces to be read and refused")
+        # One without a newline in its first 64 MiB is cut off there.
+        with socket.create_connection(("127.0.0.1", b.port), timeout=30) as c:
+            try:
+                c.sendall(b"x" * (64 << 20))
+                c.settimeout(30)
+                self.assertEqual(c.recv(100), b"")
+            except ConnectionResetError:
+                pass  # closed while the last bytes were on their way: as good
+        self.assertEqual(b.request({"cmd": "status"})["ok"], True)
         self.assertIn("refused a transfer connection", b.log())
         sender.communicate(timeout=120)
         self.assertFalse(os.path.exists(os.path.join(self.root, "evil")))
