@@ -23,12 +23,12 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
+using std::chrono::steady_clock;
 
 // How a received message just stored is shown; its text moves there.
 MessageView received_view(std::int64_t row, IncomingMessage& m) {
     return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received"};
 }
-using std::chrono::steady_clock;
 
 constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
 

@@ -6,7 +6,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <asio/read_until.hpp>
 #include <asio/streambuf.hpp>
 #include <asio/write.hpp>
 #include <cerrno>
@@ -673,18 +672,15 @@ void TransferManager::send_manifest(std::uint64_t number, int attempt) {
                 if (!t) return;
                 if (ec) return lost(*t, "cannot send the manifest: " + ec.message());
                 auto reply = std::make_shared<asio::streambuf>(64 * 1024);
-                asio::async_read_until(
-                    *socket, *reply, '\n',
-                    [this, socket, reply, current, lost, deadline](asio::error_code ec,
-                                                                   std::size_t n) {
+                read_line(
+                    socket, reply, 0,
+                    [this, reply, current, lost, deadline](asio::error_code ec, std::size_t n) {
                         Outgoing* t = current();
                         if (!t) return;
                         if (ec)
                             return lost(*t, "the receiver dropped the manifest: " + ec.message());
                         deadline->cancel();
-                        const std::string text(
-                            asio::buffers_begin(reply->data()),
-                            asio::buffers_begin(reply->data()) + static_cast<std::ptrdiff_t>(n));
+                        const std::string text(static_cast<const char*>(reply->data().data()), n);
                         const json verdict = json::parse(text, nullptr, false);
                         if (!true_field(verdict, "ok")) {
                             const std::string error = string_field(verdict, "error");
