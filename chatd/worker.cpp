@@ -73,8 +73,8 @@ public:
 private:
     void run_job(const WorkerJob& job, OwnedFds& fds) {
         if (job.kind == "hash") return hash_files(fds);
-        if (job.kind == "send") return send_job(json::parse(job.params_json), fds);
-        if (job.kind == "receive") return receive_job(json::parse(job.params_json), fds);
+        if (job.kind == "send") return send_job(parse_job_params(job.params_json), fds);
+        if (job.kind == "receive") return receive_job(parse_job_params(job.params_json), fds);
         if (job.kind == "sync") return sync_job(fds);
         fail("unknown job kind '" + job.kind + "'");
     }

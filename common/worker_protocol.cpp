@@ -15,43 +15,38 @@ json parse_object(std::string_view bytes, const char* what) {
     return doc;
 }
 
-json parse_params(const std::string& text) {
-    if (text.empty()) return json::object();
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object())
-        throw WorkerProtocolError("parameters are not a JSON object");
-    return doc;
-}
-
 }  // namespace
 
 std::string encode_job(const WorkerJob& job) {
-    // The parameters go in as they are written (a job's file list is tens
-    // of kilobytes): checked, not parsed into a document and dumped again.
-    const std::size_t first = job.params_json.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos &&
-        (job.params_json[first] != '{' || !json::accept(job.params_json)))
-        throw WorkerProtocolError("parameters are not a JSON object");
+    // A header line, then the parameters as they were written (a job's file
+    // list is tens of kilobytes): parsed once, by the worker that uses them.
     std::string out = json{{"job", job.id}, {"kind", job.kind}}.dump();
-    out.pop_back();
-    out += R"(,"params":)";
-    out += first == std::string::npos ? "{}" : job.params_json;
-    out += '}';
+    out += '\n';
+    out +=
+        job.params_json.find_first_not_of(" \t\r\n") == std::string::npos ? "{}" : job.params_json;
     return out;
 }
 
 WorkerJob decode_job(std::string_view bytes) {
-    const json doc = parse_object(bytes, "job");
+    const std::size_t newline = bytes.find('\n');
+    const json header = parse_object(bytes.substr(0, newline), "job");
     try {
         WorkerJob job;
-        job.id = doc.at("job").get<std::uint64_t>();
-        job.kind = doc.at("kind").get<std::string>();
-        const auto params = doc.find("params");
-        job.params_json = params == doc.end() ? "{}" : params->dump();
+        job.id = header.at("job").get<std::uint64_t>();
+        job.kind = header.at("kind").get<std::string>();
+        job.params_json = newline == std::string_view::npos ? "{}" : bytes.substr(newline + 1);
         return job;
     } catch (const json::exception&) {
         throw WorkerProtocolError("job without a valid 'job' id or 'kind'");
     }
+}
+
+json parse_job_params(std::string_view params_json) {
+    if (params_json.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object();
+    json doc = json::parse(params_json, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object())
+        throw WorkerProtocolError("parameters are not a JSON object");
+    return doc;
 }
 
 std::string encode_report(const WorkerReport& r) {
@@ -63,7 +58,7 @@ std::string encode_report(const WorkerReport& r) {
             if (!r.verified.empty()) doc["verified"] = r.verified;
             break;
         case WorkerReport::Type::done:
-            doc["done"] = parse_params(r.result_json);
+            doc["done"] = parse_job_params(r.result_json);
             break;
         case WorkerReport::Type::failed:
             doc["failed"] = r.error;

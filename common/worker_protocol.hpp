@@ -1,8 +1,10 @@
 #pragma once
 // Messages between chatd and its worker processes, one per SOCK_SEQPACKET
-// packet (descriptors ride along as SCM_RIGHTS). Down: a job. Up: progress
-// reports, then one final report. Pure codec; the I/O is in chatd/.
+// packet (descriptors ride along as SCM_RIGHTS). Down: a job, as a header
+// line and the kind's parameters. Up: progress reports, then one final
+// report. Pure codec; the I/O is in chatd/.
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -13,7 +15,7 @@ namespace chat {
 struct WorkerJob {
     std::uint64_t id = 0;
     std::string kind;         // e.g. "hash"
-    std::string params_json;  // the kind's own parameters, a JSON object
+    std::string params_json;  // the kind's own parameters, a JSON object, passed as written
     bool operator==(const WorkerJob&) const = default;
 };
 
@@ -39,6 +41,9 @@ inline constexpr std::size_t kMaxFdsPerMessage = 250;  // under the kernel's SCM
 
 std::string encode_job(const WorkerJob& job);
 WorkerJob decode_job(std::string_view bytes);
+// A job's parameters (or a done report's result), read where they are
+// used: blank is {}; throws WorkerProtocolError for anything but an object.
+nlohmann::json parse_job_params(std::string_view params_json);
 std::string encode_report(const WorkerReport& report);
 WorkerReport decode_report(std::string_view bytes);
 

@@ -168,6 +168,30 @@ TEST_CASE("an unknown job kind fails with the reason") {
     CHECK(out.text == "unknown job kind 'dance'");
 }
 
+TEST_CASE("a job whose parameters are not an object fails with the reason; the worker stays") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 1, f.log);
+    pool.start();
+    const pid_t worker = pool.pids().at(0);
+    for (const char* kind : {"send", "receive"}) {
+        CAPTURE(kind);
+        Outcome out;
+        PoolJob job = hash_job({}, out);
+        job.kind = kind;
+        job.params_json = R"({"files":[)";
+        pool.submit(std::move(job));
+        REQUIRE(f.run_until([&] { return out.finished; }));
+        CHECK_FALSE(out.ok);
+        CHECK(out.text == "parameters are not a JSON object");
+    }
+    Outcome after;
+    pool.submit(hash_job({f.file_with("after", "fine")}, after));
+    REQUIRE(f.run_until([&] { return after.finished; }));
+    CHECK(after.ok);
+    CHECK(pool.pids().at(0) == worker);
+    CHECK(pool.restarts() == 0);
+}
+
 TEST_CASE("stop ends every worker and fails what was left") {
     Fixture f;
     WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
