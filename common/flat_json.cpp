@@ -10,26 +10,35 @@ namespace chat {
 
 using nlohmann::json;
 
-bool read_json_integer(std::string_view text, std::size_t& at, json& value) {
+bool read_json_integer(std::string_view text, std::size_t& at, bool& negative,
+                       std::uint64_t& magnitude) {
     std::size_t i = at;
-    const bool negative = i < text.size() && text[i] == '-';
+    negative = i < text.size() && text[i] == '-';
     if (negative) ++i;
     const std::size_t start = i;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
     const std::size_t digits = i - start;
     if (digits == 0 || digits > 19 || (digits > 1 && text[start] == '0')) return false;
     if (i < text.size() && (text[i] == '.' || text[i] == 'e' || text[i] == 'E')) return false;
-    std::uint64_t magnitude = 0;
+    magnitude = 0;
     for (std::size_t k = start; k < i; ++k)
         magnitude = magnitude * 10 + static_cast<std::uint64_t>(text[k] - '0');
-    if (!negative) {
-        value = magnitude;
-    } else if (magnitude <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    if (negative &&
+        magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return false;
+    at = i;
+    return true;
+}
+
+bool read_json_integer(std::string_view text, std::size_t& at, json& value) {
+    bool negative = false;
+    std::uint64_t magnitude = 0;
+    if (!read_json_integer(text, at, negative, magnitude)) return false;
+    if (negative) {
         value = -static_cast<std::int64_t>(magnitude);
     } else {
-        return false;
+        value = magnitude;
     }
-    at = i;
     return true;
 }
 

@@ -5,6 +5,7 @@
 // layout, and the caller then parses the text with json: the result is the
 // same either way, only the time differs.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -17,6 +18,9 @@ namespace chat {
 // moving `at` past it. False for a fraction, an exponent, a leading zero,
 // more than 19 digits or anything that is not a number.
 bool read_json_integer(std::string_view text, std::size_t& at, nlohmann::json& value);
+// The same integer as its sign and magnitude, without a json value.
+bool read_json_integer(std::string_view text, std::size_t& at, bool& negative,
+                       std::uint64_t& magnitude);
 
 // Reads the flat object at text[at] (the layout read_flat_object takes),
 // handing each member to `member` in order and moving `at` past its

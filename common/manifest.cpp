@@ -201,62 +201,128 @@ private:
     RawEntry beyond_limit_;  // entries past the limit are read, not kept
 };
 
-// The layout encode_manifest writes, read without json's lexer (which
-// takes most of the time for a large tree): no whitespace, each entry a
-// flat object (read_flat_members). Fills `out` as ManifestReader would and
-// returns true; false at anything else, and the caller reads the text as
-// json (which then also gives the reason a bad manifest is refused).
+// One entry as the reader of encode_manifest's own layout found it: only
+// the fields and types encode_manifest writes.
+struct TypedEntry {
+    std::optional<std::string> path, type, link;
+    std::optional<std::int64_t> mtime;
+    std::optional<std::uint64_t> mode, size;
+};
+
+// The layout encode_manifest writes, read without json's lexer and without
+// a json value per field (which took most of the time for a large tree):
+// no whitespace, each entry a flat object of the keys encode_manifest
+// writes, each with the type it writes. False at anything else, and the
+// caller reads the text as json (which then also gives the reason a bad
+// manifest is refused): the result is the same either way.
 class OwnLayout {
 public:
     explicit OwnLayout(std::string_view text) : text_(text) {}
 
-    bool read(RawManifest& out) {
+    bool read(std::vector<TypedEntry>& out) {
         if (!literal(R"({"entries":[)")) return false;
-        out.is_object = true;
-        out.has_entries = true;
-        if (!literal("]")) {
+        if (!next_is(']')) {
             do {
-                if (out.entries.size() == kMaxManifestEntries) return false;
-                if (!entry(out.entries.emplace_back())) return false;
-            } while (literal(","));
-            if (!literal("]")) return false;
+                if (out.size() == kMaxManifestEntries) return false;
+                if (!entry(out.emplace_back())) return false;
+            } while (next_is(','));
+            if (!next_is(']')) return false;
         }
-        out.entry_count = out.entries.size();
-        json version;
-        if (!literal(R"(,"version":)") || !number(version) || !literal("}")) return false;
-        out.version = std::move(version);
-        return at_ == text_.size();
+        bool negative = false;
+        std::uint64_t version = 0;
+        return literal(R"(,"version":)") && read_json_integer(text_, at_, negative, version) &&
+               !negative && version == kManifestVersion && literal("}") && at_ == text_.size();
     }
 
 private:
-    bool entry(RawEntry& e) {
-        e.is_object = true;
-        return read_flat_members(text_, at_, [&e](std::string& key, json& value) {
+    bool entry(TypedEntry& e) {
+        if (!next_is('{')) return false;
+        do {
+            // encode_manifest's keys are one or two letters, without escapes.
+            if (!next_is('"')) return false;
+            const std::size_t start = at_;
+            while (at_ < text_.size() && at_ - start < 3 && text_[at_] >= 'a' && text_[at_] <= 'z')
+                ++at_;
+            const std::string_view key = text_.substr(start, at_ - start);
+            if (!next_is('"') || !next_is(':')) return false;
             if (key == "p") {
-                e.path = std::move(value);
+                if (!string(e.path)) return false;
             } else if (key == "t") {
-                e.type = std::move(value);
-            } else if (key == "mt") {
-                e.mtime = std::move(value);
-            } else if (key == "m") {
-                e.mode = std::move(value);
-            } else if (key == "s") {
-                e.size = std::move(value);
+                if (!string(e.type)) return false;
             } else if (key == "l") {
-                e.link = std::move(value);
+                if (!string(e.link)) return false;
+            } else if (key == "mt") {
+                bool negative = false;
+                std::uint64_t magnitude = 0;
+                if (!read_json_integer(text_, at_, negative, magnitude)) return false;
+                // As json's get<int64_t> converts an unsigned value.
+                e.mtime = negative ? -static_cast<std::int64_t>(magnitude)
+                                   : static_cast<std::int64_t>(magnitude);
+            } else if (key == "m" || key == "s") {
+                if (!unsigned_number(key == "m" ? e.mode : e.size)) return false;
+            } else {
+                return false;
             }
-        });
+        } while (next_is(','));
+        return next_is('}');
+    }
+    bool string(std::optional<std::string>& out) {
+        std::string value;
+        if (!read_json_string(text_, at_, value) || !is_valid_utf8(value)) return false;
+        out = std::move(value);
+        return true;
+    }
+    bool unsigned_number(std::optional<std::uint64_t>& out) {
+        bool negative = false;
+        std::uint64_t magnitude = 0;
+        if (!read_json_integer(text_, at_, negative, magnitude) || negative) return false;
+        out = magnitude;
+        return true;
     }
     bool literal(std::string_view expected) {
         if (text_.substr(at_, expected.size()) != expected) return false;
         at_ += expected.size();
         return true;
     }
-    bool number(json& value) { return read_json_integer(text_, at_, value); }
+    bool next_is(char c) {
+        if (at_ >= text_.size() || text_[at_] != c) return false;
+        ++at_;
+        return true;
+    }
 
     std::string_view text_;
     std::size_t at_ = 0;
 };
+
+// What checked() asks of an entry, from either reader. json's accessors
+// throw json::exception for a field of the wrong type; a TypedEntry has
+// none.
+bool is_object(const RawEntry& e) { return e.is_object; }
+bool is_object(const TypedEntry&) { return true; }
+std::string* path_of(RawEntry& e) {
+    return e.path && e.path->is_string() ? &e.path->get_ref<std::string&>() : nullptr;
+}
+std::string* path_of(TypedEntry& e) { return e.path ? &*e.path : nullptr; }
+std::string_view type_of(const RawEntry& e) {
+    return e.type && e.type->is_string() ? std::string_view(e.type->get_ref<const std::string&>())
+                                         : std::string_view();
+}
+std::string_view type_of(const TypedEntry& e) {
+    return e.type ? std::string_view(*e.type) : std::string_view();
+}
+std::int64_t mtime_of(const RawEntry& e) { return e.mtime ? e.mtime->get<std::int64_t>() : 0; }
+std::int64_t mtime_of(const TypedEntry& e) { return e.mtime.value_or(0); }
+std::uint32_t mode_of(const RawEntry& e) { return e.mode ? e.mode->get<std::uint32_t>() : 0; }
+std::uint32_t mode_of(const TypedEntry& e) {
+    return static_cast<std::uint32_t>(e.mode.value_or(0));  // as json's get<uint32_t>
+}
+std::optional<std::uint64_t> size_of(const RawEntry& e) {
+    if (!e.size || !e.size->is_number_unsigned()) return std::nullopt;
+    return e.size->get<std::uint64_t>();
+}
+std::optional<std::uint64_t> size_of(const TypedEntry& e) { return e.size; }
+std::string link_of(const RawEntry& e) { return e.link ? e.link->get<std::string>() : ""; }
+std::string link_of(const TypedEntry& e) { return e.link.value_or(""); }
 
 void read_as_json(std::string_view text, RawManifest& raw) {
     raw = RawManifest{};
@@ -265,13 +331,26 @@ void read_as_json(std::string_view text, RawManifest& raw) {
         throw ManifestError("manifest is not a JSON object");
 }
 
-Manifest checked(RawManifest& raw);
+template <class Entry>
+Manifest checked(std::vector<Entry>& entries);
+
+// The document's own rules, for json's reader.
+Manifest checked(RawManifest& raw) {
+    if (!raw.version || !raw.version->is_number_integer() ||
+        raw.version->get<std::int64_t>() != kManifestVersion)
+        throw ManifestError("unknown manifest version");
+    if (!raw.has_entries) throw ManifestError("manifest without entries");
+    if (raw.entry_count > kMaxManifestEntries) throw ManifestError("manifest has too many entries");
+    return checked(raw.entries);
+}
 
 }  // namespace
 
 Manifest decode_manifest(std::string_view text) {
+    std::vector<TypedEntry> entries;
+    if (OwnLayout(text).read(entries)) return checked(entries);
     RawManifest raw;
-    if (!OwnLayout(text).read(raw)) read_as_json(text, raw);
+    read_as_json(text, raw);
     return checked(raw);
 }
 
@@ -283,28 +362,23 @@ Manifest detail::decode_manifest_generic(std::string_view text) {
 
 namespace {
 
-// The receiver's rules, the same whichever reader filled `raw`.
-Manifest checked(RawManifest& raw) {
-    if (!raw.version || !raw.version->is_number_integer() ||
-        raw.version->get<std::int64_t>() != kManifestVersion)
-        throw ManifestError("unknown manifest version");
-    if (!raw.has_entries) throw ManifestError("manifest without entries");
-    if (raw.entry_count > kMaxManifestEntries) throw ManifestError("manifest has too many entries");
-
+// The receiver's rules for each entry, the same whichever reader found it.
+template <class Entry>
+Manifest checked(std::vector<Entry>& entries) {
     Manifest manifest;
-    manifest.entries.reserve(raw.entries.size());  // no moves: `seen` views the paths
+    manifest.entries.reserve(entries.size());  // no moves: `seen` views the paths
     std::unordered_map<std::string_view, EntryType> seen;
-    seen.reserve(raw.entries.size());
-    for (std::size_t i = 0; i < raw.entries.size(); ++i) {
-        RawEntry& item = raw.entries[i];
-        if (!item.is_object) fail(i, "", "not an object");
+    seen.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        Entry& item = entries[i];
+        if (!is_object(item)) fail(i, "", "not an object");
         ManifestEntry e;
-        if (!item.path || !item.path->is_string()) fail(i, "", "missing path");
-        e.path = std::move(item.path->get_ref<std::string&>());
+        std::string* path = path_of(item);
+        if (!path) fail(i, "", "missing path");
+        e.path = std::move(*path);
         if (auto why = check_relative_path(e.path)) fail(i, e.path, *why);
 
-        const std::string type =
-            item.type && item.type->is_string() ? item.type->get<std::string>() : std::string();
+        const std::string_view type = type_of(item);
         if (type == "d") {
             e.type = EntryType::directory;
         } else if (type == "f") {
@@ -312,21 +386,21 @@ Manifest checked(RawManifest& raw) {
         } else if (type == "l") {
             e.type = EntryType::symlink;
         } else {
-            fail(i, e.path, "unknown type '" + type + "'");
+            fail(i, e.path, "unknown type '" + std::string(type) + "'");
         }
         try {
-            e.mtime_ns = item.mtime ? item.mtime->get<std::int64_t>() : 0;
+            e.mtime_ns = mtime_of(item);
             // A symlink has no mode of its own on Linux; one a sender lists
             // is dropped, as encode_manifest drops it (found by fuzz_manifest).
-            if (e.type != EntryType::symlink)
-                e.mode = (item.mode ? item.mode->get<std::uint32_t>() : 0) & kPermissionBits;
+            if (e.type != EntryType::symlink) e.mode = mode_of(item) & kPermissionBits;
             if (e.type == EntryType::file) {
-                if (!item.size || !item.size->is_number_unsigned()) fail(i, e.path, "missing size");
-                e.size = item.size->get<std::uint64_t>();
+                const auto size = size_of(item);
+                if (!size) fail(i, e.path, "missing size");
+                e.size = *size;
                 if (e.size > kMaxFileBytes) fail(i, e.path, "size too large");
             }
             if (e.type == EntryType::symlink) {
-                e.link_target = item.link ? item.link->get<std::string>() : std::string();
+                e.link_target = link_of(item);
                 if (auto why = check_link_target(e.path, e.link_target)) fail(i, e.path, *why);
             }
         } catch (const json::exception&) {

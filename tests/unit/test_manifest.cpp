@@ -135,6 +135,23 @@ TEST_SUITE("manifest") {
              R"({"entries":[{"m":493.0,"mt":0,"p":"d","t":"d"},{"l":"../d","mt":9e0,"p":"d/l","t":"l"}],"version":1})"},
             {R"({"entries":[{"m":4294967295,"mt":1,"p":"x","s":18446744073709551615,"t":"f"}],"version":1})",
              R"({"entries":[{"m":4294967295,"mt":1,"p":"x","s":18446744073709551615,"t":"f","x":[{}]}],"version":1})"},
+            // Numbers past a field's type convert as json's get() does.
+            {R"({"entries":[{"m":4294967733,"mt":18446744073709551615,"p":"x","s":1,"t":"f"}],"version":1})",
+             R"({"entries":[{"m":4294967733, "mt":18446744073709551615,"p":"x","s":1,"t":"f"}],"version":1})"},
+            // encode_manifest's layout with what it never writes: json's
+            // reader decides, with the same verdict.
+            {R"({"entries":[{"m":"x","mt":1,"p":"x","s":1,"t":"f"}],"version":1})",
+             R"({"entries":[{"m":"x","mt":1,"p":"x","s":1,"t":"f"}], "version":1})"},
+            {R"({"entries":[{"m":1,"mt":1,"p":"x","s":-1,"t":"f"}],"version":1})",
+             R"({"entries":[{"m":1,"mt":1,"p":"x","s":-1,"t":"f"}], "version":1})"},
+            {R"({"entries":[{"m":-1,"mt":1,"p":"x","s":1,"t":"f"}],"version":1})",
+             R"({"entries":[{"m":-1,"mt":1,"p":"x","s":1,"t":"f"}], "version":1})"},
+            {R"({"entries":[{"m":1,"mt":1,"p":7,"s":1,"t":"f"}],"version":1})",
+             R"({"entries":[{"m":1,"mt":1,"p":7,"s":1,"t":"f"}], "version":1})"},
+            {R"({"entries":[{"m":1,"mt":1,"p":"x","s":1,"t":"f","xyz":1}],"version":1})",
+             R"({"entries":[{"m":1,"mt":1,"p":"x","s":1,"t":"f"}], "version":1})"},
+            {R"({"entries":[{"m":1,"mt":1,"p":"x","s":1,"t":"f"}],"version":2})",
+             R"({"entries":[{"m":1,"mt":1,"p":"x","s":1,"t":"f"}], "version":2})"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.own);
@@ -158,6 +175,19 @@ TEST_SUITE("manifest") {
         CHECK(decode_manifest(cases[1].own).entries[0].path == "\u00e9t\u00e9");
         CHECK_THROWS_WITH_AS(decode_manifest(cases[3].own),
                              "manifest entry 0 ('x'): size too large", ManifestError);
+        const ManifestEntry wrapped = decode_manifest(cases[4].own).entries.at(0);
+        CHECK(wrapped.mode == 0665);  // 4294967733 as uint32_t is 437
+        CHECK(wrapped.mtime_ns == -1);
+        CHECK_THROWS_WITH_AS(decode_manifest(cases[5].own),
+                             "manifest entry 0 ('x'): a field has the wrong type", ManifestError);
+        CHECK_THROWS_WITH_AS(decode_manifest(cases[6].own), "manifest entry 0 ('x'): missing size",
+                             ManifestError);
+        CHECK(decode_manifest(cases[7].own).entries.at(0).mode == 0777);  // -1 as uint32_t
+        CHECK_THROWS_WITH_AS(decode_manifest(cases[8].own), "manifest entry 0: missing path",
+                             ManifestError);
+        CHECK(decode_manifest(cases[9].own).entries.at(0).path == "x");
+        CHECK_THROWS_WITH_AS(decode_manifest(cases[10].own), "unknown manifest version",
+                             ManifestError);
     }
 
     TEST_CASE("encoding writes the same text a json document would") {
