@@ -34,8 +34,6 @@ constexpr std::size_t kMaxFilesPerJob = 250;       // descriptors in one worker 
 // long enough for the receiving daemon to restart.
 constexpr int kJobAttempts = 6;
 constexpr int kSyncAttempts = 3;  // a received tree's sync, when its worker dies
-constexpr int kSyncsAhead = 3;    // syncs while files arrive, at each quarter
-constexpr std::size_t kSyncAheadMinFiles = 1000;
 constexpr auto kManifestTimeout = std::chrono::seconds(30);
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 constexpr auto kHeaderTimeout = std::chrono::seconds(15);
@@ -190,8 +188,6 @@ struct TransferManager::Incoming {
     Clock::time_point verified_saved;     // when `verified` was last saved
     bool publishing = false;              // every file verified; a worker syncs them
     int sync_failures = 0;
-    int syncs_ahead = 0;  // syncs started while files still arrive
-    bool syncing_ahead = false;
     ~Incoming() {
         staging.reset();
         if (dir_fd >= 0) ::close(dir_fd);
@@ -1204,7 +1200,6 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
     job.on_progress = [this, number = t.number](const WorkerReport& report) {
         if (auto it = incoming_.find(number); it != incoming_.end() && it->second->tracker) {
             it->second->tracker->add(report.bytes, report.files, Clock::now());
-            sync_ahead(*it->second);
         }
     };
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
@@ -1266,30 +1261,6 @@ void TransferManager::sync_staged(Incoming& t) {
         if (ok) return place(t);
         fail_incoming(t, result);
     });
-}
-
-// While many small files arrive the disk is mostly idle, and the syncfs
-// before publishing would wait for all of them at once (large files are
-// written back as they arrive): a sync at each quarter of the files writes
-// back what is there so far. Only the last sync counts for durability;
-// these leave it less to do.
-void TransferManager::sync_ahead(Incoming& t) {
-    if (!t.staging || t.syncing_ahead || t.publishing || t.syncs_ahead >= kSyncsAhead) return;
-    const auto progress = t.tracker->snapshot(Clock::now());
-    const std::size_t total = progress.total_files;
-    const auto quarter = static_cast<std::size_t>(t.syncs_ahead + 1);
-    if (total < kSyncAheadMinFiles || progress.files_done >= total ||
-        progress.files_done * (kSyncsAhead + 1) < total * quarter)
-        return;
-    ++t.syncs_ahead;
-    t.syncing_ahead = true;
-    ctx_.log->debug("transfer {}: syncing the {} files verified so far ({} of {})", t.number,
-                    progress.files_done, t.syncs_ahead, kSyncsAhead);
-    PoolJob job;
-    job.kind = "sync";
-    job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
-    submit_incoming_job(t, std::move(job),
-                        [](Incoming& t, bool, const std::string&) { t.syncing_ahead = false; });
 }
 
 // Runs a job for an incoming transfer: `done` gets the transfer, if it is

@@ -115,7 +115,6 @@ private:
     void reconsider(Incoming& t);   // the offer policy: ask, or accept at once
     void publish(Incoming& t);      // stamps, then sync_staged, then place
     void sync_staged(Incoming& t);  // the syncfs, in a worker
-    void sync_ahead(Incoming& t);   // an earlier syncfs, while files arrive
     void place(Incoming& t);
     void submit_incoming_job(Incoming& t, PoolJob job,
                              std::function<void(Incoming&, bool, const std::string&)> done);

@@ -108,8 +108,6 @@ class TransferTest(ChatTestCase):
         del want["escape"]  # a link outside what is sent is not sent
         self.assertEqual(got, want)
         self.assertEqual([n for n in os.listdir(download)], ["photos"])  # no staging left
-        # 1,005 files: the receiver wrote back the first quarter before the end.
-        self.assertRegex(b.log(), r"syncing the \d+ files verified so far \(1 of 3\)")
         print(f"transfer: {len(got)} entries compared by sha256, mode and mtime")
 
     def test_the_daemon_starts_with_room_for_a_large_trees_descriptors(self):
