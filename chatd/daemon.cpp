@@ -238,7 +238,7 @@ std::string Daemon::new_message_id() {
     std::string id(32, '0');
     const auto put_hex = [&id](std::size_t end, int digits, std::uint64_t value) {
         for (int i = 1; i <= digits; ++i, value >>= 4)
-            id[end - static_cast<std::size_t>(i)] = "0123456789abcdef"[value & 0xf];
+            id[end - static_cast<std::size_t>(i)] = kHexDigits[value & 0xf];
     };
     put_hex(12, 12, static_cast<std::uint64_t>(now_ms()));
     put_hex(16, 4, random_());

@@ -4,6 +4,8 @@
 
 #include <new>
 
+#include "text.hpp"
+
 namespace chat {
 
 ContentHash::ContentHash() : state_(XXH3_createState()) {
@@ -24,11 +26,10 @@ std::string ContentHash::hex() const {
     XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(static_cast<XXH3_state_t*>(state_)));
     // By hand, not snprintf: one hash per file on each side, and sixteen
     // snprintf calls were most of a small file's user time in a worker.
-    constexpr char kDigits[] = "0123456789abcdef";
     std::string out(32, '0');
     for (std::size_t i = 0; i < 16; ++i) {
-        out[2 * i] = kDigits[canonical.digest[i] >> 4];
-        out[2 * i + 1] = kDigits[canonical.digest[i] & 0xf];
+        out[2 * i] = kHexDigits[canonical.digest[i] >> 4];
+        out[2 * i + 1] = kHexDigits[canonical.digest[i] & 0xf];
     }
     return out;
 }

@@ -200,8 +200,8 @@ void append_json_string(std::string& out, std::string_view text) {
                 *p++ = 'u';
                 *p++ = '0';
                 *p++ = '0';
-                *p++ = "0123456789abcdef"[c >> 4];
-                *p++ = "0123456789abcdef"[c & 0xf];
+                *p++ = kHexDigits[c >> 4];
+                *p++ = kHexDigits[c & 0xf];
         }
         i = special + 1;
     }

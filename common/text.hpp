@@ -7,6 +7,9 @@
 
 namespace chat {
 
+// Lowercase hex digits, by value: for ids, hashes and \u escapes.
+inline constexpr char kHexDigits[] = "0123456789abcdef";
+
 bool is_valid_utf8(std::string_view bytes);
 
 // Makes every control or escape character visible instead of letting the
