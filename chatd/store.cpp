@@ -10,8 +10,8 @@ namespace chat {
 namespace {
 
 // 2 added transfers, 3 message order, 4 dropped the outbox index, 5 runs of
-// delivered rows
-constexpr int kSchemaVersion = 5;
+// delivered rows, 6 manifests apart from their transfers
+constexpr int kSchemaVersion = 6;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages (
@@ -44,10 +44,14 @@ CREATE TABLE IF NOT EXISTS transfers (
     peer      TEXT    NOT NULL,
     state     TEXT    NOT NULL,
     doc       TEXT    NOT NULL,
-    manifest  TEXT,
     updated   INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS transfers_wire ON transfers (direction, peer, wire_id);
+-- Apart from its transfer, whose row SQLite rewrites whole at every save.
+CREATE TABLE IF NOT EXISTS transfer_manifests (
+    number   INTEGER PRIMARY KEY REFERENCES transfers (number) ON DELETE CASCADE,
+    manifest TEXT    NOT NULL
+);
 CREATE TABLE IF NOT EXISTS held (
     id        INTEGER PRIMARY KEY,
     peer      TEXT    NOT NULL,
@@ -194,6 +198,16 @@ Store::Store(const std::string& path) : path_(path) {
         // message. Rows are marked delivered by id; the outbox is read at
         // start only, by a scan like the one for last_sequences().
         if (found < 4) exec("DROP INDEX IF EXISTS messages_outbox");
+        // In the transfer's row, a manifest of megabytes was written again
+        // with every save of its state (after each job of a receiving one).
+        if (found < 6 && has_column("transfers", "manifest")) {
+            exec(
+                "BEGIN IMMEDIATE;"
+                "INSERT OR REPLACE INTO transfer_manifests (number, manifest) "
+                "SELECT number, manifest FROM transfers WHERE manifest IS NOT NULL;"
+                "ALTER TABLE transfers DROP COLUMN manifest;"
+                "COMMIT");
+        }
         exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
         fold_all_delivered();
     } catch (const StoreError& e) {
@@ -584,24 +598,25 @@ std::vector<PeerRow> Store::peers() {
 void Store::save_transfer(const TransferRow& row) {
     Statement upsert(db_, cache_,
                      "INSERT INTO transfers (number, wire_id, direction, peer, state, doc, "
-                     "manifest, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                     "updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                      "ON CONFLICT (number) DO UPDATE SET state = excluded.state, "
-                     "doc = excluded.doc, updated = excluded.updated, "
-                     "manifest = COALESCE(excluded.manifest, manifest)");
+                     "doc = excluded.doc, updated = excluded.updated");
     upsert.bind(1, row.number).bind(2, row.wire_id).bind(3, row.direction).bind(4, row.peer);
-    upsert.bind(5, row.state).bind(6, row.doc).bind(8, row.updated_ms);
-    if (row.manifest) {
-        upsert.bind(7, *row.manifest);
-    } else {
-        upsert.bind_null(7);
-    }
+    upsert.bind(5, row.state).bind(6, row.doc).bind(7, row.updated_ms);
     upsert.step();
+    if (row.manifest) {
+        Statement put(db_, cache_,
+                      "INSERT OR REPLACE INTO transfer_manifests (number, manifest) "
+                      "VALUES (?1, ?2)");
+        put.bind(1, row.number).bind(2, *row.manifest).step();
+    }
 }
 
 std::vector<TransferRow> Store::transfers() {
     Statement select(db_, cache_,
-                     "SELECT number, wire_id, direction, peer, state, doc, manifest, updated "
-                     "FROM transfers ORDER BY number");
+                     "SELECT t.number, wire_id, direction, peer, state, doc, manifest, updated "
+                     "FROM transfers t LEFT JOIN transfer_manifests m USING (number) "
+                     "ORDER BY t.number");
     std::vector<TransferRow> rows;
     while (select.step()) {
         TransferRow row{select.integer(0), select.text(1), select.text(2), select.text(3),

@@ -405,7 +405,7 @@ TEST_SUITE("store") {
         sqlite3_close(db);
         REQUIRE(rc == SQLITE_OK);
         Store store(dir.db());
-        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 5);
+        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 6);
         const auto pending = store.pending();
         REQUIRE(pending.size() == 1);
         store.mark_delivered_rows(pending[0].id, pending[0].id, 5);
@@ -473,11 +473,61 @@ TEST_SUITE("store") {
         for (const char* state : states) {
             ++number;
             store.save_transfer({number, "id" + std::to_string(number), "in", "p:1", state, "{}",
-                                 std::nullopt, number});
+                                 "manifest " + std::to_string(number), number});
         }
         store.prune_transfers(2);
         std::vector<std::int64_t> kept;
         for (const auto& row : store.transfers()) kept.push_back(row.number);
         CHECK(kept == std::vector<std::int64_t>{3, 4, 5, 6});
+        // A pruned transfer's manifest goes with it.
+        CHECK(count_rows(dir.db(), "SELECT count(*) FROM transfer_manifests") == 4);
+        CHECK(store.transfers()[0].manifest == std::optional<std::string>("manifest 3"));
+    }
+
+    TEST_CASE("saving a transfer's state does not write its manifest again") {
+        // SQLite rewrites a row whole: with the manifest in it, each save of a
+        // receiving transfer (one per job) wrote megabytes to the WAL.
+        TempDir dir;
+        Store store(dir.db());
+        const std::string manifest(1 << 20, 'm');
+        store.save_transfer({1, "aa", "in", "p:1", "receiving", "{}", manifest, 1});
+        const auto wal_bytes = [&] { return std::filesystem::file_size(dir.db() + "-wal"); };
+        const auto before = wal_bytes();
+        std::string verified = "[";
+        for (int job = 0; job < 8; ++job) {
+            verified += std::to_string(job) + ",";
+            store.save_transfer({1, "aa", "in", "p:1", "receiving",
+                                 R"({"verified":)" + verified + "0]}", std::nullopt, 2 + job});
+        }
+        CHECK(wal_bytes() - before < 8 * 16 * 1024);
+        CHECK(store.transfers()[0].manifest == manifest);
+    }
+
+    TEST_CASE("a schema 5 store moves its manifests out of the transfers' rows") {
+        TempDir dir;
+        Store(dir.db()).save_transfer({1, "aa", "out", "p:1", "sending", "{}", "M1", 1});
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        // As schema 5 left it: the manifest in a column of transfers.
+        const int rc = sqlite3_exec(
+            db,
+            "DROP TABLE transfer_manifests; ALTER TABLE transfers ADD COLUMN manifest TEXT;"
+            "UPDATE transfers SET manifest = 'M1 of schema 5';"
+            "INSERT INTO transfers (number, wire_id, direction, peer, state, doc, updated) "
+            "VALUES (2, 'bb', 'in', 'p:2', 'offered', '{}', 2);"
+            "PRAGMA user_version = 5;",
+            nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+        Store store(dir.db());
+        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 6);
+        CHECK(count_rows(dir.db(),
+                         "SELECT count(*) FROM pragma_table_info('transfers') "
+                         "WHERE name = 'manifest'") == 0);
+        const auto rows = store.transfers();
+        REQUIRE(rows.size() == 2);
+        CHECK(rows[0].manifest == std::optional<std::string>("M1 of schema 5"));
+        CHECK(rows[0].state == "sending");
+        CHECK_FALSE(rows[1].manifest.has_value());
     }
 }
