@@ -9,7 +9,6 @@
 
 #include <sys/un.h>
 #include <algorithm>
-#include <asio/buffers_iterator.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/streambuf.hpp>
@@ -19,6 +18,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace chat {
@@ -112,15 +112,23 @@ private:
     // Idle between requests: the next whole line, or wait for one (60 s).
     void next_request() {
         if (!open_) return;
+        // One contiguous buffer (a streambuf's): memchr, not a scan through
+        // asio's buffer iterators, which took 4 ms of a 2 MB request.
         const auto data = input_.data();
-        const auto begin = asio::buffers_begin(data), end = asio::buffers_end(data);
+        const char* begin = static_cast<const char*>(data.data());
         // Only what came since the last look: a long request is scanned once.
-        const auto from = begin + static_cast<std::ptrdiff_t>(std::min(scanned_, input_.size()));
-        if (const auto newline = std::find(from, end, '\n'); newline != end) {
-            const auto length = static_cast<std::size_t>(newline - begin);
-            std::string line(begin, newline);
+        const std::size_t from = std::min(scanned_, data.size());
+        if (const void* newline = std::memchr(begin + from, '\n', data.size() - from)) {
+            const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
+            std::string line(begin, length);
             input_.consume(length + 1);
             scanned_ = 0;
+            if (awaiting_manifest_) {
+                TransferRequest request = std::move(*awaiting_manifest_);
+                awaiting_manifest_.reset();
+                request.manifest = std::move(line);
+                return dispatch(std::move(request));
+            }
             return on_request(std::move(line));
         }
         scanned_ = input_.size();
@@ -182,6 +190,16 @@ private:
             reject(e.what());
             return;
         }
+        if (auto* transfer = std::get_if<TransferRequest>(&request);
+            transfer && transfer->manifest_follows) {
+            awaiting_manifest_ = std::move(*transfer);
+            return next_request();
+        }
+        dispatch(std::move(request));
+    }
+
+    void dispatch(Request request) {
+        request_timer_.cancel();
         active_ = true;
         // A transfer's descriptors follow its request: reading now would take
         // their bytes and the kernel would drop the files.
@@ -325,6 +343,7 @@ private:
     RequestHandler& handler_;
     spdlog::logger& log_;
     std::shared_ptr<RequestReply> current_;
+    std::optional<TransferRequest> awaiting_manifest_;  // its manifest is the next line
     std::deque<std::string> writes_;  // push_back keeps the in-flight lines in place
     std::size_t in_flight_ = 0;       // lines of writes_ being written
     std::size_t queued_bytes_ = 0;

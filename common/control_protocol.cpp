@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "flat_json.hpp"
@@ -55,17 +56,19 @@ std::int64_t parse_rfc3339(const std::string& text) {
 }  // namespace
 
 std::string encode_request(const Request& request) {
-    // A transfer's manifest is megabytes: escaped once into the line, as
-    // json would write it, not copied into a document and dumped.
+    // A transfer's manifest is megabytes: the line after the request, as it
+    // is (encode_manifest writes one line).
     if (const auto* t = std::get_if<TransferRequest>(&request);
-        t && is_valid_utf8(t->peer) && is_valid_utf8(t->manifest)) {
-        std::string line =
-            R"({"cmd":"transfer","fds":)" + std::to_string(t->fds) + R"(,"manifest":)";
-        line.reserve(line.size() + t->manifest.size() + t->manifest.size() / 8 + 64);
-        append_json_string(line, t->manifest);
-        line += R"(,"peer":)";
+        t && is_valid_utf8(t->peer) &&
+        std::memchr(t->manifest.data(), '\n', t->manifest.size()) == nullptr) {
+        std::string line = R"({"cmd":"transfer","fds":)" + std::to_string(t->fds) +
+                           R"(,"manifest_follows":true,"peer":)";
         append_json_string(line, t->peer);
-        return line + R"(,"wait":)" + (t->wait ? "true" : "false") + "}\n";
+        line += R"(,"wait":)";
+        line += t->wait ? "true}\n" : "false}\n";
+        line.reserve(line.size() + t->manifest.size() + 1);
+        line += t->manifest;
+        return line + '\n';
     }
     json doc = std::visit(
         [](const auto& r) -> json {
@@ -164,7 +167,8 @@ Request parse_request(std::string_view line) {
     if (cmd == "transfer") {
         TransferRequest r;
         r.peer = required_string(doc, "peer");
-        r.manifest = required_string(doc, "manifest");
+        r.manifest_follows = field(doc, "manifest_follows", false);
+        if (!r.manifest_follows) r.manifest = required_string(doc, "manifest");
         const auto fds = field<std::int64_t>(doc, "fds", 0);
         if (fds < 0 || fds > 10'000'000) throw ProtocolError("field 'fds' is out of range");
         r.fds = static_cast<std::size_t>(fds);

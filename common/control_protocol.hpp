@@ -55,14 +55,21 @@ struct PeersRequest {
     bool operator==(const PeersRequest&) const = default;
 };
 
-// Offer files and folders to a peer. The manifest lists them; right after
-// this line the daemon answers {"send_fds":N} and the client passes the N
-// descriptors of the manifest's files, in order, as SCM_RIGHTS.
+// Offer files and folders to a peer. The manifest lists them; the daemon
+// then answers {"send_fds":N} and the client passes the N descriptors of the
+// manifest's files, in order, as SCM_RIGHTS.
+//
+// encode_request writes the manifest as the line after the request's
+// ({"manifest_follows":true}): megabytes of JSON, which as a string field
+// were escaped by chatcli and unescaped by chatd. parse_request sees only
+// the first line and sets manifest_follows; the caller reads the next line
+// into `manifest`. A request with the manifest as a string is read too.
 struct TransferRequest {
     std::string peer;
     std::string manifest;  // encode_manifest()
     std::size_t fds = 0;
-    bool wait = true;  // stream progress until done; else return once offered
+    bool wait = true;               // stream progress until done; else return once offered
+    bool manifest_follows = false;  // parsed: the next line is the manifest
     bool operator==(const TransferRequest&) const = default;
 };
 

@@ -128,6 +128,24 @@ class BadControlClientTest(ChatTestCase):
             self.assertEqual((reply["ok"], reply["code"], reply["error"]), (False, "bad_request", error))
         self.assertEqual(d.status()["name"], "alice")
 
+    def test_a_transfer_whose_manifest_line_is_bad_or_missing_is_refused(self):
+        d = self.daemon("alice")
+        head = json.dumps({"cmd": "transfer", "peer": "127.0.0.1:9", "fds": 0,
+                           "manifest_follows": True}).encode() + b"\n"
+        c = self.connect(d)
+        c.sendall(head + b"this is no manifest\n")
+        lines = c.makefile().read().splitlines()
+        self.assertEqual(json.loads(lines[0]), {"send_fds": 0})
+        reply = json.loads(lines[-1])
+        self.assertEqual((reply["ok"], reply["code"], reply["error"]),
+                         (False, "bad_request", "manifest is not a JSON object"))
+        # The manifest's line never finished: nothing is offered, nothing waits on it.
+        c = self.connect(d)
+        c.sendall(head + b'{"version":1,"entr')
+        c.close()
+        self.assertEqual(d.status()["name"], "alice")
+        self.assertEqual(d.request({"cmd": "transfers"}).get("transfers", []), [])
+
     def test_one_connection_carries_many_requests_in_order_until_a_bad_one(self):
         a, b = self.daemon("alice"), self.daemon("bob")
         c = self.connect(a)

@@ -36,20 +36,42 @@ TEST_SUITE("control_protocol") {
         };
         for (const auto& request : requests) {
             const std::string line = encode_request(request);
-            // Written directly, a transfer request is what json would write.
+            // Written directly, a transfer request is what json would write,
+            // and its manifest the next line, as it is.
             if (const auto* t = std::get_if<TransferRequest>(&request)) {
-                CHECK(line == nlohmann::json{{"cmd", "transfer"},
-                                             {"peer", t->peer},
-                                             {"manifest", t->manifest},
-                                             {"fds", t->fds},
-                                             {"wait", t->wait}}
-                                      .dump() +
-                                  "\n");
+                const auto end = line.find('\n');
+                CHECK(line.substr(0, end) == nlohmann::json{{"cmd", "transfer"},
+                                                            {"peer", t->peer},
+                                                            {"manifest_follows", true},
+                                                            {"fds", t->fds},
+                                                            {"wait", t->wait}}
+                                                 .dump());
+                CHECK(line.substr(end + 1) == t->manifest + "\n");
+                auto parsed = std::get<TransferRequest>(parse_request(line.substr(0, end)));
+                CHECK(parsed.manifest_follows);
+                CHECK(parsed.manifest.empty());
+                parsed.manifest = t->manifest;
+                parsed.manifest_follows = false;
+                CHECK(parsed == *t);
+                continue;
             }
             CHECK(line.back() == '\n');
             CHECK(line.find('\n') == line.size() - 1);  // one line, whatever the text
             CHECK(parse_request(line) == request);
         }
+    }
+
+    TEST_CASE("a transfer's manifest goes in the line only when it cannot follow it") {
+        // A manifest with a newline (encode_manifest never writes one) would
+        // end the line after the request early: it is escaped into the request.
+        const TransferRequest request{"bob", "{\n}", 1, true};
+        const std::string line = encode_request(request);
+        CHECK(line.find('\n') == line.size() - 1);
+        CHECK(std::get<TransferRequest>(parse_request(line)) == request);
+        // As an older chatcli writes it.
+        CHECK(std::get<TransferRequest>(parse_request(
+                  R"({"cmd":"transfer","peer":"p","manifest":"{}","fds":0,"wait":true})")) ==
+              TransferRequest{"p", "{}", 0, true});
     }
 
     TEST_CASE("defaults for missing optional fields") {
