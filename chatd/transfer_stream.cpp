@@ -23,6 +23,7 @@
 #include "content_hash.hpp"
 #include "flat_json.hpp"
 #include "staging.hpp"
+#include "stream_lines.hpp"
 
 namespace chat {
 namespace {
@@ -49,14 +50,13 @@ private:
     std::unique_ptr<char[]> data_;
 };
 
-// The lines sent for every file, written as text: as json would dump them,
-// without building a document three times per file.
-std::string file_head_line(std::size_t index, std::uint64_t offset) {
-    return "{\"file\":" + std::to_string(index) + ",\"offset\":" + std::to_string(offset) + "}\n";
-}
-std::string hash_line(const std::string& hex) { return "{\"hash\":\"" + hex + "\"}\n"; }
-std::string verified_line(std::size_t index) {
-    return "{\"file\":" + std::to_string(index) + ",\"ok\":true}\n";
+// A line outside the layouts of stream_lines (the end line, an error verdict,
+// a resume): a flat object read without json's lexer when it can be.
+json parse_line(std::string_view text) {
+    auto flat = read_flat_object(text);
+    json doc = flat ? std::move(*flat) : json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) throw StreamError("the peer sent a bad line");
+    return doc;
 }
 
 // Timeouts turn a dead peer into an error; no Nagle delay, since each file
@@ -77,32 +77,32 @@ public:
     explicit Reader(int fd, std::function<void()> before_wait = {})
         : fd_(fd), before_wait_(std::move(before_wait)) {}
 
-    json line() {
-        std::string text;
+    json line() { return parse_line(text_line()); }
+
+    // The next line without its newline, valid until the next read.
+    std::string_view text_line() {
+        line_.clear();
         for (;;) {
-            for (std::size_t i = begin_; i < end_; ++i) {
-                if (buffer_[i] != '\n') continue;
-                text.append(&buffer_[begin_], i - begin_);
-                begin_ = i + 1;
-                // Per file lines are flat: read without json's lexer.
-                auto flat = read_flat_object(text);
-                json doc = flat ? std::move(*flat) : json::parse(text, nullptr, false);
-                if (doc.is_discarded() || !doc.is_object())
-                    throw StreamError("the peer sent a bad line");
-                return doc;
+            const char* data = buffer_.data();
+            if (const void* newline = std::memchr(data + begin_, '\n', end_ - begin_)) {
+                const auto length =
+                    static_cast<std::size_t>(static_cast<const char*>(newline) - (data + begin_));
+                line_.append(data + begin_, length);
+                begin_ += length + 1;
+                return line_;
             }
-            text.append(&buffer_[begin_], end_ - begin_);
+            line_.append(data + begin_, end_ - begin_);
             begin_ = end_ = 0;
-            if (text.size() > kMaxLineBytes) throw StreamError("the peer sent an over-long line");
+            if (line_.size() > kMaxLineBytes) throw StreamError("the peer sent an over-long line");
             fill();
         }
     }
 
     // A whole line if one has arrived, reading only what is there already;
     // nullopt otherwise (a partial line stays buffered).
-    std::optional<json> try_line() {
+    std::optional<std::string_view> try_text_line() {
         for (;;) {
-            if (std::memchr(buffer_.data() + begin_, '\n', end_ - begin_)) return line();
+            if (std::memchr(buffer_.data() + begin_, '\n', end_ - begin_)) return text_line();
             if (begin_ > 0) {
                 std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
                 end_ -= begin_;
@@ -160,6 +160,7 @@ private:
     std::function<void()> before_wait_;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
+    std::string line_;  // kept: most lines are a few dozen bytes
 };
 
 void send_line(int fd, const json& doc) {
@@ -354,11 +355,16 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
     Pacer pacer(p.max_bytes_per_second);
     std::uint64_t wire_bytes = 0;
 
-    const auto on_verdict = [&](const json& verdict) {
+    const auto on_verdict = [&](std::string_view text) {
         if (awaiting.empty()) throw StreamError("the receiver answered a file not sent");
         const Awaiting a = awaiting.front();
         awaiting.pop_front();
         const StreamFile& f = p.files[a.k];
+        if (std::uint64_t index = 0; read_verified_line(text, index)) {
+            if (index != f.index) throw StreamError("the receiver answered out of order");
+            return batch.file_done(f.index);
+        }
+        const json verdict = parse_line(text);
         if (verdict.value("file", std::size_t{0}) != f.index)
             throw StreamError("the receiver answered out of order");
         if (verdict.value("ok", false)) return batch.file_done(f.index);
@@ -369,7 +375,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
         again.push_back(a.k);
     };
     const auto read_ready_verdicts = [&] {
-        while (auto verdict = reader.try_line()) on_verdict(*verdict);
+        while (auto verdict = reader.try_text_line()) on_verdict(*verdict);
     };
     Writer writer(fd, p.timeout_seconds, read_ready_verdicts);
 
@@ -399,7 +405,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
     };
     const auto wait_for_verdicts = [&] {
         writer.flush();
-        while (!awaiting.empty()) on_verdict(reader.line());
+        while (!awaiting.empty()) on_verdict(reader.text_line());
     };
 
     for (std::size_t k = 0; k < p.files.size(); ++k) {
@@ -465,13 +471,17 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
     ProgressBatcher batch(progress);
     std::vector<std::size_t> verified;
     for (;;) {
-        const json head = reader.line();
-        if (head.value("end", false)) {
-            flush_verdicts();
-            break;
+        std::uint64_t index = 0, offset = 0;
+        if (const std::string_view text = reader.text_line();
+            !read_file_head(text, index, offset)) {
+            const json head = parse_line(text);
+            if (head.value("end", false)) {
+                flush_verdicts();
+                break;
+            }
+            index = head.value("file", std::size_t{0});
+            offset = head.value("offset", std::uint64_t{0});
         }
-        const auto index = head.value("file", std::size_t{0});
-        const auto offset = head.value("offset", std::uint64_t{0});
         const auto it = by_index.find(index);
         if (it == by_index.end()) throw StreamError("the sender named a file outside this job");
         const StreamFile& f = *it->second;
@@ -549,13 +559,18 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
                 flushed = at;
             }
         });
-        const json trailer = reader.line();
+        std::string_view sent_hash;
+        std::string sent_hash_text;  // when the trailer is not in hash_line's layout
+        if (const std::string_view text = reader.text_line(); !read_hash_line(text, sent_hash)) {
+            sent_hash_text = parse_line(text).value("hash", "");
+            sent_hash = sent_hash_text;
+        }
         if (!storage_error.empty()) {
             verdict({{"file", index}, {"ok", false}, {"fatal", true}, {"error", storage_error}});
             flush_verdicts();
             throw StreamError(storage_error);
         }
-        if (trailer.value("hash", "") == hash.hex()) {
+        if (sent_hash == hash.hex()) {
             // Mode and mtime now, through the open descriptor: after the last
             // write, and cheaper than a lookup by name at publish. A mode
             // without owner write waits for publish, so a rerun after a

@@ -15,7 +15,7 @@
 // sender reads them whenever they are there (its writes poll for input, so
 // neither side can block the other). H is XXH3-128 of the whole file: the
 // receiver hashes its staged prefix plus what arrives, so a resumed file is
-// verified end to end too.
+// verified end to end too. The per-file lines are common/stream_lines'.
 #include <cstdint>
 #include <functional>
 #include <optional>
