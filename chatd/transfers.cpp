@@ -155,6 +155,7 @@ struct TransferManager::Outgoing {
     std::unique_ptr<asio::steady_timer> retry;
     std::string token;
     std::uint16_t port = 0;
+    bool manifest_line = false;  // the receiver takes the manifest as a line of its own
     std::size_t jobs_left = 0;
 };
 
@@ -621,6 +622,7 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
     t->state = "sending";
     t->token = answer.token;
     t->port = answer.port;
+    t->manifest_line = answer.manifest_line;
     save(*t, false);
     ctx_.log->info("transfer {} accepted by {}", t->number, t->peer);
     if (t->reply) t->reply->send_line(reply_line({{"event", "accepted"}, {"id", t->number}}));
@@ -634,14 +636,24 @@ void TransferManager::send_manifest(std::uint64_t number, int attempt) {
     Outgoing& t = *outgoing_.at(number);
     auto socket = std::make_shared<asio::ip::tcp::socket>(ctx_.io);
     // Written directly: the manifest is megabytes for a large tree, and its
-    // text is valid UTF-8 (it was decoded before it was kept).
-    auto header = std::make_shared<std::string>(R"({"manifest":)");
-    append_json_string(*header, t.manifest_text);
+    // text is valid UTF-8 (it was decoded before it was kept). A receiver
+    // that says so takes it as the next line, as it is: as a string it was
+    // escaped here and unescaped there (about 6 and 11 ms for 18,800 files).
+    const bool as_line = t.manifest_line && std::memchr(t.manifest_text.data(), '\n',
+                                                        t.manifest_text.size()) == nullptr;
+    auto header =
+        std::make_shared<std::string>(as_line ? R"({"manifest_follows":true)" : R"({"manifest":)");
+    if (!as_line) append_json_string(*header, t.manifest_text);
     *header += R"(,"token":)";
     append_json_string(*header, t.token);
     *header += R"(,"transfer":)";
     append_json_string(*header, t.id);
     *header += "}\n";
+    if (as_line) {
+        header->reserve(header->size() + t.manifest_text.size() + 1);
+        *header += t.manifest_text;
+        *header += '\n';
+    }
     const asio::ip::tcp::endpoint endpoint(address_of(t.peer), t.port);
     // A silent peer must not hold the transfer: closing the socket fails
     // whichever step is waiting.
@@ -988,7 +1000,7 @@ void TransferManager::reconsider(Incoming& t) {
 void TransferManager::answer(const Incoming& t) {
     TransferAnswer a;
     if (t.state == "accepted" || t.state == "receiving") {
-        a = {"accepted", t.token, acceptor_.local_endpoint().port(), "", {}};
+        a = {"accepted", t.token, acceptor_.local_endpoint().port(), "", {}, true};
     } else if (t.state == "done") {
         a.state = "done";
         for (const auto& [offered, placed] : t.placed) a.placed.push_back(placed);
@@ -1091,7 +1103,8 @@ void TransferManager::accept_next() {
                           if (ec) return;
                           const std::string header(static_cast<const char*>(buffer->data().data()),
                                                    n - 1);
-                          on_header(socket, header);
+                          buffer->consume(n);
+                          on_header(socket, buffer, header);
                       });
         }
         accept_next();
@@ -1099,7 +1112,7 @@ void TransferManager::accept_next() {
 }
 
 void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
-                                const std::string& text) {
+                                std::shared_ptr<asio::streambuf> rest, const std::string& text) {
     asio::error_code ec;
     const auto remote = socket->remote_endpoint(ec);
     const std::string who = ec ? "?" : remote.address().to_string();
@@ -1122,6 +1135,26 @@ void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
     }
     if (header.contains("manifest") && header["manifest"].is_string()) {
         return receive_manifest(*t, *socket, header["manifest"].get_ref<const std::string&>());
+    }
+    if (true_field(header, "manifest_follows")) {
+        // The next line, within the header's limits (it is already partly in
+        // `rest`); the transfer is looked up again, as it may end meanwhile.
+        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, kHeaderTimeout);
+        timer->async_wait([socket](asio::error_code ec) {
+            if (!ec) socket->close(ec);
+        });
+        return read_line(
+            socket, rest, 0,
+            [this, socket, rest, timer, id = t->id](asio::error_code ec, std::size_t n) {
+                timer->cancel();
+                Incoming* t = incoming_by_id(id);
+                if (ec || !t || (t->state != "accepted" && t->state != "receiving")) {
+                    socket->close(ec);
+                    return;
+                }
+                const std::string manifest(static_cast<const char*>(rest->data().data()), n - 1);
+                receive_manifest(*t, *socket, manifest);
+            });
     }
     if (header.contains("files") && header["files"].is_array() && t->manifest && !t->publishing) {
         std::vector<std::size_t> files;

@@ -22,6 +22,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/streambuf.hpp>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -108,7 +109,8 @@ private:
     void accept_offer(Incoming& t, const std::string& dir, std::shared_ptr<ReplySink> reply);
     void answer(const Incoming& t);
     void accept_next();
-    void on_header(std::shared_ptr<asio::ip::tcp::socket> socket, const std::string& line);
+    void on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
+                   std::shared_ptr<asio::streambuf> rest, const std::string& line);
     void receive_manifest(Incoming& t, asio::ip::tcp::socket& socket, const std::string& text);
     void receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                        const std::vector<std::size_t>& files);

@@ -78,6 +78,8 @@ DecodedDatagram decode_answer(const json& doc, DecodedDatagram d) {
         }
         d.answer.token = *token;
         d.answer.port = port->get<std::uint16_t>();
+        const auto line = doc.find("manifest_line");
+        d.answer.manifest_line = line != doc.end() && line->is_boolean() && line->get<bool>();
     } else if (*state == "rejected") {
         const std::string* reason = string_field(doc, "reason");
         if (reason && is_valid_utf8(*reason)) d.answer.reason = reason->substr(0, 512);
@@ -347,6 +349,7 @@ std::string encode_answer(std::string_view id, const TransferAnswer& answer) {
     if (answer.state == "accepted") {
         doc["token"] = answer.token;
         doc["port"] = answer.port;
+        if (answer.manifest_line) doc["manifest_line"] = true;
     }
     if (answer.state == "rejected") doc["reason"] = answer.reason;
     if (answer.state == "done") {

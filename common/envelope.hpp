@@ -42,6 +42,9 @@ struct TransferAnswer {
     std::uint16_t port = 0;
     std::string reason;               // rejected
     std::vector<std::string> placed;  // done: at most kMaxOfferNames
+    // accepted: the receiver reads the manifest as the line after the
+    // connection's header, not as a string in it (older chatd: false).
+    bool manifest_line = false;
     bool operator==(const TransferAnswer&) const = default;
 };
 

@@ -376,11 +376,12 @@ class HostileSenderTest(ChatTestCase):
                              "entries": files + 1, "names": ["x"]}).encode(), ("127.0.0.1", b.port))
         answer = json.loads(s.recv(65535))
         self.assertEqual(answer["state"], "accepted")
+        self.answer = answer
         return answer["token"], answer["port"]
 
-    def send_header(self, port, header):
+    def send_header(self, port, header, then=b""):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
-            c.sendall((json.dumps(header) + "\n").encode())
+            c.sendall((json.dumps(header) + "\n").encode() + then)
             c.settimeout(10)
             data = b""
             while chunk := c.recv(4096):
@@ -416,6 +417,24 @@ class HostileSenderTest(ChatTestCase):
                 self.assertIn("manifest entry", json.loads(reply)["error"])
                 self.assertEqual(self.transfers_of(b)[0]["state"], "failed")
                 self.assert_nothing_outside(b)
+
+    def test_a_manifest_on_its_own_line_is_checked_the_same(self):
+        b = self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        token, port = self.offer_and_token(b, 1, 1)
+        self.assertIs(self.answer.get("manifest_line"), True)  # the receiver offers it
+        entries = [{"t": "d", "p": "x"}, {"t": "f", "p": "x/../../evil", "s": 1}]
+        # Without the token, the line after the header is never read.
+        self.assertEqual(self.send_header(port, {"transfer": self.TRANSFER, "token": "f" * 32,
+                                                 "manifest_follows": True},
+                                          then=self.manifest(entries).encode() + b"\n"), b"")
+        self.assertEqual(self.transfers_of(b)[0]["state"], "accepted")
+        reply = json.loads(self.send_header(port, {"transfer": self.TRANSFER, "token": token,
+                                                   "manifest_follows": True},
+                                            then=self.manifest(entries).encode() + b"\n"))
+        self.assertFalse(reply["ok"])
+        self.assertIn("manifest entry 1 ('x/../../evil')", reply["error"])
+        self.assertEqual(self.transfers_of(b)[0]["state"], "failed")
+        self.assert_nothing_outside(b)
 
     def test_a_manifest_that_lies_about_the_offer_is_refused(self):
         b = self.daemon("bob", transfer={"workers": 1, "accept": "all"})

@@ -162,6 +162,7 @@ TEST_SUITE("envelope") {
         const TransferAnswer answers[] = {
             {"pending", "", 0, "", {}},
             {"accepted", "ffeeddccbbaa99887766554433221100", 7890, "", {}},
+            {"accepted", "ffeeddccbbaa99887766554433221100", 7890, "", {}, true},
             {"rejected", "", 0, "not enough free space: 5.0 GB offered, 1.2 GB free", {}},
             {"done", "", 0, "", {"photos (1)", "notes\n.txt"}},
         };
@@ -169,6 +170,15 @@ TEST_SUITE("envelope") {
             d = decode_datagram(encode_answer(kId, answer));
             CHECK(d.kind == DatagramKind::answer);
             CHECK(d.answer == answer);
+        }
+
+        // From an older chatd, or not a boolean: the manifest as a string.
+        for (const char* line : {"", R"(,"manifest_line":1)", R"(,"manifest_line":"yes")"}) {
+            d = decode_datagram("{\"chatd\":1,\"type\":\"answer\",\"id\":\"" + kId +
+                                R"(","state":"accepted","token":")" + kId + R"(","port":7890)" +
+                                line + "}");
+            CHECK(d.kind == DatagramKind::answer);
+            CHECK_FALSE(d.answer.manifest_line);
         }
 
         d = decode_datagram(encode_cancel(kId, "cancelled by the sender"));
