@@ -321,6 +321,10 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             for (const auto& i : doc.value("verified", json::array()))
                 t->verified.insert(i.get<std::size_t>());
             t->files_stamped = doc.value("files_stamped", false);
+            if (t->state == "done") {  // listed whole, as before the restart
+                t->tracker = std::make_unique<ProgressTracker>(t->offer.bytes, t->offer.files, now);
+                t->tracker->add(static_cast<std::int64_t>(t->offer.bytes), t->offer.files, now);
+            }
             Incoming& ref = *t;
             incoming_[t->number] = std::move(t);
             if (ref.state != "accepted" && ref.state != "receiving") continue;

@@ -144,10 +144,13 @@ class ResumeTest(ChatTestCase):
         a.start()
         b.start()
         after = (self.transfers(a), self.transfers(b))
-        self.assertEqual([(t["id"], t["state"], t.get("placed")) for t in after[0]],
-                         [(t["id"], t["state"], t.get("placed")) for t in before[0]])
-        self.assertEqual([(t["id"], t["state"], t["dir"], t["placed"]) for t in after[1]],
-                         [(t["id"], t["state"], t["dir"], t["placed"]) for t in before[1]])
+        # A finished transfer still shows every file done, on both sides.
+        keys = ("id", "state", "placed", "files", "files_done", "bytes", "bytes_done")
+        self.assertEqual([[t.get(k) for k in keys] for t in after[0]],
+                         [[t.get(k) for k in keys] for t in before[0]])
+        self.assertEqual([[t.get(k) for k in keys + ("dir",)] for t in after[1]],
+                         [[t.get(k) for k in keys + ("dir",)] for t in before[1]])
+        self.assertEqual(after[1][0]["files_done"], after[1][0]["files"])
         # Sending the same paths again is a new transfer once the last one is done.
         again = self.start_transfer(a, b)
         out, err = again.communicate(timeout=60)
