@@ -57,8 +57,9 @@ ControlClient::~ControlClient() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void ControlClient::send(const Request& request) {
-    const std::string line = encode_request(request);
+void ControlClient::send(const Request& request) { send_text(encode_request(request)); }
+
+void ControlClient::send_text(const std::string& line) {
     std::size_t written = 0;
     while (written < line.size()) {
         const ssize_t n = ::send(fd_, line.data() + written, line.size() - written, MSG_NOSIGNAL);

@@ -18,6 +18,7 @@ public:
     ~ControlClient();
 
     void send(const Request& request);
+    void send_text(const std::string& text);  // lines encoded already
     // Reads give up after this long (a daemon that never answers), throwing
     // NoAnswer; 0 waits forever, as following does.
     void set_read_timeout(double seconds);

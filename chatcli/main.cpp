@@ -120,8 +120,9 @@ int print_replies(ControlClient& client, const Invocation& inv) {
 }
 
 // `chatcli transfer`: walk, pass the descriptors, then follow the events.
-int run_transfer(ControlClient& client, Invocation& inv) {
+int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
     auto& request = std::get<chat::TransferRequest>(inv.request);
+    ControlClient client = ControlClient::connect(candidates);  // before a long walk
     WalkResult walk;
     try {
         walk = walk_paths(inv.paths);
@@ -135,6 +136,7 @@ int run_transfer(ControlClient& client, Invocation& inv) {
     request.manifest = chat::encode_manifest(walk.manifest);
     request.fds = fds.size();
     client.send(inv.request);
+    bool resent = false;
 
     const bool bar = ::isatty(STDERR_FILENO) && !inv.json;
     bool bar_shown = false;
@@ -143,6 +145,15 @@ int run_transfer(ControlClient& client, Invocation& inv) {
         auto flat = chat::read_flat_object(*text);
         const json event = flat ? std::move(*flat) : json::parse(*text, nullptr, false);
         if (!event.is_object()) continue;
+        // A chatd from before the manifest's own line (still running after
+        // an upgrade): the request once more, with the manifest as a field.
+        if (!resent && event.value("code", "") == "bad_request" &&
+            event.value("error", "") == chat::kManifestMissing) {
+            resent = true;
+            client = ControlClient::connect(candidates);
+            client.send_text(chat::encode_transfer_request_with_manifest_field(request));
+            continue;
+        }
         if (event.contains("send_fds")) {
             for (std::size_t at = 0; at < fds.size(); at += chat::kMaxFdsPerMessage) {
                 const auto end = std::min(fds.size(), at + chat::kMaxFdsPerMessage);
@@ -303,10 +314,7 @@ int main(int argc, char** argv) {
             std::error_code ec;  // the daemon's working directory is not ours
             decide->to = std::filesystem::absolute(decide->to, ec).string();
         }
-        if (inv.command == "transfer") {
-            ControlClient client = ControlClient::connect(candidates);
-            return run_transfer(client, inv);
-        }
+        if (inv.command == "transfer") return run_transfer(candidates, inv);
         if (inv.lines) {
             ControlClient client = ControlClient::connect(candidates);
             return run_send_lines(client, inv);

@@ -99,7 +99,7 @@ std::string encode_request(const Request& request) {
                         {"peer", r.peer},
                         {"manifest", r.manifest},
                         {"fds", r.fds},
-                        {"wait", r.wait}};
+                        {"wait", r.wait}};  // a manifest with a newline (never from chatcli)
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
                 return {{"cmd", "transfers"}, {"watch", r.watch}};
             } else if constexpr (std::is_same_v<T, StallRequest>) {
@@ -111,6 +111,22 @@ std::string encode_request(const Request& request) {
         request);
     // Replace, not throw: the daemon checks the text itself and says why.
     return reply_line(doc);
+}
+
+std::string encode_transfer_request_with_manifest_field(const TransferRequest& t) {
+    if (!is_valid_utf8(t.peer) || !is_valid_utf8(t.manifest)) {
+        return reply_line(json{{"cmd", "transfer"},
+                               {"peer", t.peer},
+                               {"manifest", t.manifest},
+                               {"fds", t.fds},
+                               {"wait", t.wait}});
+    }
+    std::string line = R"({"cmd":"transfer","fds":)" + std::to_string(t.fds) + R"(,"manifest":)";
+    line.reserve(line.size() + t.manifest.size() + t.manifest.size() / 8 + 64);
+    append_json_string(line, t.manifest);
+    line += R"(,"peer":)";
+    append_json_string(line, t.peer);
+    return line + R"(,"wait":)" + (t.wait ? "true" : "false") + "}\n";
 }
 
 Request parse_request(std::string_view line) {

@@ -73,6 +73,12 @@ struct TransferRequest {
     bool operator==(const TransferRequest&) const = default;
 };
 
+// The transfer request as a chatd older than manifest_follows reads it: the
+// manifest as a string field. chatcli sends it again in this form when chatd
+// answers kManifestMissing (a daemon not restarted after an upgrade).
+std::string encode_transfer_request_with_manifest_field(const TransferRequest& request);
+inline constexpr std::string_view kManifestMissing = "missing string field 'manifest'";
+
 struct TransfersRequest {
     bool watch = false;
     bool operator==(const TransfersRequest&) const = default;

@@ -249,6 +249,38 @@ class BadUserInputTest(ChatTestCase):
             self.assertIn(error, r.stderr.decode())
         self.assertEqual(a.history(), [])
 
+    def test_a_transfer_to_a_chatd_from_before_the_manifest_line_is_sent_again_as_it_reads(self):
+        # A daemon still running from before an upgrade refuses the request
+        # whose manifest follows it; chatcli sends it again with the manifest
+        # as a field, on a new connection. The fake daemon answers as one would.
+        tree = os.path.join(self.root, "tree")
+        os.makedirs(tree)
+        with open(os.path.join(tree, "f"), "w") as f:
+            f.write("x")
+        path = os.path.join(self.root, "old.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)
+        server.listen(2)
+        server.settimeout(10 * SLOW)
+        self.addCleanup(server.close)
+        cli = subprocess.Popen([CHATCLI, "--socket", path, "--json", "transfer", "127.0.0.1:9", tree],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        requests = []
+        for reply in (b'{"code":"bad_request","error":"missing string field \'manifest\'","ok":false}\n',
+                      b'{"code":"failed","error":"old chatd, seen","ok":false}\n'):
+            conn, _ = server.accept()
+            with conn:
+                requests.append(json.loads(conn.makefile().readline()))
+                conn.sendall(reply)
+        out, err = cli.communicate(timeout=30)
+        self.assertIs(requests[0].get("manifest_follows"), True)
+        self.assertNotIn("manifest", requests[0])
+        self.assertEqual(json.loads(requests[1]["manifest"])["entries"][1]["p"], "tree/f")
+        self.assertEqual({k: requests[1][k] for k in ("cmd", "peer", "fds")},
+                         {"cmd": "transfer", "peer": "127.0.0.1:9", "fds": 1})
+        self.assertEqual(cli.returncode, 1, err)  # the second answer's failure, as it came
+        self.assertIn("old chatd, seen", out)
+
     def test_a_daemon_that_never_answers_is_not_waited_on_forever(self):
         path = os.path.join(self.root, "silent.sock")
         silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

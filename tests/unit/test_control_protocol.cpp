@@ -68,6 +68,17 @@ TEST_SUITE("control_protocol") {
         const std::string line = encode_request(request);
         CHECK(line.find('\n') == line.size() - 1);
         CHECK(std::get<TransferRequest>(parse_request(line)) == request);
+        // For a chatd from before manifest_follows: one line, manifest as a field.
+        const TransferRequest older{"bob", R"({"version":1,"entries":[]})", 3, false};
+        const std::string field_form = encode_transfer_request_with_manifest_field(older);
+        CHECK(field_form == nlohmann::json{{"cmd", "transfer"},
+                                           {"peer", older.peer},
+                                           {"manifest", older.manifest},
+                                           {"fds", older.fds},
+                                           {"wait", older.wait}}
+                                    .dump() +
+                                "\n");
+        CHECK(std::get<TransferRequest>(parse_request(field_form)) == older);
         // As an older chatcli writes it.
         CHECK(std::get<TransferRequest>(parse_request(
                   R"({"cmd":"transfer","peer":"p","manifest":"{}","fds":0,"wait":true})")) ==
