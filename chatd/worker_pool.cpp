@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -192,11 +193,24 @@ void WorkerPool::cancel(std::uint64_t id) {
 }
 
 void WorkerPool::dispatch() {
+    // A send job waits on its peer's receive job, and the peer may be this
+    // daemon (a transfer to itself) or be sending here at the same time. If
+    // send jobs held every worker, the receive and sync jobs that let them
+    // finish could not start until the streams timed out (30 s each, then
+    // again): they may hold all workers but one.
+    const std::size_t send_limit = std::max<std::size_t>(1, workers_.size() - 1);
+    std::size_t sends = 0;
+    for (const auto& worker : workers_)
+        if (worker.running && worker.running->job.kind == "send") ++sends;
     for (std::size_t slot = 0; slot < workers_.size() && !queue_.empty(); ++slot) {
         Worker& worker = workers_[slot];
         if (worker.running || worker.cancelled || !worker.socket) continue;
-        Running next = std::move(queue_.front());
-        queue_.pop_front();
+        const auto taken = std::find_if(queue_.begin(), queue_.end(), [&](const Running& r) {
+            return r.job.kind != "send" || sends < send_limit;
+        });
+        if (taken == queue_.end()) return;  // only sends, and enough of them run
+        Running next = std::move(*taken);
+        queue_.erase(taken);
         PoolJob& job = next.job;
         const std::string message = encode_job({next.id, job.kind, job.params_json});
         if (!send_with_fds(worker.socket->native_handle(), message, job.fds.get())) {
@@ -206,6 +220,7 @@ void WorkerPool::dispatch() {
             continue;
         }
         job.fds.reset();  // the worker has its own copies now
+        if (job.kind == "send") ++sends;
         worker.running = std::move(next);
     }
 }
