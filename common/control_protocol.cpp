@@ -58,9 +58,11 @@ std::int64_t parse_rfc3339(const std::string& text) {
 std::string encode_request(const Request& request) {
     // A transfer's manifest is megabytes: the line after the request, as it
     // is (encode_manifest writes one line).
-    if (const auto* t = std::get_if<TransferRequest>(&request);
-        t && is_valid_utf8(t->peer) &&
-        std::memchr(t->manifest.data(), '\n', t->manifest.size()) == nullptr) {
+    if (const auto* t = std::get_if<TransferRequest>(&request)) {
+        if (!is_valid_utf8(t->peer) ||
+            std::memchr(t->manifest.data(), '\n', t->manifest.size()) != nullptr) {
+            return encode_transfer_request_with_manifest_field(*t);
+        }
         std::string line = R"({"cmd":"transfer","fds":)" + std::to_string(t->fds) +
                            R"(,"manifest_follows":true,"peer":)";
         append_json_string(line, t->peer);
@@ -95,11 +97,7 @@ std::string encode_request(const Request& request) {
             } else if constexpr (std::is_same_v<T, PeersRequest>) {
                 return {{"cmd", "peers"}};
             } else if constexpr (std::is_same_v<T, TransferRequest>) {
-                return {{"cmd", "transfer"},
-                        {"peer", r.peer},
-                        {"manifest", r.manifest},
-                        {"fds", r.fds},
-                        {"wait", r.wait}};  // a manifest with a newline (never from chatcli)
+                return nullptr;  // written above
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
                 return {{"cmd", "transfers"}, {"watch", r.watch}};
             } else if constexpr (std::is_same_v<T, StallRequest>) {
