@@ -767,9 +767,9 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         append_job_file(params, index, t.manifest.entries[index], false);
         job.fds.push_back(::fcntl(t.fds.get()[slot], F_DUPFD_CLOEXEC, 0));
     }
-    // The transfer's rate limit is shared by the jobs running at once.
+    // The transfer's rate limit is shared by the send jobs that can run at once.
     const std::uint64_t parallel =
-        std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.pids().size()));
+        std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.send_slots()));
     params += R"(],"host":)";
     append_json_string(params, parse_host_port(t.peer).host);
     params += R"(,"max_rate":)" + std::to_string(ctx_.config.transfer.max_rate / parallel);

@@ -30,7 +30,7 @@ WorkerPool::WorkerPool(asio::io_context& io, std::string worker_executable, std:
     : io_(io),
       executable_(std::move(worker_executable)),
       log_(std::move(log)),
-      workers_(size),
+      workers_(std::max(size, kMinWorkers)),
       respawn_timer_(io) {}
 
 WorkerPool::~WorkerPool() { stop(); }
@@ -198,7 +198,7 @@ void WorkerPool::dispatch() {
     // send jobs held every worker, the receive and sync jobs that let them
     // finish could not start until the streams timed out (30 s each, then
     // again): they may hold all workers but one.
-    const std::size_t send_limit = std::max<std::size_t>(1, workers_.size() - 1);
+    const std::size_t send_limit = send_slots();
     std::size_t sends = 0;
     for (const auto& worker : workers_)
         if (worker.running && worker.running->job.kind == "send") ++sends;
@@ -246,6 +246,8 @@ std::vector<pid_t> WorkerPool::pids() const {
     for (const auto& worker : workers_) pids.push_back(worker.pid);
     return pids;
 }
+
+std::size_t WorkerPool::send_slots() const { return workers_.size() - 1; }
 
 std::size_t WorkerPool::busy() const {
     std::size_t count = 0;

@@ -39,6 +39,11 @@ struct PoolJob {
 
 class WorkerPool {
 public:
+    // Send jobs may hold all workers but one (see dispatch), so a pool asked
+    // for one worker starts two: with one, a transfer to this daemon, or a
+    // crossed one, would wait on itself until its streams timed out.
+    static constexpr std::size_t kMinWorkers = 2;
+
     WorkerPool(asio::io_context& io, std::string worker_executable, std::size_t size,
                std::shared_ptr<spdlog::logger> log);
     ~WorkerPool();
@@ -60,6 +65,8 @@ public:
     std::vector<pid_t> pids() const;
     std::size_t queued() const { return queue_.size(); }
     std::size_t busy() const;
+    // How many send jobs may run at once: all workers but one.
+    std::size_t send_slots() const;
     std::uint64_t restarts() const { return restarts_; }  // not counting cancelled jobs
 
 private:

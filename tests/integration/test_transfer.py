@@ -186,18 +186,22 @@ class TransferTest(ChatTestCase):
         # by send jobs, the receive jobs here (the peer is this daemon, or is
         # sending here too) could not start until the streams timed out, 30 s
         # later, and the jobs were resumed: a folder to oneself took 97 s.
-        a = self.daemon("alice", transfer={"workers": 2, "accept": "all"})
-        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
-        to_self = self.start_transfer(a, a)
-        out, err = to_self.communicate(timeout=120)
-        self.assertEqual(to_self.returncode, 0, err)
-        crossed = [self.start_transfer(a, b), self.start_transfer(b, a)]
-        for sender in crossed:
-            out, err = sender.communicate(timeout=120)
-            self.assertEqual(sender.returncode, 0, err)
-        for d in (a, b):
-            self.assertNotIn("job failed", d.log())  # none waited for a timeout
-        self.assertEqual(sorted(t["state"] for t in self.transfers(a)), ["done"] * 4)
+        # Asked for one worker, a pool starts two, or it would always wait.
+        for workers in (1, 2):
+            with self.subTest(workers=workers):
+                a = self.daemon(f"alice{workers}", transfer={"workers": workers, "accept": "all"})
+                b = self.daemon(f"bob{workers}", transfer={"workers": workers, "accept": "all"})
+                self.assertEqual(len(a.status()["workers"]["pids"]), 2)
+                to_self = self.start_transfer(a, a)
+                out, err = to_self.communicate(timeout=120)
+                self.assertEqual(to_self.returncode, 0, err)
+                crossed = [self.start_transfer(a, b), self.start_transfer(b, a)]
+                for sender in crossed:
+                    out, err = sender.communicate(timeout=120)
+                    self.assertEqual(sender.returncode, 0, err)
+                for d in (a, b):
+                    self.assertNotIn("job failed", d.log())  # none waited for a timeout
+                self.assertEqual(sorted(t["state"] for t in self.transfers(a)), ["done"] * 4)
 
     def test_modes_arrive_whole_under_a_receiver_umask_that_would_strip_them(self):
         # Files are created with their final mode only when the umask

@@ -126,18 +126,32 @@ TEST_CASE("a job runs in a worker process, with its descriptors and progress") {
     CHECK(pool.busy() == 0);
 }
 
-TEST_CASE("a worker killed mid-job fails that job only, and is replaced") {
+TEST_CASE("a pool asked for one worker starts two: sends leave one free") {
     Fixture f;
     WorkerPool pool(f.io, CHATD_BIN, 1, f.log);
     pool.start();
+    CHECK(pool.pids().size() == WorkerPool::kMinWorkers);
+    CHECK(pool.send_slots() == 1);
+    WorkerPool four(f.io, CHATD_BIN, 4, f.log);
+    four.start();
+    CHECK(four.pids().size() == 4);
+    CHECK(four.send_slots() == 3);
+}
+
+TEST_CASE("a worker killed mid-job fails that job only, and is replaced") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
     const pid_t first = pool.pids().at(0);
 
-    int pipe_fds[2];
-    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);  // the worker blocks reading it
-    Outcome stuck, queued;
-    pool.submit(hash_job({pipe_fds[0]}, stuck));
+    int stuck_pipe[2], other_pipe[2];  // the workers block reading them
+    REQUIRE(::pipe2(stuck_pipe, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(other_pipe, O_CLOEXEC) == 0);
+    Outcome stuck, other, queued;
+    pool.submit(hash_job({stuck_pipe[0]}, stuck));  // the first free worker: slot 0
+    pool.submit(hash_job({other_pipe[0]}, other));
     pool.submit(hash_job({f.file_with("after", "still works")}, queued));
-    REQUIRE(f.run_until([&] { return pool.busy() == 1 && pool.queued() == 1; }));
+    REQUIRE(f.run_until([&] { return pool.busy() == 2 && pool.queued() == 1; }));
 
     REQUIRE(::kill(first, SIGKILL) == 0);
     REQUIRE(f.run_until([&] { return stuck.finished && queued.finished; }));
@@ -145,6 +159,7 @@ TEST_CASE("a worker killed mid-job fails that job only, and is replaced") {
     CHECK(stuck.text.find("the worker running it died") == 0);
     CHECK(queued.ok);  // the replacement took the next job
     CHECK(nlohmann::json::parse(queued.text).at("hashes").at(0) == expected_hash("still works"));
+    CHECK_FALSE(other.finished);  // the other worker's job goes on
     const pid_t second = pool.pids().at(0);
     CHECK(second != first);
     CHECK(process_exists(second));
@@ -152,7 +167,10 @@ TEST_CASE("a worker killed mid-job fails that job only, and is replaced") {
     CHECK(pool.restarts() == 1);
     CHECK(f.log_text.str().find("worker " + std::to_string(first) + " was lost") !=
           std::string::npos);
-    ::close(pipe_fds[1]);
+    ::close(other_pipe[1]);
+    REQUIRE(f.run_until([&] { return other.finished; }));
+    CHECK(other.ok);
+    ::close(stuck_pipe[1]);
 }
 
 TEST_CASE("an unknown job kind fails with the reason") {
