@@ -132,7 +132,7 @@ struct TransferManager::Outgoing {
     std::string manifest_text;              // as chatcli sent it: stored and sent as is
     std::vector<std::string> names;         // top-level names, kept for listings
     std::vector<std::size_t> file_entries;  // manifest entry of each descriptor
-    OwnedFds fds;
+    std::shared_ptr<OwnedFds> fds;          // shared with the queued send jobs
     // offered, waiting, sending, finishing (waiting for the receiver to
     // publish), done, failed, rejected, cancelled; interrupted after a restart.
     std::string state = "offered";
@@ -516,7 +516,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
     ref.manifest_text = request.manifest;
     ref.state = "offered";
     ref.to = to;
-    ref.fds = std::move(fds);
+    ref.fds = std::make_shared<OwnedFds>(std::move(fds));
     ref.reply = reply;
     ref.wait = request.wait;
     ref.started = Clock::now();
@@ -765,8 +765,9 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
     for (const std::size_t slot : slots) {
         const std::size_t index = t.file_entries[slot];
         append_job_file(params, index, t.manifest.entries[index], false);
-        job.fds.push_back(::fcntl(t.fds.get()[slot], F_DUPFD_CLOEXEC, 0));
     }
+    job.shared_fds = t.fds;
+    job.shared_slots = slots;
     // The transfer's rate limit is shared by the send jobs that can run at once.
     const std::uint64_t parallel =
         std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.send_slots()));
@@ -846,7 +847,8 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     t.retry->cancel();
     // Closed after the reply has gone out: closing 20,000 descriptors takes
     // tens of ms, and the client need not wait for that.
-    auto fds = std::make_shared<OwnedFds>(std::move(t.fds));
+    // A send job still queued holds them too, until it is dropped.
+    auto fds = std::move(t.fds);
     t.waiting_batches.clear();
     const double seconds = std::chrono::duration<double>(Clock::now() - t.started).count();
     if (error.empty()) {

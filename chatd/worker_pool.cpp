@@ -212,14 +212,28 @@ void WorkerPool::dispatch() {
         Running next = std::move(*taken);
         queue_.erase(taken);
         PoolJob& job = next.job;
+        std::vector<int> fds = job.fds.get();
+        for (const std::size_t slot : job.shared_slots)
+            fds.push_back(
+                job.shared_fds && slot < job.shared_fds->size() ? job.shared_fds->get()[slot] : -1);
+        // A descriptor the daemon could not duplicate for the job (F_DUPFD
+        // fails only when the process has none left).
+        if (std::find(fds.begin(), fds.end(), -1) != fds.end()) {
+            if (job.on_done)
+                job.on_done(false,
+                            "cannot hand the job to a worker: the daemon is out of "
+                            "file descriptors");
+            continue;
+        }
         const std::string message = encode_job({next.id, job.kind, job.params_json});
-        if (!send_with_fds(worker.socket->native_handle(), message, job.fds.get())) {
+        if (!send_with_fds(worker.socket->native_handle(), message, fds)) {
             const std::string why =
                 std::string("cannot hand the job to a worker: ") + std::strerror(errno);
             if (job.on_done) job.on_done(false, why);
             continue;
         }
         job.fds.reset();  // the worker has its own copies now
+        job.shared_fds.reset();
         if (job.kind == "send") ++sends;
         worker.running = std::move(next);
     }

@@ -32,6 +32,11 @@ struct PoolJob {
     std::string kind;
     std::string params_json = "{}";
     OwnedFds fds;  // sent to the worker with the job, then closed here
+    // Descriptors that others hold too (a transfer's files): these slots of
+    // `shared_fds` follow `fds`, and stay open while a job or their owner
+    // holds them, with no copy made per job.
+    std::shared_ptr<const OwnedFds> shared_fds;
+    std::vector<std::size_t> shared_slots;
     std::function<void(const WorkerReport& progress)> on_progress;
     // ok with the result (a JSON object), or not with the reason.
     std::function<void(bool ok, const std::string& result_or_error)> on_done;

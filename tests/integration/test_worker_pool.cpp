@@ -126,6 +126,53 @@ TEST_CASE("a job runs in a worker process, with its descriptors and progress") {
     CHECK(pool.busy() == 0);
 }
 
+TEST_CASE("shared descriptors go in the job's order and outlive their owner's reference") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+    auto files = std::make_shared<OwnedFds>(std::vector<int>{
+        f.file_with("zero", "first file"), f.file_with("one", "second"), f.file_with("two", "3")});
+    Outcome out;
+    PoolJob job = hash_job({f.file_with("own", "its own")}, out);
+    job.shared_fds = files;
+    job.shared_slots = {2, 0};
+    pool.submit(std::move(job));
+    files.reset();  // the job alone holds them now
+    REQUIRE(f.run_until([&] { return out.finished; }));
+    REQUIRE(out.ok);
+    CHECK(nlohmann::json::parse(out.text).at("hashes") ==
+          nlohmann::json::array(
+              {expected_hash("its own"), expected_hash("3"), expected_hash("first file")}));
+}
+
+TEST_CASE("a job with a descriptor the daemon could not make fails with why; the worker stays") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+    const auto before = pool.pids();
+    for (const bool shared : {false, true}) {
+        CAPTURE(shared);
+        Outcome out;
+        PoolJob job = hash_job({f.file_with("fine", "x")}, out);
+        if (shared) {
+            job.shared_fds = std::make_shared<OwnedFds>(std::vector<int>{-1});
+            job.shared_slots = {0};
+        } else {
+            job.fds.push_back(-1);  // what F_DUPFD_CLOEXEC returns out of descriptors
+        }
+        pool.submit(std::move(job));
+        REQUIRE(f.run_until([&] { return out.finished; }));
+        CHECK_FALSE(out.ok);
+        CHECK(out.text == "cannot hand the job to a worker: the daemon is out of file descriptors");
+    }
+    Outcome after;
+    pool.submit(hash_job({f.file_with("after", "fine")}, after));
+    REQUIRE(f.run_until([&] { return after.finished; }));
+    CHECK(after.ok);
+    CHECK(pool.pids() == before);
+    CHECK(pool.restarts() == 0);
+}
+
 TEST_CASE("a pool asked for one worker starts two: sends leave one free") {
     Fixture f;
     WorkerPool pool(f.io, CHATD_BIN, 1, f.log);
