@@ -187,8 +187,8 @@ Store::Store(const std::string& path) : path_(path) {
             return version.integer(0);
         }();
         if (found > kSchemaVersion) {
-            throw StoreError("store: '" + path + "' has schema version " + std::to_string(found) +
-                             ", newer than this chatd understands (" +
+            throw StoreError("store: schema version " + std::to_string(found) +
+                             " is newer than this chatd understands (" +
                              std::to_string(kSchemaVersion) + ")");
         }
         exec(kSchema);
@@ -212,7 +212,10 @@ Store::Store(const std::string& path) : path_(path) {
         fold_all_delivered();
     } catch (const StoreError& e) {
         close();
-        throw StoreError(std::string(e.what()) + " (file '" + path + "')");
+        // Named once, after the prefix: "store: '<path>': <why>".
+        std::string_view why = e.what();
+        if (why.starts_with("store: ")) why.remove_prefix(7);
+        throw StoreError("store: '" + path + "': " + std::string(why));
     }
 }
 

@@ -438,7 +438,22 @@ TEST_SUITE("store") {
         TempDir dir;
         std::ofstream(dir.db()) << std::string(4096, 'x');
         CHECK_THROWS_WITH_AS(Store(dir.db()),
-                             ("store: file is not a database (file '" + dir.db() + "')").c_str(),
+                             ("store: '" + dir.db() + "': file is not a database").c_str(),
+                             StoreError);
+    }
+
+    TEST_CASE("a store from a newer chatd is refused, naming the file and both versions") {
+        TempDir dir;
+        { Store(dir.db()); }
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 99;", nullptr, nullptr, nullptr) ==
+                SQLITE_OK);
+        sqlite3_close(db);
+        CHECK_THROWS_WITH_AS(Store(dir.db()),
+                             ("store: '" + dir.db() +
+                              "': schema version 99 is newer than this chatd understands (6)")
+                                 .c_str(),
                              StoreError);
     }
 
