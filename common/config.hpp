@@ -30,7 +30,7 @@ struct Config {
         std::uint64_t max_bytes = 0;       // per transfer; 0: no limit
         std::uint64_t max_rate = 0;        // bytes per second each outgoing transfer may send
         std::int64_t offer_ttl_seconds = 3600;
-        std::size_t workers = 4;  // worker processes
+        std::size_t workers = 6;  // worker processes
     } transfer;
 };
 
