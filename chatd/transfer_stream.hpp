@@ -23,21 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "worker_protocol.hpp"  // FileStamp, StreamFile
+
 namespace chat {
-
-struct FileStamp {
-    std::uint32_t mode = 0;
-    std::int64_t mtime_ns = 0;
-};
-
-struct StreamFile {
-    std::size_t index = 0;
-    std::string path;  // relative, for messages and the staging tree
-    std::uint64_t size = 0;
-    // Receiving: set on the file once it is verified (through its open
-    // descriptor), so publishing the tree costs no syscalls per file.
-    std::optional<FileStamp> stamp;
-};
 
 // Bytes since the last call (negative when a file starts over), and the
 // files verified since the last call (reported in batches: one message per

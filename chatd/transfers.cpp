@@ -92,21 +92,9 @@ bool true_field(const json& doc, const char* key) {
     return it != doc.end() && it->is_boolean() && it->get<bool>();
 }
 
-// A job lists up to 250 files and a transfer sends an event per file: a
-// json document for each cost more than the file's own work, so these
-// lines are written directly (manifest paths are valid UTF-8).
-void append_job_file(std::string& out, std::size_t index, const ManifestEntry& e, bool stamp) {
-    out += out.back() == '[' ? R"({"i":)" : R"(,{"i":)";
-    out += std::to_string(index);
-    if (stamp) {
-        out += R"(,"m":)" + std::to_string(e.mode);
-        out += R"(,"mt":)" + std::to_string(e.mtime_ns);
-    }
-    out += R"(,"path":)";
-    append_json_string(out, e.path);
-    out += R"(,"size":)" + std::to_string(e.size) + '}';
-}
-
+// A transfer sends an event per file: a json document for each cost more
+// than the file's own work, so these lines are written directly (manifest
+// paths are valid UTF-8). A job's file list is append_job_file's.
 std::string file_event_line(std::uint64_t number, const ManifestEntry& e) {
     std::string line = R"({"bytes":)" + std::to_string(e.size) + R"(,"event":"file","id":)" +
                        std::to_string(number) + R"(,"path":)";
@@ -764,7 +752,8 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
     std::string params = R"({"files":[)";
     for (const std::size_t slot : slots) {
         const std::size_t index = t.file_entries[slot];
-        append_job_file(params, index, t.manifest.entries[index], false);
+        const ManifestEntry& e = t.manifest.entries[index];
+        append_job_file(params, index, e.path, e.size, nullptr);
     }
     job.shared_fds = t.fds;
     job.shared_slots = slots;
@@ -1226,7 +1215,9 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
             socket.close(ec);
             return;
         }
-        append_job_file(list, i, t.manifest->entries[i], t.files_stamped);
+        const ManifestEntry& e = t.manifest->entries[i];
+        const FileStamp stamp{e.mode, e.mtime_ns};
+        append_job_file(list, i, e.path, e.size, t.files_stamped ? &stamp : nullptr);
         fresh = fresh && !t.seen[i];
         t.seen[i] = true;
     }

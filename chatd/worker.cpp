@@ -73,23 +73,14 @@ public:
 private:
     void run_job(const WorkerJob& job, OwnedFds& fds) {
         if (job.kind == "hash") return hash_files(fds);
-        if (job.kind == "send") return send_job(parse_job_params(job.params_json), fds);
-        if (job.kind == "receive") return receive_job(parse_job_params(job.params_json), fds);
+        if (job.kind == "send" || job.kind == "receive") {
+            json params;
+            auto files = decode_transfer_job(job.params_json, params);
+            if (job.kind == "send") return send_job(std::move(files), params, fds);
+            return receive_job(files, params, fds);
+        }
         if (job.kind == "sync") return sync_job(fds);
         fail("unknown job kind '" + job.kind + "'");
-    }
-
-    static std::vector<StreamFile> stream_files(const json& params) {
-        std::vector<StreamFile> files;
-        for (const auto& f : params.at("files")) {
-            StreamFile file{f.at("i").get<std::size_t>(), f.at("path").get<std::string>(),
-                            f.at("size").get<std::uint64_t>(), std::nullopt};
-            if (f.contains("m"))
-                file.stamp =
-                    FileStamp{f.at("m").get<std::uint32_t>(), f.at("mt").get<std::int64_t>()};
-            files.push_back(std::move(file));
-        }
-        return files;
     }
 
     StreamProgress reporter() {
@@ -100,7 +91,7 @@ private:
     }
 
     // Sends a job's files over its own TCP connection; fds are the sources.
-    void send_job(const json& params, OwnedFds& fds) {
+    void send_job(std::vector<StreamFile> files, const json& params, OwnedFds& fds) {
         SendRequestParams p;
         p.host = params.at("host").get<std::string>();
         p.port = params.at("port").get<std::uint16_t>();
@@ -108,7 +99,7 @@ private:
         p.token = params.at("token").get<std::string>();
         p.timeout_seconds = params.value("timeout", 30);
         p.max_bytes_per_second = params.value("max_rate", std::uint64_t{0});
-        p.files = stream_files(params);
+        p.files = std::move(files);
         try {
             const auto wire = send_files(p, fds.get(), reporter());
             send({current_job_,
@@ -140,12 +131,12 @@ private:
     }
 
     // Serves one accepted connection; fds are the socket and the staging root.
-    void receive_job(const json& params, OwnedFds& fds) {
+    void receive_job(const std::vector<StreamFile>& files, const json& params, OwnedFds& fds) {
         if (fds.size() != 2) return fail("a receive job needs a socket and a staging directory");
         try {
-            const auto verified = receive_files(fds.get()[0], fds.get()[1], stream_files(params),
-                                                params.value("timeout", 30), reporter(),
-                                                params.value("fresh", false));
+            const auto verified =
+                receive_files(fds.get()[0], fds.get()[1], files, params.value("timeout", 30),
+                              reporter(), params.value("fresh", false));
             send({current_job_,
                   WorkerReport::Type::done,
                   0,

@@ -30,6 +30,17 @@ bool read_json_integer(std::string_view text, std::size_t& at, bool& negative,
     return true;
 }
 
+bool skip_literal(std::string_view text, std::size_t& at, std::string_view literal) {
+    if (text.substr(at, literal.size()) != literal) return false;
+    at += literal.size();
+    return true;
+}
+
+bool read_json_count(std::string_view text, std::size_t& at, std::uint64_t& value) {
+    bool negative = false;
+    return read_json_integer(text, at, negative, value) && !negative;
+}
+
 bool read_json_integer(std::string_view text, std::size_t& at, json& value) {
     bool negative = false;
     std::uint64_t magnitude = 0;

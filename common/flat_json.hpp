@@ -22,6 +22,11 @@ bool read_json_integer(std::string_view text, std::size_t& at, nlohmann::json& v
 bool read_json_integer(std::string_view text, std::size_t& at, bool& negative,
                        std::uint64_t& magnitude);
 
+// Moves `at` past `literal` if the text has it there.
+bool skip_literal(std::string_view text, std::size_t& at, std::string_view literal);
+// A non-negative integer at text[at] (read_json_integer's rules).
+bool read_json_count(std::string_view text, std::size_t& at, std::uint64_t& value);
+
 // Reads the flat object at text[at] (the layout read_flat_object takes),
 // handing each member to `member` in order and moving `at` past its
 // closing brace. False for anything else (`at` is then anywhere).

@@ -3,20 +3,6 @@
 #include "flat_json.hpp"
 
 namespace chat {
-namespace {
-
-bool skip(std::string_view text, std::size_t& at, std::string_view literal) {
-    if (text.substr(at, literal.size()) != literal) return false;
-    at += literal.size();
-    return true;
-}
-
-bool read_count(std::string_view text, std::size_t& at, std::uint64_t& value) {
-    bool negative = false;
-    return read_json_integer(text, at, negative, value) && !negative;
-}
-
-}  // namespace
 
 std::string file_head_line(std::uint64_t index, std::uint64_t offset) {
     return "{\"file\":" + std::to_string(index) + ",\"offset\":" + std::to_string(offset) + "}\n";
@@ -34,14 +20,14 @@ std::string verified_line(std::uint64_t index) {
 
 bool read_file_head(std::string_view line, std::uint64_t& index, std::uint64_t& offset) {
     std::size_t at = 0;
-    return skip(line, at, "{\"file\":") && read_count(line, at, index) &&
-           skip(line, at, ",\"offset\":") && read_count(line, at, offset) && skip(line, at, "}") &&
-           at == line.size();
+    return skip_literal(line, at, "{\"file\":") && read_json_count(line, at, index) &&
+           skip_literal(line, at, ",\"offset\":") && read_json_count(line, at, offset) &&
+           skip_literal(line, at, "}") && at == line.size();
 }
 
 bool read_hash_line(std::string_view line, std::string_view& hex) {
     std::size_t at = 0;
-    if (!skip(line, at, "{\"hash\":\"") || line.size() < at + 2 || !line.ends_with("\"}"))
+    if (!skip_literal(line, at, "{\"hash\":\"") || line.size() < at + 2 || !line.ends_with("\"}"))
         return false;
     const std::string_view inside = line.substr(at, line.size() - at - 2);
     // Hex digits, as ContentHash::hex writes them; anything else is json's
@@ -53,8 +39,8 @@ bool read_hash_line(std::string_view line, std::string_view& hex) {
 
 bool read_verified_line(std::string_view line, std::uint64_t& index) {
     std::size_t at = 0;
-    return skip(line, at, "{\"file\":") && read_count(line, at, index) &&
-           skip(line, at, ",\"ok\":true}") && at == line.size();
+    return skip_literal(line, at, "{\"file\":") && read_json_count(line, at, index) &&
+           skip_literal(line, at, ",\"ok\":true}") && at == line.size();
 }
 
 }  // namespace chat

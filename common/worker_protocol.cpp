@@ -1,11 +1,39 @@
 #include "worker_protocol.hpp"
 
+#include <limits>
 #include <nlohmann/json.hpp>
+
+#include "flat_json.hpp"
+#include "text.hpp"
 
 namespace chat {
 namespace {
 
 using nlohmann::json;
+
+// One file in append_job_file's layout at text[at]; false for anything else.
+bool read_job_file(std::string_view text, std::size_t& at, StreamFile& file) {
+    std::uint64_t index = 0;
+    if (!skip_literal(text, at, "{\"i\":") || !read_json_count(text, at, index)) return false;
+    file.index = index;
+    file.stamp.reset();
+    if (skip_literal(text, at, ",\"m\":")) {
+        std::uint64_t mode = 0, magnitude = 0;
+        bool negative = false;
+        if (!read_json_count(text, at, mode) || mode > std::numeric_limits<std::uint32_t>::max() ||
+            !skip_literal(text, at, ",\"mt\":") ||
+            !read_json_integer(text, at, negative, magnitude))
+            return false;
+        constexpr auto most = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+        if (magnitude > most + (negative ? 1 : 0)) return false;
+        // Modulo 2^64, as C++20 defines it: -2^63 too.
+        const auto mtime = static_cast<std::int64_t>(negative ? 0 - magnitude : magnitude);
+        file.stamp = FileStamp{static_cast<std::uint32_t>(mode), mtime};
+    }
+    return skip_literal(text, at, ",\"path\":") && read_json_string(text, at, file.path) &&
+           is_valid_utf8(file.path) && skip_literal(text, at, ",\"size\":") &&
+           read_json_count(text, at, file.size) && skip_literal(text, at, "}");
+}
 
 json parse_object(std::string_view bytes, const char* what) {
     json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
@@ -89,6 +117,75 @@ WorkerReport decode_report(std::string_view bytes) {
     } catch (const json::exception&) {
         throw WorkerProtocolError("report without a valid job id, progress, done or failed");
     }
+}
+
+void append_job_file(std::string& out, std::size_t index, std::string_view path, std::uint64_t size,
+                     const FileStamp* stamp) {
+    out += out.back() == '[' ? R"({"i":)" : R"(,{"i":)";
+    out += std::to_string(index);
+    if (stamp) {
+        out += R"(,"m":)" + std::to_string(stamp->mode);
+        out += R"(,"mt":)" + std::to_string(stamp->mtime_ns);
+    }
+    out += R"(,"path":)";
+    append_json_string(out, path);
+    out += R"(,"size":)" + std::to_string(size) + '}';
+}
+
+std::vector<StreamFile> decode_transfer_job(std::string_view text, json& rest) {
+    std::vector<StreamFile> files;
+    if (detail::read_transfer_job_in_layout(text, files, rest)) return files;
+    return detail::decode_transfer_job_with_json(text, rest);
+}
+
+bool detail::read_transfer_job_in_layout(std::string_view text, std::vector<StreamFile>& files,
+                                         json& rest) {
+    files.clear();
+    std::size_t at = 0;
+    if (skip_literal(text, at, R"({"files":[)")) {
+        bool in_layout = true;
+        if (!skip_literal(text, at, "]")) {
+            for (;;) {
+                if (!read_job_file(text, at, files.emplace_back())) {
+                    in_layout = false;
+                    break;
+                }
+                if (skip_literal(text, at, "]")) break;
+                if (!skip_literal(text, at, ",")) {
+                    in_layout = false;
+                    break;
+                }
+            }
+        }
+        if (in_layout && skip_literal(text, at, "}") && at == text.size()) {
+            rest = json::object();
+            return true;
+        }
+        // The other members, after the list: a flat object of a few.
+        if (in_layout && skip_literal(text, at, ",")) {
+            std::string others = "{";
+            others += text.substr(at);
+            if (auto flat = read_flat_object(others); flat && !flat->contains("files")) {
+                rest = std::move(*flat);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+std::vector<StreamFile> detail::decode_transfer_job_with_json(std::string_view text, json& rest) {
+    rest = parse_job_params(text);
+    std::vector<StreamFile> files;
+    for (const auto& f : rest.at("files")) {
+        StreamFile file{f.at("i").get<std::size_t>(), f.at("path").get<std::string>(),
+                        f.at("size").get<std::uint64_t>(), std::nullopt};
+        if (f.contains("m"))
+            file.stamp = FileStamp{f.at("m").get<std::uint32_t>(), f.at("mt").get<std::int64_t>()};
+        files.push_back(std::move(file));
+    }
+    rest.erase("files");
+    return files;
 }
 
 }  // namespace chat

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "worker_protocol.hpp"
@@ -52,5 +53,108 @@ TEST_SUITE("worker_protocol") {
         CHECK_THROWS_WITH_AS(decode_report(R"({"job":1})"),
                              "report without a valid job id, progress, done or failed",
                              WorkerProtocolError);
+    }
+
+    TEST_CASE("a transfer job's files are written as json writes them, and read back alike") {
+        using nlohmann::json;
+        constexpr auto kMin = std::numeric_limits<std::int64_t>::min();
+        constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+        const std::vector<StreamFile> files = {
+            {0, "a", 0, std::nullopt},
+            {7, "dir/file name", 4096, FileStamp{0644, 1'700'000'000'123'456'789}},
+            {18799, "q\"uote\\back\tslash\x01", 1ull << 40, FileStamp{0, -1}},
+            {1, "\xc3\xa9/\xe6\x97\xa5", 5, FileStamp{0755, kMin + 1}},
+            {2, "x", 9'999'999'999'999'999'999u,  // 19 digits, read_json_integer's most
+             FileStamp{std::numeric_limits<std::uint32_t>::max(), kMax}},
+        };
+        const json others[] = {
+            json::object(),
+            {{"fresh", true}, {"timeout", 30}},
+            {{"host", "127.0.0.1"},
+             {"max_rate", 0},
+             {"port", 7890},
+             {"timeout", 30},
+             {"token", "ab"},
+             {"transfer", "t1"}},
+        };
+        for (std::size_t count : {std::size_t{0}, std::size_t{1}, files.size()}) {
+            for (const json& other : others) {
+                CAPTURE(count);
+                CAPTURE(other.dump());
+                std::string text = R"({"files":[)";
+                json listed = json::array();
+                for (std::size_t k = 0; k < count; ++k) {
+                    const StreamFile& f = files[k];
+                    append_job_file(text, f.index, f.path, f.size, f.stamp ? &*f.stamp : nullptr);
+                    json entry = {{"i", f.index}, {"path", f.path}, {"size", f.size}};
+                    if (f.stamp) {
+                        entry["m"] = f.stamp->mode;
+                        entry["mt"] = f.stamp->mtime_ns;
+                    }
+                    listed.push_back(entry);
+                }
+                text += "]";
+                text += other.empty() ? "}" : "," + other.dump().substr(1);
+                json whole = other;
+                whole["files"] = listed;
+                CHECK(text == whole.dump());  // json's own form: keys sorted, no spaces
+
+                const std::vector<StreamFile> want(files.begin(),
+                                                   files.begin() + static_cast<long>(count));
+                std::vector<StreamFile> read;
+                json rest;
+                REQUIRE(detail::read_transfer_job_in_layout(text, read, rest));
+                CHECK(read == want);
+                CHECK(rest == other);
+                json rest_by_json;
+                CHECK(detail::decode_transfer_job_with_json(text, rest_by_json) == want);
+                CHECK(rest_by_json == other);
+                CHECK(decode_transfer_job(text, rest) == want);
+            }
+        }
+    }
+
+    TEST_CASE("a transfer job outside the layout is read by json, to the same files") {
+        using nlohmann::json;
+        const char* texts[] = {
+            R"({"files": [{"i":1,"path":"a","size":2}]})",      // a space
+            R"({"files":[{"path":"a","i":1,"size":2}]})",       // key order
+            R"({"files":[{"i":1,"path":"\u00e9","size":2}]})",  // an escape above U+007F
+            R"({"files":[{"i":1,"m":420,"mt":9223372036854775808,"path":"a","size":2}]})",
+            R"({"files":[{"i":1,"m":4294967296,"mt":0,"path":"a","size":2}]})",
+            R"({"files":[{"i":1,"mt":5,"path":"a","size":2}]})",      // mt without m
+            R"({"files":[{"i":1,"path":"a","size":2,"x":3}]})",       // a member of its own
+            R"({"files":[{"i":1,"path":"a","size":2}],"files":[]})",  // json keeps the last
+            R"({"timeout":30,"files":[{"i":1,"path":"a","size":2}]})",
+            R"({"files":[{"i":-1,"path":"a","size":2}]})",
+            R"({"files":[{"i":1,"path":"a","size":18446744073709551615}]})",  // 20 digits
+            R"({"files":[{"i":1,"m":0,"mt":-9223372036854775808,"path":"a","size":2}]})",
+            R"({"files":[{"i":1,"path":"a","size":2.5}]})",
+        };
+        for (const char* text : texts) {
+            CAPTURE(text);
+            std::vector<StreamFile> read;
+            json rest;
+            CHECK_FALSE(detail::read_transfer_job_in_layout(text, read, rest));
+            json rest_by_json;
+            std::vector<StreamFile> by_json;
+            try {
+                by_json = detail::decode_transfer_job_with_json(text, rest_by_json);
+            } catch (const json::exception&) {
+                CHECK_THROWS_AS(decode_transfer_job(text, rest), json::exception);
+                continue;
+            }
+            CHECK(decode_transfer_job(text, rest) == by_json);
+            CHECK(rest == rest_by_json);
+        }
+        json rest;
+        CHECK_THROWS_WITH_AS(decode_transfer_job(R"({"files":[)", rest),
+                             "parameters are not a JSON object", WorkerProtocolError);
+        CHECK_THROWS_AS(decode_transfer_job(R"({"files":[{"i":1,"path":"a"}]})", rest),
+                        json::out_of_range);
+        // Not UTF-8: json refuses the bytes, so the reader must too.
+        std::vector<StreamFile> read;
+        CHECK_FALSE(detail::read_transfer_job_in_layout(
+            "{\"files\":[{\"i\":1,\"path\":\"\xff\",\"size\":2}]}", read, rest));
     }
 }
