@@ -41,8 +41,9 @@ bench: deps
 	@cmake --build build-bench
 	python3 bench/bench.py --build build-bench --json build-bench/bench.json $(BENCH_FLAGS)
 
-# libFuzzer targets (clang) for datagrams, control requests, manifests and
-# paths, each run FUZZ_SECONDS from the seeds in tests/fuzz/corpus.
+# libFuzzer targets (clang) for datagrams, control requests, manifests,
+# paths and a job's parameters, each run FUZZ_SECONDS from the seeds in
+# tests/fuzz/corpus.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@cmake -S . -B build-fuzz $(if $(wildcard build-fuzz/CMakeCache.txt),,$(GENERATOR) -DCMAKE_CXX_COMPILER=clang++) \

@@ -157,7 +157,7 @@ bool detail::read_transfer_job_in_layout(std::string_view text, std::vector<Stre
                 }
             }
         }
-        if (in_layout && skip_literal(text, at, "}") && at == text.size()) {
+        if (in_layout && text.substr(at) == "}") {
             rest = json::object();
             return true;
         }
@@ -165,7 +165,9 @@ bool detail::read_transfer_job_in_layout(std::string_view text, std::vector<Stre
         if (in_layout && skip_literal(text, at, ",")) {
             std::string others = "{";
             others += text.substr(at);
-            if (auto flat = read_flat_object(others); flat && !flat->contains("files")) {
+            // At least one: json refuses a comma before the closing brace.
+            if (auto flat = read_flat_object(others);
+                flat && !flat->empty() && !flat->contains("files")) {
                 rest = std::move(*flat);
                 return true;
             }

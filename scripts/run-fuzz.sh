@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/chatd-fuzz-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 status=0
-for target in datagram control_request manifest path; do
+for target in datagram control_request manifest path job_params; do
     mkdir -p "$work/$target"
     cp "$here/tests/fuzz/corpus/$target/"* "$work/$target/"
     log="$work/$target.log"
