@@ -93,6 +93,23 @@ std::string expected_hash(const std::string& content) {
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0; }
 
+// Runs `job` (whose outcome is `out`) to its end, which must be a failure;
+// returns why it failed.
+std::string failure_of(Fixture& f, WorkerPool& pool, PoolJob job, Outcome& out) {
+    pool.submit(std::move(job));
+    REQUIRE(f.run_until([&] { return out.finished; }));
+    CHECK_FALSE(out.ok);
+    return out.text;
+}
+
+// After jobs that failed, the pool still runs one to success.
+bool still_runs_jobs(Fixture& f, WorkerPool& pool) {
+    Outcome after;
+    pool.submit(hash_job({f.file_with("after", "fine")}, after));
+    REQUIRE(f.run_until([&] { return after.finished; }));
+    return after.ok;
+}
+
 [[maybe_unused]] long peak_rss_kib(pid_t pid) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     std::string line;
@@ -160,15 +177,10 @@ TEST_CASE("a job with a descriptor the daemon could not make fails with why; the
         } else {
             job.fds.push_back(-1);  // what F_DUPFD_CLOEXEC returns out of descriptors
         }
-        pool.submit(std::move(job));
-        REQUIRE(f.run_until([&] { return out.finished; }));
-        CHECK_FALSE(out.ok);
-        CHECK(out.text == "cannot hand the job to a worker: the daemon is out of file descriptors");
+        CHECK(failure_of(f, pool, std::move(job), out) ==
+              "cannot hand the job to a worker: the daemon is out of file descriptors");
     }
-    Outcome after;
-    pool.submit(hash_job({f.file_with("after", "fine")}, after));
-    REQUIRE(f.run_until([&] { return after.finished; }));
-    CHECK(after.ok);
+    CHECK(still_runs_jobs(f, pool));
     CHECK(pool.pids() == before);
     CHECK(pool.restarts() == 0);
 }
@@ -227,10 +239,7 @@ TEST_CASE("an unknown job kind fails with the reason") {
     Outcome out;
     PoolJob job = hash_job({}, out);
     job.kind = "dance";
-    pool.submit(std::move(job));
-    REQUIRE(f.run_until([&] { return out.finished; }));
-    CHECK_FALSE(out.ok);
-    CHECK(out.text == "unknown job kind 'dance'");
+    CHECK(failure_of(f, pool, std::move(job), out) == "unknown job kind 'dance'");
 }
 
 TEST_CASE("a job whose parameters are not an object fails with the reason; the worker stays") {
@@ -244,15 +253,9 @@ TEST_CASE("a job whose parameters are not an object fails with the reason; the w
         PoolJob job = hash_job({}, out);
         job.kind = kind;
         job.params_json = R"({"files":[)";
-        pool.submit(std::move(job));
-        REQUIRE(f.run_until([&] { return out.finished; }));
-        CHECK_FALSE(out.ok);
-        CHECK(out.text == "parameters are not a JSON object");
+        CHECK(failure_of(f, pool, std::move(job), out) == "parameters are not a JSON object");
     }
-    Outcome after;
-    pool.submit(hash_job({f.file_with("after", "fine")}, after));
-    REQUIRE(f.run_until([&] { return after.finished; }));
-    CHECK(after.ok);
+    CHECK(still_runs_jobs(f, pool));
     CHECK(pool.pids().at(0) == worker);
     CHECK(pool.restarts() == 0);
 }
