@@ -387,7 +387,7 @@ class TransferTest(ChatTestCase):
 
 
 class WhatIsNotSentTest(ChatTestCase):
-    """What chatcli's walk leaves out."""
+    """What chatcli's walk leaves out, and a walk that leaves nothing."""
 
     def transfer(self, a, b, *paths):
         return subprocess.run([CHATCLI, "--socket", a.socket, "transfer", b.address, *paths],
@@ -418,6 +418,25 @@ class WhatIsNotSentTest(ChatTestCase):
         got = snapshot(os.path.join(b.dir, "state", "incoming", "box"))
         self.assertEqual(sorted(got), ["f", "sub", "sub/in"])
         self.assertEqual(got["sub/in"], ("link", "../f"))
+
+    def test_nothing_to_send_is_refused_before_any_offer(self):
+        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        src = os.path.join(self.root, "src")
+        os.makedirs(os.path.join(src, "empty dir"))
+        os.mkfifo(os.path.join(src, "fifo"))
+        os.symlink("fifo", os.path.join(src, "link"))
+        refused = self.transfer(a, b, os.path.join(src, "fifo"), os.path.join(src, "link"))
+        self.assertEqual((refused.returncode, refused.stdout), (2, ""))
+        self.assertEqual(refused.stderr.splitlines(), [
+            "chatcli: skipped 'fifo': not a regular file, directory or link",
+            "chatcli: skipped 'link -> fifo': link points outside 'link'",
+            "chatcli: nothing to send: every path was skipped (see above)"])
+        self.assertEqual((self.transfers(a), self.transfers(b)), ([], []))
+        # An empty directory is something to send.
+        sent = self.transfer(a, b, os.path.join(src, "empty dir"), os.path.join(src, "fifo"))
+        self.assertEqual(sent.returncode, 0, sent.stderr)
+        wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="the receiver to publish")
+        self.assertTrue(os.path.isdir(os.path.join(b.dir, "state", "incoming", "empty dir")))
 
 
 class HostileSenderTest(ChatTestCase):
