@@ -133,6 +133,10 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
     chat::OwnedFds fds(std::move(walk.fds));
     for (const auto& notice : walk.notices)
         std::cerr << "chatcli: " << chat::sanitize_for_terminal(notice) << "\n";
+    if (walk.manifest.entries.empty()) {  // an empty directory is an entry: this is nothing
+        std::cerr << "chatcli: nothing to send: every path was skipped (see above)\n";
+        return kExitUsage;
+    }
     request.manifest = chat::encode_manifest(walk.manifest);
     request.fds = fds.size();
     client.send(inv.request);

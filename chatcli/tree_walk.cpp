@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 #include <system_error>
+#include <unordered_set>
 #include <utility>
 
 #include "fd_passing.hpp"
@@ -238,6 +239,35 @@ private:
     bool share_;  // not yet given entries to a helper
 };
 
+// A '..' after another link climbs from where that link points: judged
+// once every link is known, as the receiver judges the manifest.
+void drop_links_through_links(WalkResult& result) {
+    auto& entries = result.manifest.entries;
+    std::unordered_set<std::string_view> links;
+    for (const auto& e : entries) {
+        if (e.type == EntryType::symlink) links.insert(e.path);
+    }
+    if (links.empty()) return;
+    const auto is_link = [&links](std::string_view path) { return links.contains(path); };
+    std::vector<bool> refused(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
+        if (e.type != EntryType::symlink) continue;
+        if (auto why = check_link_target(e.path, e.link_target, is_link)) {
+            refused[i] = true;
+            result.notices.push_back("skipped '" + e.path + " -> " + e.link_target + "': " + *why);
+        }
+    }
+    links.clear();  // views of the paths moved below
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (refused[i]) continue;
+        if (kept != i) entries[kept] = std::move(entries[i]);
+        ++kept;
+    }
+    entries.resize(kept);
+}
+
 }  // namespace
 
 WalkResult walk_paths(const std::vector<std::string>& paths, bool with_helper) {
@@ -258,6 +288,7 @@ WalkResult walk_paths(const std::vector<std::string>& paths, bool with_helper) {
         close_fds(walker.result);
         throw;
     }
+    drop_links_through_links(walker.result);
     return std::move(walker.result);
 }
 

@@ -3,8 +3,8 @@
 // given to `chatcli transfer`, builds the manifest and opens every file,
 // so chatd later reads only what this user could read (the descriptors
 // go to it over the control socket). What cannot be sent is skipped with
-// a notice: special files, links that point outside what is sent, names
-// the receiver would refuse, files this user cannot read.
+// a notice: special files, links that point outside the top-level entry
+// they are in, names the receiver would refuse, files this user cannot read.
 #include <stdexcept>
 #include <string>
 #include <vector>

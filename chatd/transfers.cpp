@@ -464,6 +464,10 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
         reply->send_line(error_reply(codes::bad_request, e.what()));
         return reply->finish();
     }
+    if (manifest.entries.empty()) {  // a receiver would be asked to accept nothing
+        reply->send_line(error_reply(codes::bad_request, "nothing to send: the manifest is empty"));
+        return reply->finish();
+    }
     if (fds.size() != manifest.file_count()) {
         reply->send_line(error_reply(
             codes::bad_request, "the manifest lists " + std::to_string(manifest.file_count()) +

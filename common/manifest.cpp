@@ -399,10 +399,7 @@ Manifest checked(std::vector<Entry>& entries) {
                 e.size = *size;
                 if (e.size > kMaxFileBytes) fail(i, e.path, "size too large");
             }
-            if (e.type == EntryType::symlink) {
-                e.link_target = link_of(item);
-                if (auto why = check_link_target(e.path, e.link_target)) fail(i, e.path, *why);
-            }
+            if (e.type == EntryType::symlink) e.link_target = link_of(item);  // checked below
         } catch (const json::exception&) {
             fail(i, e.path, "a field has the wrong type");
         }
@@ -418,6 +415,17 @@ Manifest checked(std::vector<Entry>& entries) {
         const EntryType entry_type = e.type;
         manifest.entries.push_back(std::move(e));
         seen.emplace(manifest.entries.back().path, entry_type);
+    }
+    // Links once every entry is known: a '..' after another link of the
+    // tree climbs from where that link points, not from its name.
+    const auto is_link = [&seen](std::string_view path) {
+        const auto it = seen.find(path);
+        return it != seen.end() && it->second == EntryType::symlink;
+    };
+    for (std::size_t i = 0; i < manifest.entries.size(); ++i) {
+        const ManifestEntry& e = manifest.entries[i];
+        if (e.type != EntryType::symlink) continue;
+        if (auto why = check_link_target(e.path, e.link_target, is_link)) fail(i, e.path, *why);
     }
     return manifest;
 }

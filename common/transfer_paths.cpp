@@ -46,26 +46,59 @@ std::optional<std::string> check_relative_path(std::string_view path) {
     return why;
 }
 
-std::optional<std::string> check_link_target(std::string_view link_path, std::string_view target) {
+std::optional<std::string> check_link_target(std::string_view link_path, std::string_view target,
+                                             const std::function<bool(std::string_view)>& is_link) {
     if (target.empty()) return "empty link target";
     if (target.front() == '/') return "link to an absolute path";
     if (target.find('\0') != std::string_view::npos) return "NUL byte in link target";
     // The manifest is JSON: a target that is not UTF-8 cannot be listed.
     if (!is_valid_utf8(target)) return "link target is not valid UTF-8";
-    // Depth of the directory holding the link, then walk the target.
-    int depth = -1;
-    each_component(link_path, [&depth](std::string_view) { ++depth; });
-    bool outside = false;
+    const std::string_view top = link_path.substr(0, link_path.find('/'));
+    const auto outside = [top] { return "link points outside '" + std::string(top) + "'"; };
+    const auto slash = link_path.rfind('/');
+    if (slash == std::string_view::npos) return outside();
+    // Where the target has led so far, from the top of the transfer: the
+    // link's own directory (directories only, by the manifest's rules), then
+    // each name of the target, with whether that name went through a link.
+    std::string at(link_path.substr(0, slash));
+    struct Step {
+        std::size_t length_before;
+        bool through_link;
+    };
+    std::vector<Step> steps;
+    std::string first_link;  // of the steps through a link, which no '..' pops
+    std::optional<std::string> why;
     each_component(target, [&](std::string_view part) {
-        if (part.empty() || part == ".") return;
-        if (part == "..") {
-            outside = outside || --depth < 0;
-        } else {
-            ++depth;
+        if (why || part.empty() || part == ".") return;
+        if (part != "..") {
+            const bool after_link = !steps.empty() && steps.back().through_link;
+            steps.push_back({at.size(), after_link});
+            at += '/';
+            at += part;
+            if (!after_link && is_link && is_link(at)) {
+                steps.back().through_link = true;
+                first_link = at;
+            }
+            return;
         }
+        if (steps.empty()) {
+            // Up from the link's own directories: out once above the top.
+            const auto up = at.rfind('/');
+            if (up == std::string::npos) {
+                why = outside();
+            } else {
+                at.resize(up);
+            }
+            return;
+        }
+        if (steps.back().through_link) {
+            why = "link target has '..' after another link ('" + first_link + "')";
+            return;
+        }
+        at.resize(steps.back().length_before);
+        steps.pop_back();
     });
-    if (outside) return "link points outside the transfer";
-    return std::nullopt;
+    return why;
 }
 
 std::string unused_name(const std::string& name,

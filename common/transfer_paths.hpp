@@ -19,10 +19,17 @@ inline constexpr std::size_t kMaxPathBytes = 4095;
 // NUL or control byte except newline (names with newlines are kept).
 std::optional<std::string> check_relative_path(std::string_view path);
 
-// Why a symlink at `link_path` pointing to `target` would leave the
-// transferred tree (absolute, or climbing above its root), or nullopt when
-// it stays inside. Lexical: the tree is ours and holds no other links.
-std::optional<std::string> check_link_target(std::string_view link_path, std::string_view target);
+// Why a symlink at `link_path` pointing to `target` would resolve outside
+// the top-level entry it is in ("box" for "box/sub/l"), or nullopt when it
+// stays inside: not absolute, and no '..' climbs above that entry, at any
+// point of the target ("box/l -> ../box/x" is out: on the receiver the entry
+// may be "box (1)"). A link at the top level is outside itself whatever it
+// points at. Lexical, as the receiver sees names: `is_link` (when given)
+// says which paths of the transfer are links, since a '..' after one climbs
+// from where that link points, not from where its name is.
+std::optional<std::string> check_link_target(
+    std::string_view link_path, std::string_view target,
+    const std::function<bool(std::string_view)>& is_link = {});
 
 // `name`, or "name (1)", "name (2)", ... ("a.txt" -> "a (1).txt") for the
 // first that `taken` says is free: an existing name is never overwritten.

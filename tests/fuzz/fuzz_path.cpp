@@ -30,16 +30,18 @@ bool escapes(std::string_view path) {
 }
 
 // Resolves `target` lexically from the directory holding `link`: false if
-// it is absolute or climbs above the tree's root.
+// it is absolute or climbs above the top-level entry the link is in (depth
+// 1; a link at the top, depth 0, is outside itself whatever it points at).
 bool stays_inside(std::string_view link, std::string_view target) {
     if (target.empty() || target.front() == '/') return false;
     long depth = static_cast<long>(std::count(link.begin(), link.end(), '/'));
+    if (depth == 0) return false;
     std::size_t start = 0;
     for (;;) {
         const std::size_t slash = target.find('/', start);
         const std::string_view part = target.substr(start, slash - start);
         if (part == "..") {
-            if (--depth < 0) return false;
+            if (--depth < 1) return false;
         } else if (!part.empty() && part != ".") {
             ++depth;
         }
@@ -59,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string_view target = input.substr(nul + 1);
         if (!chat::check_relative_path(path) && !chat::check_link_target(path, target) &&
             !stays_inside(path, target)) {
-            std::abort();  // a link it let through points outside the tree
+            std::abort();  // a link it let through points outside its top-level entry
         }
     }
     return 0;

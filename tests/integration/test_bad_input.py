@@ -146,6 +146,21 @@ class BadControlClientTest(ChatTestCase):
         self.assertEqual(d.status()["name"], "alice")
         self.assertEqual(d.request({"cmd": "transfers"}).get("transfers", []), [])
 
+    def test_a_transfer_of_an_empty_manifest_is_refused(self):
+        # Issue 18: a script speaking the protocol made an offer of nothing.
+        a, b = self.daemon("alice"), self.daemon("bob")
+        c = self.connect(a)
+        c.sendall(json.dumps({"cmd": "transfer", "peer": b.address, "fds": 0,
+                              "manifest_follows": True}).encode() + b"\n"
+                  + b'{"entries":[],"version":1}\n')
+        lines = c.makefile()
+        self.assertEqual(json.loads(lines.readline()), {"send_fds": 0})
+        reply = json.loads(lines.readline())
+        self.assertEqual((reply.get("ok"), reply.get("code"), reply.get("error")),
+                         (False, "bad_request", "nothing to send: the manifest is empty"))
+        self.assertEqual(a.request({"cmd": "transfers"}).get("transfers", []), [])
+        self.assertEqual(b.request({"cmd": "transfers"}).get("transfers", []), [])
+
     def test_one_connection_carries_many_requests_in_order_until_a_bad_one(self):
         a, b = self.daemon("alice"), self.daemon("bob")
         c = self.connect(a)

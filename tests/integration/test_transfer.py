@@ -386,6 +386,59 @@ class TransferTest(ChatTestCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "dl", "..", "evil")))
 
 
+class WhatIsNotSentTest(ChatTestCase):
+    """What chatcli's walk leaves out, and a walk that leaves nothing."""
+
+    def transfer(self, a, b, *paths):
+        return subprocess.run([CHATCLI, "--socket", a.socket, "transfer", b.address, *paths],
+                              capture_output=True, text=True, timeout=120)
+
+    def transfers(self, d):
+        return [json.loads(l) for l in d.cli("--json", "transfers").stdout.splitlines()]
+
+    def test_links_out_of_their_top_level_entry_are_skipped(self):
+        # Issue 18: both arrived, pointing at incoming/notes.txt (another transfer's).
+        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        src = os.path.join(self.root, "src")
+        box = os.path.join(src, "box")
+        os.makedirs(os.path.join(box, "sub"))
+        with open(os.path.join(src, "notes.txt"), "w") as f:
+            f.write("beside the box")
+        with open(os.path.join(box, "f"), "w") as f:
+            f.write("in the box")
+        os.symlink("../notes.txt", os.path.join(box, "up1"))
+        os.symlink("../../notes.txt", os.path.join(box, "sub", "up2"))
+        os.symlink("../f", os.path.join(box, "sub", "in"))
+        done = self.transfer(a, b, box + "/")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stderr.splitlines()[:2], [
+            "chatcli: skipped 'box/sub/up2 -> ../../notes.txt': link points outside 'box'",
+            "chatcli: skipped 'box/up1 -> ../notes.txt': link points outside 'box'"])
+        wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="the receiver to publish")
+        got = snapshot(os.path.join(b.dir, "state", "incoming", "box"))
+        self.assertEqual(sorted(got), ["f", "sub", "sub/in"])
+        self.assertEqual(got["sub/in"], ("link", "../f"))
+
+    def test_nothing_to_send_is_refused_before_any_offer(self):
+        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        src = os.path.join(self.root, "src")
+        os.makedirs(os.path.join(src, "empty dir"))
+        os.mkfifo(os.path.join(src, "fifo"))
+        os.symlink("fifo", os.path.join(src, "link"))
+        refused = self.transfer(a, b, os.path.join(src, "fifo"), os.path.join(src, "link"))
+        self.assertEqual((refused.returncode, refused.stdout), (2, ""))
+        self.assertEqual(refused.stderr.splitlines(), [
+            "chatcli: skipped 'fifo': not a regular file, directory or link",
+            "chatcli: skipped 'link -> fifo': link points outside 'link'",
+            "chatcli: nothing to send: every path was skipped (see above)"])
+        self.assertEqual((self.transfers(a), self.transfers(b)), ([], []))
+        # An empty directory is something to send.
+        sent = self.transfer(a, b, os.path.join(src, "empty dir"), os.path.join(src, "fifo"))
+        self.assertEqual(sent.returncode, 0, sent.stderr)
+        wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="the receiver to publish")
+        self.assertTrue(os.path.isdir(os.path.join(b.dir, "state", "incoming", "empty dir")))
+
+
 class HostileSenderTest(ChatTestCase):
     """The test plays a sender that holds a valid token: a raw UDP offer,
     the token from the answer, then forged manifests and data over TCP."""
@@ -439,6 +492,35 @@ class HostileSenderTest(ChatTestCase):
                 self.assertIn("manifest entry", json.loads(reply)["error"])
                 self.assertEqual(self.transfers_of(b)[0]["state"], "failed")
                 self.assert_nothing_outside(b)
+
+    def test_links_out_of_their_top_level_entry_are_refused(self):
+        # Issue 18: x/up1 -> ../notes.txt was published, pointing at incoming/notes.txt.
+        forged = {
+            "up out of x": ([{"t": "d", "p": "x"}, {"t": "l", "p": "x/up1", "l": "../notes.txt"}],
+                            "manifest entry 1 ('x/up1'): link points outside 'x'"),
+            "up out of x, from deeper": (
+                [{"t": "d", "p": "x"}, {"t": "d", "p": "x/sub"},
+                 {"t": "l", "p": "x/sub/up2", "l": "a/../../../notes.txt"}],
+                "manifest entry 2 ('x/sub/up2'): link points outside 'x'"),
+            "up through another link": (
+                [{"t": "d", "p": "x"}, {"t": "l", "p": "x/via", "l": "here/../notes.txt"},
+                 {"t": "l", "p": "x/here", "l": "."}],
+                "manifest entry 1 ('x/via'): link target has '..' after another link ('x/here')"),
+            "a link at the top": ([{"t": "l", "p": "x", "l": "notes.txt"}],
+                                  "manifest entry 0 ('x'): link points outside 'x'"),
+        }
+        for what, (entries, error) in forged.items():
+            with self.subTest(what):
+                b = self.daemon("bob-" + what.replace(" ", "-").replace(",", ""),
+                                transfer={"workers": 1, "accept": "all"})
+                token, port = self.offer_and_token(b, 0, 0)
+                reply = json.loads(self.send_header(port, {"transfer": self.TRANSFER, "token": token,
+                                                           "manifest": self.manifest(entries)}))
+                self.assertEqual(reply, {"ok": False, "error": error})
+                [t] = self.transfers_of(b)
+                self.assertEqual((t["state"], t["reason"]),
+                                 ("failed", "the sender's manifest was refused: " + error))
+                self.assertEqual(os.listdir(os.path.join(b.dir, "state", "incoming")), [])
 
     def test_a_manifest_on_its_own_line_is_checked_the_same(self):
         b = self.daemon("bob", transfer={"workers": 1, "accept": "all"})

@@ -47,8 +47,9 @@ TEST_SUITE("manifest") {
 
     TEST_CASE("a symlink's mode is ignored, so decoding what was encoded gives it back") {
         // Found by fuzz_manifest: "m" on a link was kept, then dropped by encode.
-        const Manifest m = decode_manifest(one_entry(R"({"t":"l","p":"x","l":"y","m":2})"));
-        CHECK(m.entries[0].mode == 0);
+        const Manifest m =
+            decode_manifest(one_entry(R"({"t":"d","p":"d"},{"t":"l","p":"d/x","l":"y","m":2})"));
+        CHECK(m.entries[1].mode == 0);
         CHECK(decode_manifest(encode_manifest(m)) == m);
     }
 
@@ -80,7 +81,14 @@ TEST_SUITE("manifest") {
             {one_entry(R"({"t":"l","p":"a","l":"/etc/passwd"})"),
              "manifest entry 0 ('a'): link to an absolute path"},
             {one_entry(R"({"t":"l","p":"a","l":"../../x"})"),
-             "manifest entry 0 ('a'): link points outside the transfer"},
+             "manifest entry 0 ('a'): link points outside 'a'"},
+            // Issue 18: on the receiver it pointed at another transfer's file.
+            {one_entry(R"({"t":"d","p":"box"},{"t":"l","p":"box/up1","l":"../notes.txt"})"),
+             "manifest entry 1 ('box/up1'): link points outside 'box'"},
+            // Judged with every link known, those listed after it too.
+            {one_entry(R"({"t":"d","p":"box"},{"t":"l","p":"box/l","l":"a/../x"},)"
+                       R"({"t":"l","p":"box/a","l":"."})"),
+             "manifest entry 1 ('box/l'): link target has '..' after another link ('box/a')"},
             {one_entry(R"({"t":"f","p":"dir/a","s":1})"),
              "manifest entry 0 ('dir/a'): parent directory is not listed before it"},
             // A symlink, then a file "through" it.

@@ -70,7 +70,7 @@ TEST_SUITE("staging") {
         StagingTree tree(d.download_fd, ".chatd-staging-1");
         const auto skipped = tree.prepare(m);
         REQUIRE(skipped.size() == 1);
-        CHECK(skipped[0] == "photos/escape: link points outside the transfer");
+        CHECK(skipped[0] == "photos/escape: link points outside 'photos'");
         write_file(tree, "photos/a b\n.jpg", "hello");
         write_file(tree, "photos/empty", "");
         CHECK_FALSE(fs::exists(d.download / "photos"));  // nothing visible yet

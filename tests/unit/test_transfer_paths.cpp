@@ -56,31 +56,72 @@ TEST_SUITE("transfer_paths") {
         }
     }
 
-    TEST_CASE("symlink targets must stay inside the tree") {
+    TEST_CASE("symlink targets must stay inside their top-level entry") {
         struct Case {
             std::string link, target;
-            bool inside;
+            std::optional<std::string> why;
         };
+        const std::string out_photos = "link points outside 'photos'";
+        const std::string out_box = "link points outside 'box'";
         const Case cases[] = {
-            {"photos/latest", "2024/img.jpg", true},
-            {"photos/2024/up", "../index.html", true},
-            {"photos/2024/root", "../..", true},
-            {"photos/a", "./b", true},
-            {"top", "sibling", true},
-            {"photos/escape", "../../etc/passwd", false},
-            {"top", "../outside", false},
-            {"photos/abs", "/etc/passwd", false},
-            {"photos/round", "../../photos/x", false},  // leaves, even if it comes back
-            {"photos/empty", "", false},
+            {"photos/latest", "2024/img.jpg", std::nullopt},
+            {"photos/2024/up", "../index.html", std::nullopt},
+            {"photos/2024/top", "..", std::nullopt},  // the entry itself is inside
+            {"photos/self", ".", std::nullopt},
+            {"photos/a", "./b", std::nullopt},
+            {"photos/a", "b//c/", std::nullopt},
+            {"photos/2024/root", "../..", out_photos},  // where the entry sits: not its own
+            {"photos/escape", "../../etc/passwd", out_photos},
+            {"photos/round", "../photos/x", out_photos},  // leaves, even if it comes back
+            {"photos/abs", "/etc/passwd", "link to an absolute path"},
+            {"photos/empty", "", "empty link target"},
+            // issue 18: each pointed at incoming/notes.txt, another transfer's
+            {"box/up1", "../notes.txt", out_box},
+            {"box/sub/up2", "../../notes.txt", out_box},
+            // judged by normalising, whatever comes first
+            {"box/sub/l", "a/../../x", std::nullopt},
+            {"box/l", "a/../../x", out_box},
+            {"box/l", "a/../x", std::nullopt},
+            {"box/sub/l", "a/b/../../../..", out_box},
+            {"box/sub/l", "./../sub/../.././x", out_box},
+            // a link at the top level is all of its entry: anything else is outside
+            {"top", "sibling", "link points outside 'top'"},
+            {"top", ".", "link points outside 'top'"},
         };
         for (const auto& c : cases) {
             CAPTURE(c.link);
             CAPTURE(c.target);
-            CHECK((check_link_target(c.link, c.target) == std::nullopt) == c.inside);
+            CHECK(check_link_target(c.link, c.target) == c.why);
         }
-        CHECK(check_link_target("a", "/x") == "link to an absolute path");
-        CHECK(check_link_target("a", "../x") == "link points outside the transfer");
-        CHECK(check_link_target("a", "b\xff") == "link target is not valid UTF-8");
+        CHECK(check_link_target("a/l", "b\xff") == "link target is not valid UTF-8");
+    }
+
+    TEST_CASE("a '..' after another link of the transfer is refused") {
+        // box/a -> . and box/l -> a/../x: by the names box/x, but the kernel
+        // takes a to box, then '..' to where box sits.
+        const std::set<std::string> links = {"box/a", "box/sub/b"};
+        const auto is_link = [&](std::string_view p) { return links.contains(std::string(p)); };
+        struct Case {
+            std::string link, target;
+            std::optional<std::string> why;
+        };
+        const Case cases[] = {
+            {"box/l", "a/../x", "link target has '..' after another link ('box/a')"},
+            {"box/l", "a/c/../x", "link target has '..' after another link ('box/a')"},
+            {"box/l", "sub/b/../x", "link target has '..' after another link ('box/sub/b')"},
+            {"box/sub/l", "../a/..", "link target has '..' after another link ('box/a')"},
+            {"box/l", "a", std::nullopt},
+            {"box/l", "a/x/y", std::nullopt},
+            {"box/l", "sub/../a/x", std::nullopt},  // sub is a directory
+            {"box/sub/l", "../x/../a", std::nullopt},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.link);
+            CAPTURE(c.target);
+            CHECK(check_link_target(c.link, c.target, is_link) == c.why);
+        }
+        CHECK(check_link_target("box/l", "a/../x") ==
+              std::nullopt);  // without the manifest's links
     }
 
     TEST_CASE("an existing name is never reused") {

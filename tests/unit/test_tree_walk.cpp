@@ -103,6 +103,40 @@ TEST_SUITE("tree_walk") {
         close_all(r);
     }
 
+    TEST_CASE("links are sent only if they stay inside their top-level entry") {
+        TempTree t;  // base/notes.txt is beside box, not in it
+        const fs::path box = t.base / "box";
+        fs::create_directories(box / "sub");
+        std::ofstream(box / "f") << "in the box";
+        fs::create_symlink("../notes.txt", box / "up1");
+        fs::create_symlink("../../notes.txt", box / "sub" / "up2");
+        fs::create_symlink("../f", box / "sub" / "in");
+        fs::create_symlink("x/../../f", box / "sub" / "round");  // box/f, by normalising
+        fs::create_symlink(".", box / "here");
+        fs::create_symlink("here/../notes.txt", box / "via");  // box/notes.txt by its names only
+        fs::create_symlink("box/f", t.base / "top link");
+        const WalkResult r = walk_paths({box.string(), (t.base / "top link").string()});
+        const Manifest& m = r.manifest;
+        CHECK(decode_manifest(encode_manifest(m)) == m);
+        CHECK_FALSE(find(m, "box/up1"));
+        CHECK_FALSE(find(m, "box/sub/up2"));
+        CHECK_FALSE(find(m, "box/via"));
+        CHECK_FALSE(find(m, "top link"));
+        REQUIRE(find(m, "box/sub/in"));
+        CHECK(find(m, "box/sub/in")->link_target == "../f");
+        CHECK(find(m, "box/sub/round"));
+        CHECK(find(m, "box/here"));
+        CHECK(r.notices ==
+              std::vector<std::string>{
+                  "skipped 'box/sub/up2 -> ../../notes.txt': link points outside 'box'",
+                  "skipped 'box/up1 -> ../notes.txt': link points outside 'box'",
+                  "skipped 'top link -> box/f': link points outside 'top link'",
+                  "skipped 'box/via -> here/../notes.txt': link target has '..' after "
+                  "another link ('box/here')",
+              });
+        close_all(r);
+    }
+
     TEST_CASE("the same tree gives the same manifest") {
         TempTree t;
         const WalkResult a = walk_paths({(t.base / "photos").string()});
