@@ -576,11 +576,20 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
         return (t->state == "sending" || t->state == "finishing" ? "stopped by " : "rejected by ") +
                t->peer + (answer.reason.empty() ? "" : ": " + answer.reason);
     };
+    // The receiver ended it (cancelled, or failed on its side): finished
+    // for good, so the same paths sent again are a new offer, not a resume.
+    if (t->state == "interrupted" && answer.state == "rejected") {
+        t->reason = rejected_because();
+        t->state = "rejected";
+        return finish_outgoing(*t, t->reason);
+    }
     if (t->state == "sending" || t->state == "finishing") {
         if (answer.state == "rejected") {
             for (const auto job : t->jobs) ctx_.pool.cancel(job);
             t->jobs.clear();
-            return finish_outgoing(*t, rejected_because());
+            const std::string why = rejected_because();
+            t->state = "rejected";
+            return finish_outgoing(*t, why);
         }
         if (answer.state == "done") {  // while rerunning too: the receiver has it all
             for (const auto job : t->jobs) ctx_.pool.cancel(job);
