@@ -31,6 +31,25 @@ constexpr std::size_t kMaxLinesPerWrite = 64;  // below IOV_MAX (1024)
 // closed, so idle connections cannot pile up without bound.
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
 constexpr std::size_t kMaxReadAhead = 64 << 10;
+
+// The credentials the kernel took when the client connected: they cannot
+// change after, whatever the client does with its own ids.
+std::optional<UserIds> peer_ids(int fd) {
+    ucred peer{};
+    socklen_t length = sizeof peer;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) return std::nullopt;
+    UserIds ids{peer.uid, peer.gid, {}};
+    ids.groups.resize(64);
+    for (;;) {
+        socklen_t bytes = static_cast<socklen_t>(ids.groups.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, ids.groups.data(), &bytes) == 0) {
+            ids.groups.resize(bytes / sizeof(gid_t));
+            return ids;
+        }
+        if (errno != ERANGE) return std::nullopt;
+        ids.groups.resize(bytes / sizeof(gid_t) + 1);  // bytes: what it needs
+    }
+}
 }  // namespace
 
 // One connection. Requests are taken one at a time, in order: each gets
@@ -78,6 +97,10 @@ public:
     }
 
     bool is_open() const { return open_; }
+
+    std::optional<UserIds> client() {
+        return open_ ? peer_ids(socket_.native_handle()) : std::nullopt;
+    }
 
     void receive_fds(std::size_t count, std::function<void(OwnedFds, const std::string&)> done) {
         fds_wanted_ = count;
@@ -324,6 +347,10 @@ private:
                          std::function<void(OwnedFds, const std::string&)> done) override {
             if (auto s = current()) return s->receive_fds(count, std::move(done));
             done(OwnedFds(), "the client left");
+        }
+        std::optional<UserIds> client() const override {
+            const auto s = current();
+            return s ? s->client() : std::nullopt;
         }
 
     private:

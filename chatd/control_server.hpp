@@ -8,10 +8,12 @@
 #include <asio/local/stream_protocol.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "control_protocol.hpp"
+#include "dir_access.hpp"
 #include "fd_passing.hpp"
 
 namespace spdlog {
@@ -34,6 +36,9 @@ public:
     // its request; `done` gets them, or an error and none.
     virtual void receive_fds(std::size_t count,
                              std::function<void(OwnedFds fds, const std::string& error)> done) = 0;
+    // Who asked: the client's ids as they were when it connected
+    // (SO_PEERCRED, SO_PEERGROUPS); none if the kernel would not say.
+    virtual std::optional<UserIds> client() const = 0;
 };
 
 class RequestHandler {

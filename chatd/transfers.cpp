@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "accept_target.hpp"
 #include "address.hpp"
 #include "flat_json.hpp"
 #include "retry.hpp"
@@ -102,6 +103,9 @@ std::string file_event_line(std::uint64_t number, const ManifestEntry& e) {
     return line + "}\n";
 }
 
+// What a sender hears when our storage failed: the detail is local.
+constexpr const char* kCouldNotStore = "the receiver could not store the transfer";
+
 bool same_token(const std::string& a, const std::string& b) {
     if (a.size() != b.size()) return false;
     unsigned char diff = 0;  // constant time: no early exit
@@ -157,6 +161,9 @@ struct TransferManager::Incoming {
     // offered, accepted, receiving, done, failed, rejected, cancelled, expired
     std::string state = "offered";
     std::string reason;
+    // What the sender is told instead, when `reason` is about our own
+    // storage: local paths and errors stay on this host.
+    std::string peer_reason;
     std::uint64_t run = 1;
     std::set<std::uint64_t> jobs;
     std::string token;
@@ -291,6 +298,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             t->state = row.state;
             t->name = doc.value("name", "");
             t->reason = doc.value("reason", "");
+            t->peer_reason = doc.value("peer_reason", "");
             t->run = doc.value("run", std::uint64_t{1});
             t->token = doc.value("token", "");
             t->dir = doc.value("dir", "");
@@ -319,15 +327,15 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             // Take the staging tree back, with what it holds.
             const int fd = ::open(ref.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (fd < 0) {
-                fail_incoming(
-                    ref, "cannot use " + ref.dir + " after a restart: " + std::strerror(errno));
+                fail_storage(ref,
+                             "cannot use " + ref.dir + " after a restart: " + std::strerror(errno));
                 continue;
             }
             ref.dir_fd = fd;
             try {
                 ref.staging = std::make_unique<StagingTree>(fd, ".chatd-staging-" + ref.id);
             } catch (const StagingError& e) {
-                fail_incoming(ref, e.what());
+                fail_storage(ref, e.what());
                 continue;
             }
             if (ref.manifest) {
@@ -388,6 +396,7 @@ void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
     const json doc = {{"run", t.run},
                       {"name", t.name},
                       {"reason", t.reason},
+                      {"peer_reason", t.peer_reason},
                       {"token", t.token},
                       {"dir", t.dir},
                       {"offered_ms", t.offered_ms},
@@ -571,11 +580,20 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
         return (t->state == "sending" || t->state == "finishing" ? "stopped by " : "rejected by ") +
                t->peer + (answer.reason.empty() ? "" : ": " + answer.reason);
     };
+    // The receiver ended it (cancelled, or failed on its side): finished
+    // for good, so the same paths sent again are a new offer, not a resume.
+    if (t->state == "interrupted" && answer.state == "rejected") {
+        t->reason = rejected_because();
+        t->state = "rejected";
+        return finish_outgoing(*t, t->reason);
+    }
     if (t->state == "sending" || t->state == "finishing") {
         if (answer.state == "rejected") {
             for (const auto job : t->jobs) ctx_.pool.cancel(job);
             t->jobs.clear();
-            return finish_outgoing(*t, rejected_because());
+            const std::string why = rejected_because();
+            t->state = "rejected";
+            return finish_outgoing(*t, why);
         }
         if (answer.state == "done") {  // while rerunning too: the receiver has it all
             for (const auto job : t->jobs) ctx_.pool.cancel(job);
@@ -928,6 +946,7 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
                 ctx_.log->info("transfer {} from {} offered again", known->number, peer);
                 known->state = "offered";
                 known->reason.clear();
+                known->peer_reason.clear();
                 known->offered_at = Clock::now();
                 known->offered_ms = wall_ms();
                 known->verified.clear();
@@ -1007,7 +1026,8 @@ void TransferManager::answer(const Incoming& t) {
     } else if (t.state == "offered") {
         a.state = "pending";
     } else {
-        a = {"rejected", "", 0, t.reason.empty() ? t.state : t.reason, {}};
+        const std::string& why = t.peer_reason.empty() ? t.reason : t.peer_reason;
+        a = {"rejected", "", 0, why.empty() ? t.state : why, {}};
     }
     ctx_.send_datagram(t.from, encode_answer(t.id, a));
 }
@@ -1023,43 +1043,69 @@ void TransferManager::on_cancel(const Endpoint& from, const std::string& id,
 
 void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir,
                                    std::shared_ptr<ReplySink> reply) {
-    const auto refuse = [&](const std::string& why) {
+    // Asked by a person (`reply`): a directory that will not do is theirs
+    // to fix, so the offer stays pending. By policy, no one is there to
+    // ask: refused. Either way the sender hears nothing of our paths.
+    const auto refuse = [&](const char* code, const std::string& why, const std::string& for_peer) {
+        if (reply) {
+            ctx_.log->info("transfer {} from {}: not accepted: {}", t.number, t.peer, why);
+            reply->send_line(error_reply(code, why));
+            return reply->finish();
+        }
         t.state = "rejected";
         t.reason = why;
+        t.peer_reason = for_peer;
         ctx_.log->warn("transfer {} from {} refused: {}", t.number, t.peer, why);
         save(t);
         answer(t);
-        if (reply) {
-            reply->send_line(error_reply(codes::failed, why));
-            reply->finish();
-        }
     };
     std::string dir = requested_dir;
-    if (dir.empty()) {
+    int fd = -1;
+    if (!dir.empty()) {
+        // Only where the user who asked could write: chatd's own rights
+        // may reach much further.
+        const auto who = reply ? reply->client() : std::nullopt;
+        if (!who) {
+            return refuse(codes::failed, "cannot tell who asked to accept into " + dir,
+                          kCouldNotStore);
+        }
+        try {
+            AcceptTarget target = open_accept_target(dir, *who);
+            fd = target.fd;
+            dir = std::move(target.path);
+        } catch (const AcceptTargetError& e) {
+            return refuse(codes::bad_request, e.what(), kCouldNotStore);
+        }
+    } else {
         dir = ctx_.config.transfer.download_dir.empty() ? ctx_.state_dir + "/incoming"
                                                         : ctx_.config.transfer.download_dir;
         std::error_code ec;
         if (std::filesystem::create_directories(dir, ec)) {
             std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
         }
+        fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+            return refuse(codes::failed, "cannot use " + dir + ": " + std::strerror(errno),
+                          kCouldNotStore);
+        }
     }
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return refuse("cannot use " + dir + ": " + std::strerror(errno));
     struct statvfs fs;
     if (::fstatvfs(fd, &fs) == 0) {
         const auto free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
         const std::uint64_t margin = std::max<std::uint64_t>(16 << 20, t.offer.bytes / 100);
         if (free_bytes < t.offer.bytes + margin) {
             ::close(fd);
-            return refuse("not enough free space in " + dir + ": " + format_bytes(t.offer.bytes) +
-                          " offered, " + format_bytes(free_bytes) + " free");
+            const std::string sizes =
+                format_bytes(t.offer.bytes) + " offered, " + format_bytes(free_bytes) + " free";
+            return refuse(codes::failed, "not enough free space in " + dir + ": " + sizes,
+                          "not enough free space on the receiver: " + sizes);
         }
     }
     try {
         t.staging = std::make_unique<StagingTree>(fd, ".chatd-staging-" + t.id);
     } catch (const StagingError& e) {
         ::close(fd);
-        return refuse(e.what());
+        return refuse(codes::failed, "cannot use " + dir + ": " + e.what(), kCouldNotStore);
     }
     t.dir = dir;
     t.dir_fd = fd;
@@ -1239,7 +1285,7 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
         if (t.state != "receiving") return;
         if (!ok) {
-            if (result.rfind(kStorageFailure, 0) == 0) return fail_incoming(t, result);
+            if (result.rfind(kStorageFailure, 0) == 0) return fail_storage(t, result);
             ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
                            t.number, result);
             return;
@@ -1266,7 +1312,7 @@ void TransferManager::publish(Incoming& t) {
     try {
         t.staging->stamp(*t.manifest, t.files_stamped);
     } catch (const StagingError& e) {
-        return fail_incoming(t, e.what());
+        return fail_storage(t, e.what());
     }
     t.publishing = true;
     sync_staged(t);
@@ -1293,7 +1339,7 @@ void TransferManager::sync_staged(Incoming& t) {
         }
         t.publishing = false;
         if (ok) return place(t);
-        fail_incoming(t, result);
+        fail_storage(t, result);
     });
 }
 
@@ -1317,7 +1363,7 @@ void TransferManager::place(Incoming& t) {
     try {
         t.placed = t.staging->place(*t.manifest, t.dir_fd);
     } catch (const StagingError& e) {
-        return fail_incoming(t, e.what());
+        return fail_storage(t, e.what());
     }
     t.staging.reset();
     ::unlinkat(t.dir_fd, (".chatd-staging-" + t.id).c_str(), AT_REMOVEDIR);
@@ -1353,6 +1399,11 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why, const s
             ctx_.log->warn("transfer {}: cannot remove its staging: {}", t.number, ec.message());
     }
     save(t);
+}
+
+void TransferManager::fail_storage(Incoming& t, const std::string& why) {
+    t.peer_reason = kCouldNotStore;
+    fail_incoming(t, why);
 }
 
 // ---- control -------------------------------------------------------------
@@ -1414,8 +1465,10 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
             if (t.state != "offered")
                 return fail("transfer " + std::to_string(t.number) + " is " + t.state +
                             ", not waiting for an answer");
-            if (!request.to.empty() && request.to.front() != '/')
-                return fail("--to needs an absolute path");
+            if (!request.to.empty() && request.to.front() != '/') {
+                reply->send_line(error_reply(codes::bad_request, "--to needs an absolute path"));
+                return reply->finish();
+            }
             return accept_offer(t, request.to, reply);
         }
         if (t.state != "offered" && t.state != "accepted" && t.state != "receiving") {

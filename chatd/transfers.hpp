@@ -122,6 +122,9 @@ private:
                              std::function<void(Incoming&, bool, const std::string&)> done);
     // Ends a transfer in `state` (failed, cancelled) and removes its staging.
     void fail_incoming(Incoming& t, const std::string& why, const std::string& state = "failed");
+    // The same for a failure of our own storage: `why` stays local, the
+    // sender hears only that we could not store the transfer.
+    void fail_storage(Incoming& t, const std::string& why);
     // `manifest_text`: the manifest as received, stored once with the row.
     void save(const Incoming& t, std::function<void(bool)> then = {},
               const std::string* manifest_text = nullptr);

@@ -132,6 +132,52 @@ class ResumeTest(ChatTestCase):
         r = b.cli("reject", str(received["id"]), check=False)
         self.assertEqual(r.returncode, 1)
 
+    def assert_sent_again_as_a_new_offer(self, a, b, first_id):
+        """The same paths after a cancel: a new transfer, not a resume."""
+        again = self.start_transfer(a, b)
+        out, err = again.communicate(timeout=120)
+        self.assertEqual(again.returncode, 0, err)
+        offered = next(json.loads(l) for l in out.splitlines() if '"event":"offered"' in l)
+        self.assertFalse(offered["resumed"])
+        self.assertNotEqual(offered["id"], first_id)
+        self.assertEqual([t["state"] for t in self.transfers(b)], ["cancelled", "done"])
+
+    def test_after_the_receiver_cancels_the_same_paths_make_a_new_offer(self):
+        a, b = self.pair(sender_config={"max_rate": 2 * RATE})
+        sender = self.start_transfer(a, b)
+        received = self.wait_mid_transfer(b)
+        b.cli("cancel", str(received["id"]))
+        sender.communicate(timeout=60)
+        self.assertEqual(sender.returncode, 1)
+        [t] = self.transfers(a)
+        self.assertEqual((t["state"], t["reason"]),
+                         ("rejected", f"stopped by {b.address}: cancelled by the receiver"))
+        self.assert_sent_again_as_a_new_offer(a, b, t["id"])
+
+    def test_after_the_sender_cancels_the_same_paths_make_a_new_offer(self):
+        a, b = self.pair(sender_config={"max_rate": 2 * RATE})
+        sender = self.start_transfer(a, b)
+        self.wait_mid_transfer(b)
+        [t] = self.transfers(a)
+        a.cli("cancel", str(t["id"]))
+        sender.communicate(timeout=60)
+        wait_for(lambda: self.transfers(b)[0]["state"] == "cancelled", what="the receiver to hear of it")
+        self.assert_sent_again_as_a_new_offer(a, b, t["id"])
+
+    def test_a_cancel_while_the_sender_was_restarted_is_not_resumed(self):
+        a, b = self.pair(sender_config={"max_rate": 2 * RATE})
+        first = self.start_transfer(a, b)
+        received = self.wait_mid_transfer(b)
+        a.kill()
+        first.communicate(timeout=30)
+        a.start()
+        self.assertEqual(self.transfers(a)[0]["state"], "interrupted")
+        b.cli("cancel", str(received["id"]))
+        t = wait_for(lambda: (t := self.transfers(a)[0])["state"] == "rejected" and t,
+                     what="the sender to hear of the cancel")
+        self.assertEqual(t["reason"], f"rejected by {b.address}: cancelled by the receiver")
+        self.assert_sent_again_as_a_new_offer(a, b, t["id"])
+
     def test_transfers_are_remembered_across_a_restart(self):
         a, b = self.pair(sender_config={"max_rate": 0})
         sender = self.start_transfer(a, b)

@@ -299,7 +299,10 @@ class TransferTest(ChatTestCase):
         sender = self.start_transfer(a, b, json_out=False)
         _, err = sender.communicate(timeout=60)
         self.assertEqual(sender.returncode, 1)
-        self.assertIn("not enough free space in " + small, err)
+        # The sender hears the sizes, not the receiver's paths; they are local.
+        self.assertIn(f"rejected by {b.address}: not enough free space on the receiver: ", err)
+        self.assertNotIn(small, err)
+        self.assertIn("not enough free space in " + small, self.transfers(b)[0]["reason"])
         self.assertEqual(os.listdir(small), [])
 
     def test_an_unanswered_offer_expires(self):
