@@ -404,16 +404,10 @@ void ControlServer::start() {
                                  std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
                                  " bytes: " + path_);
     }
+    // The socket's directory exists: the daemon made the default one, and a
+    // path the user gave must be in a directory that exists.
     namespace fs = std::filesystem;
-    const fs::path dir = fs::path(path_).parent_path();
     std::error_code fs_error;
-    if (!dir.empty() && !fs::exists(dir, fs_error)) {
-        fs::create_directories(dir, fs_error);
-        if (fs_error) {
-            throw std::runtime_error("cannot create " + dir.string() + ": " + fs_error.message());
-        }
-        fs::permissions(dir, fs::perms::owner_all, fs_error);
-    }
     if (fs::exists(fs::symlink_status(path_, fs_error))) {
         // A socket nobody answers on is a leftover of a crash; a live one
         // means another chatd already serves it.

@@ -58,7 +58,8 @@ public:
                   RequestHandler& handler, std::shared_ptr<spdlog::logger> log);
     ~ControlServer();
 
-    // Binds the socket (replacing a stale one); throws std::runtime_error.
+    // Binds the socket (replacing a stale one) in a directory that exists;
+    // throws std::runtime_error.
     void start();
     // Closes the listener and every session, removes the socket file.
     void stop();

@@ -116,18 +116,29 @@ void Daemon::persist(std::function<void(Store&)> work, std::function<void(bool)>
 }
 
 void Daemon::start() {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (fs::create_directories(settings_.state_dir, ec)) {
-        fs::permissions(settings_.state_dir, fs::perms::owner_all, ec);  // history is private
+    CreatedDirectories created;
+    try {
+        created.create(settings_.state_dir, settings_.default_state_dir);
+        state_lock_ = std::make_unique<StateDirLock>(settings_.state_dir);
+        if (settings_.default_socket_path) {
+            const auto dir = std::filesystem::path(settings_.socket_path).parent_path();
+            if (!dir.empty()) created.create(dir.string(), true);
+        }
+        start_services();
+    } catch (...) {
+        stop();
+        reader_.reset();
+        state_lock_.reset();
+        created.remove_all();
+        throw;
     }
-    if (ec)
-        throw std::runtime_error("cannot create state directory " + settings_.state_dir + ": " +
-                                 ec.message());
-    const std::string db_path = (fs::path(settings_.state_dir) / "chatd.db").string();
+}
 
+void Daemon::start_services() {
+    namespace fs = std::filesystem;
+    const std::string db_path = (fs::path(settings_.state_dir) / "chatd.db").string();
+    make_store_files_private(db_path);
     auto writer = std::make_unique<Store>(db_path);
-    fs::permissions(db_path, fs::perms::owner_read | fs::perms::owner_write, ec);
     reader_ = std::make_unique<Store>(db_path);
     const Endpoint listen = listen_endpoint(settings_.config.listen);
     transport_ = std::make_unique<UdpTransport>(listen, settings_.config.max_datagram_bytes,
@@ -172,7 +183,7 @@ void Daemon::start() {
     for (const auto& row : reader_->pending()) {
         const HostPort hp = parse_host_port(row.peer);
         const auto numeric = numeric_endpoint(hp.host, hp.port);
-        const auto to = numeric ? for_socket_family(*numeric, transport_->family()) : std::nullopt;
+        const auto to = numeric ? for_socket(*numeric, transport_->local_endpoint()) : std::nullopt;
         if (!to) {
             log_->warn("outbox message {} to {} cannot be sent from {}; left queued", row.id,
                        row.peer, listen_address());
@@ -271,17 +282,22 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                 acked.push_back(std::move(d.id));
                 break;
             case DatagramKind::offer:
-                post([this, from, d = std::move(d)] {
+                post([this, from, peer, d = std::move(d)] {
+                    note_envelope_peer(peer);
                     transfers_->on_offer(from, d.id, d.offer, d.name);
                 });
                 break;
             case DatagramKind::answer:
-                post([this, from, d = std::move(d)] {
+                post([this, from, peer, d = std::move(d)] {
+                    note_envelope_peer(peer);
                     transfers_->on_answer(from, d.id, d.answer);
                 });
                 break;
             case DatagramKind::cancel:
-                post([this, from, d = std::move(d)] { transfers_->on_cancel(from, d.id, d.text); });
+                post([this, from, peer, d = std::move(d)] {
+                    note_envelope_peer(peer);
+                    transfers_->on_cancel(from, d.id, d.text);
+                });
                 break;
             case DatagramKind::plain:
                 messages.push_back({peer, "", "", std::move(d.text), true, now_ms(), "", 0, 0});
@@ -326,7 +342,14 @@ void Daemon::store_incoming(std::vector<IncomingMessage> messages, const Endpoin
     StoreOp op;
     op.work = [this, outcome](Store& store) {
         const IncomingMessage& last = outcome->messages.back();
-        store.touch_peer(last.peer, last.name, last.plain, last.ts_ms);
+        // What every message of the batch spoke, and the latest name given.
+        bool spoke_envelope = false, spoke_plain = false;
+        std::string name;
+        for (const auto& m : outcome->messages) {
+            (m.plain ? spoke_plain : spoke_envelope) = true;
+            if (!m.name.empty()) name = m.name;
+        }
+        store.touch_peer(last.peer, name, spoke_envelope, spoke_plain, last.ts_ms);
         std::set<std::string> streams;  // whose next seq to save, once each
         std::string stream_key;         // "peer stream", made once per run of one stream
         const std::string* keyed = nullptr;
@@ -463,6 +486,21 @@ void Daemon::release_overdue(Store& store, std::int64_t cutoff_ms,
 
 // ---- control thread --------------------------------------------------------
 
+// An ack of ours or a transfer envelope: the peer speaks envelopes, even if
+// it never sent us a message (remembered, so a later plain datagram from
+// it does not make it a plain peer, here or after a restart).
+void Daemon::note_envelope_peer(const std::string& peer) {
+    auto& mode = peer_modes_[peer];
+    if (mode.envelope || !store_worker_) return;
+    mode.envelope = true;
+    StoreOp op;
+    op.work = [peer, seen = now_ms()](Store& store) {
+        store.touch_peer(peer, "", true, false, seen);
+    };
+    op.done = [](bool) {};
+    store_worker_->submit(std::move(op));
+}
+
 void Daemon::on_stored(const MessageView& message) {
     auto& mode = peer_modes_[message.peer];
     (message.plain ? mode.plain : mode.envelope) = true;
@@ -486,17 +524,18 @@ void Daemon::notify_followers(const std::string& text, const std::string& peer) 
 
 void Daemon::handle_transfer(TransferRequest request, std::shared_ptr<ReplySink> reply) {
     const std::string spec = request.peer;
-    resolve_or_reject(spec, reply, [this, request = std::move(request), reply](const Endpoint& to) {
-        reply->receive_fds(request.fds,
-                           [this, request, reply, to](OwnedFds fds, const std::string& error) {
-                               if (!running_) return;
-                               if (!error.empty()) {
-                                   reply->send_line(error_reply(codes::failed, error));
-                                   return reply->finish();
-                               }
-                               transfers_->begin_outgoing(request, to, std::move(fds), reply);
-                           });
-    });
+    resolve_destination(
+        spec, reply, [this, request = std::move(request), reply](const Endpoint& to) {
+            reply->receive_fds(request.fds,
+                               [this, request, reply, to](OwnedFds fds, const std::string& error) {
+                                   if (!running_) return;
+                                   if (!error.empty()) {
+                                       reply->send_line(error_reply(codes::failed, error));
+                                       return reply->finish();
+                                   }
+                                   transfers_->begin_outgoing(request, to, std::move(fds), reply);
+                               });
+        });
 }
 
 void Daemon::prune_followers() {
@@ -535,6 +574,7 @@ void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& ms
         }
     }
     if (!any) return;
+    note_envelope_peer(peer);
     // The first ack after a silence: the link is back, so the peer's other
     // messages need not wait out their backoff.
     const milliseconds initial(settings_.config.retry_initial_ms);
@@ -746,15 +786,13 @@ void Daemon::resolve_peer(const std::string& spec, Resolved done) {
              {});
         return;
     }
-    const int family = transport_->family();
+    const Endpoint bound = transport_->local_endpoint();
     // Copied into the resolver callback: it must own what it uses.
-    const auto usable = [this, done, family](const Endpoint& e, const std::string& shown) {
-        if (auto to = for_socket_family(e, family)) {
+    const auto usable = [done, bound](const Endpoint& e, const std::string& shown) {
+        if (auto to = for_socket(e, bound)) {
             done("", *to);
         } else {
-            done("cannot reach IPv6 peer " + shown + " from the IPv4 address " + listen_address() +
-                     "; listen on [::]:PORT to reach both",
-                 {});
+            done(unreachable_family_reason(e, shown, bound), {});
         }
     };
     if (auto numeric = numeric_endpoint(hp.host, hp.port)) {
@@ -763,8 +801,8 @@ void Daemon::resolve_peer(const std::string& spec, Resolved done) {
     }
     resolver_.async_resolve(
         hp.host, std::to_string(hp.port), asio::ip::udp::resolver::numeric_service,
-        [done, usable, target, family](asio::error_code ec,
-                                       asio::ip::udp::resolver::results_type results) {
+        [done, usable, target, bound](asio::error_code ec,
+                                      asio::ip::udp::resolver::results_type results) {
             if (ec) {
                 done("cannot resolve peer '" + target + "': " + ec.message(), {});
                 return;
@@ -777,7 +815,7 @@ void Daemon::resolve_peer(const std::string& spec, Resolved done) {
                 std::memcpy(&e.storage, entry.endpoint().data(), entry.endpoint().size());
                 e.length = static_cast<socklen_t>(entry.endpoint().size());
                 if (e.family() != AF_INET && e.family() != AF_INET6) continue;
-                if (for_socket_family(e, family)) {
+                if (for_socket(e, bound)) {
                     usable(e, target);
                     return;
                 }
@@ -797,6 +835,21 @@ void Daemon::resolve_or_reject(const std::string& spec, std::shared_ptr<ReplySin
             return reply->finish();
         }
         resolved(endpoint);
+    });
+}
+
+void Daemon::resolve_destination(const std::string& spec, std::shared_ptr<ReplySink> reply,
+                                 std::function<void(const Endpoint&)> resolved) {
+    resolve_or_reject(spec, reply, [reply, resolved](const Endpoint& to) {
+        // Refused before anything is sent: broadcast sending is not a feature.
+        if (const auto kind = classify_address(endpoint_host(to));
+            kind && *kind != AddressKind::single_host) {
+            reply->send_line(error_reply(codes::bad_peer, "cannot send to " + endpoint_key(to) +
+                                                              ": not a single host (" +
+                                                              describe(*kind) + ")"));
+            return reply->finish();
+        }
+        resolved(to);
     });
 }
 
@@ -825,17 +878,18 @@ void Daemon::handle_send(SendRequest request, std::shared_ptr<ReplySink> reply) 
         }
     }
     const std::string spec = request.peer;
-    resolve_or_reject(spec, reply,
-                      [this, request = std::move(request), batch, reply](const Endpoint& to) {
-                          send_resolved(request, batch, to, reply);
-                      });
+    resolve_destination(spec, reply,
+                        [this, request = std::move(request), batch, reply](const Endpoint& to) {
+                            send_resolved(request, batch, to, reply);
+                        });
 }
 
 void Daemon::send_resolved(SendRequest request, bool batch, const Endpoint& to,
                            std::shared_ptr<ReplySink> reply) {
     const std::string peer = endpoint_key(to);
     const auto mode = peer_modes_.find(peer);
-    // A peer that has only ever spoken plain text gets plain text back.
+    // A peer that has only ever spoken plain text gets plain text back; one
+    // that ever spoke envelopes (a message, an ack, a transfer) gets them.
     const bool plain = request.plain ||
                        (mode != peer_modes_.end() && mode->second.plain && !mode->second.envelope);
     const std::size_t count = request.texts.size();

@@ -26,6 +26,7 @@
 #include "net.hpp"
 #include "paths.hpp"
 #include "service_notify.hpp"
+#include "state_dir.hpp"
 #include "store.hpp"
 #include "store_worker.hpp"
 #include "transfers.hpp"
@@ -40,8 +41,13 @@ namespace chat {
 
 struct DaemonSettings {
     Config config;
-    std::string socket_path;        // resolved
-    std::string state_dir;          // resolved
+    std::string socket_path;  // resolved
+    std::string state_dir;    // resolved
+    // The defaults' directories are created with their parents; a path the
+    // user gave must have its parent already (main checks), and only a
+    // given state directory itself is created.
+    bool default_socket_path = true;
+    bool default_state_dir = true;
     std::string name;               // resolved
     std::string worker_executable;  // this binary, started again as `chatd --worker`
     ServiceEnvironment service;     // systemd's notify socket and watchdog, if any
@@ -69,6 +75,9 @@ public:
     void reload();
 
 private:
+    // start() after the directories and the lock.
+    void start_services();
+
     struct Pending {
         std::int64_t row = 0;
         std::string peer;
@@ -138,6 +147,7 @@ private:
     // Control thread.
     void on_stored(const MessageView& message);
     void on_acks(const std::string& peer, const std::vector<std::string>& msg_ids);
+    void note_envelope_peer(const std::string& peer);
     // Queues one store operation marking these outbox rows delivered.
     void mark_delivered(std::vector<std::int64_t> rows, std::int64_t acked_at);
     // Our envelope for a pending message, with the current floor.
@@ -155,6 +165,10 @@ private:
     // As resolve_peer, but a bad peer is answered (bad_peer) here.
     void resolve_or_reject(const std::string& spec, std::shared_ptr<ReplySink> reply,
                            std::function<void(const Endpoint&)> resolved);
+    // As resolve_or_reject, for a destination: also refuses what is not a
+    // single host (unspecified, broadcast, multicast).
+    void resolve_destination(const std::string& spec, std::shared_ptr<ReplySink> reply,
+                             std::function<void(const Endpoint&)> resolved);
     // An optional peer filter as its key ("" for none).
     void with_peer_key(const std::string& spec, std::shared_ptr<ReplySink> reply,
                        std::function<void(const std::string& key)> respond);
@@ -200,7 +214,8 @@ private:
     Counters counters_;
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
-    std::unique_ptr<Store> reader_;  // control thread's read connection
+    std::unique_ptr<StateDirLock> state_lock_;  // held until the daemon is destroyed
+    std::unique_ptr<Store> reader_;             // control thread's read connection
     std::unique_ptr<UdpTransport> transport_;
     std::unique_ptr<StoreWorker> store_worker_;  // stopped before the transport is destroyed
     std::unique_ptr<WorkerPool> workers_;

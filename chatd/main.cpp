@@ -129,6 +129,17 @@ int main(int argc, char** argv) {
                                                           : settings.config.socket;
     settings.state_dir = settings.config.state_dir.empty() ? chat::default_state_dir(env, uid)
                                                            : settings.config.state_dir;
+    // Paths the user gave are checked before anything is created.
+    settings.default_socket_path =
+        settings.config.socket.empty() && env("CHATD_SOCKET").value_or("").empty();
+    settings.default_state_dir = settings.config.state_dir.empty();
+    for (const std::string& problem :
+         {settings.default_socket_path ? "" : chat::given_socket_path_problem(settings.socket_path),
+          settings.default_state_dir ? "" : chat::given_state_dir_problem(settings.state_dir)}) {
+        if (problem.empty()) continue;
+        std::cerr << "chatd: " << problem << "\n";
+        return kExitUsage;
+    }
     settings.name = settings.config.name.empty() ? host_name() : settings.config.name;
     std::error_code exe_error;
     settings.worker_executable =

@@ -25,8 +25,18 @@ std::optional<Endpoint> numeric_endpoint(const std::string& host, unsigned short
 // peer has one key whichever socket family saw it.
 std::string endpoint_key(const Endpoint& endpoint);
 
-// Makes `to` sendable from a socket of `socket_family` (maps IPv4 into an
-// IPv6 socket); nullopt when it cannot be (IPv6 peer, IPv4 socket).
-std::optional<Endpoint> for_socket_family(const Endpoint& to, int socket_family);
+// Makes `to` sendable from a UDP or TCP socket bound to `bound`: IPv4 is
+// mapped into a dual-stack IPv6 socket (bound to ::), a mapped address is
+// unmapped for an IPv4 socket. nullopt when it cannot be: an IPv6 peer from
+// an IPv4 socket, or an IPv4 peer from one bound to an IPv6 address.
+std::optional<Endpoint> for_socket(const Endpoint& to, const Endpoint& bound);
+
+// Why `to` cannot be reached from `bound` (for_socket gave nullopt), with
+// the remedy: "cannot reach IPv6 peer [::1]:7890 from the IPv4 address ...".
+std::string unreachable_family_reason(const Endpoint& to, const std::string& shown,
+                                      const Endpoint& bound);
+
+// The numeric host of an endpoint, IPv4-mapped shown as IPv4: "1.2.3.4", "::1".
+std::string endpoint_host(const Endpoint& endpoint);
 
 }  // namespace chat

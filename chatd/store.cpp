@@ -517,8 +517,8 @@ void Store::mark_expired(std::int64_t id) {
         .step();
 }
 
-void Store::touch_peer(const std::string& address, const std::string& name, bool plain,
-                       std::int64_t ts_ms) {
+void Store::touch_peer(const std::string& address, const std::string& name, bool spoke_envelope,
+                       bool spoke_plain, std::int64_t ts_ms) {
     Statement upsert(db_, cache_,
                      "INSERT INTO peers (address, name, last_seen, speaks_envelope, speaks_plain) "
                      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (address) DO UPDATE SET "
@@ -527,7 +527,7 @@ void Store::touch_peer(const std::string& address, const std::string& name, bool
                      "speaks_envelope = speaks_envelope OR excluded.speaks_envelope, "
                      "speaks_plain = speaks_plain OR excluded.speaks_plain");
     upsert.bind(1, address).bind(2, name).bind(3, ts_ms);
-    upsert.bind(4, std::int64_t{!plain}).bind(5, std::int64_t{plain}).step();
+    upsert.bind(4, std::int64_t{spoke_envelope}).bind(5, std::int64_t{spoke_plain}).step();
 }
 
 namespace {

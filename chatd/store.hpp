@@ -155,8 +155,10 @@ public:
     // Runs this connection marked and has not folded yet.
     std::size_t unfolded_runs() const { return unfolded_runs_; }
     void mark_expired(std::int64_t id);
-    void touch_peer(const std::string& address, const std::string& name, bool plain,
-                    std::int64_t ts_ms);
+    // What the peer spoke is added to what it spoke before, never taken
+    // away: a peer that ever spoke envelopes stays an envelope peer.
+    void touch_peer(const std::string& address, const std::string& name, bool spoke_envelope,
+                    bool spoke_plain, std::int64_t ts_ms);
 
     // Results are read in pages, so a long history never sits in memory
     // whole: start after before_newest(filter, n) to get the newest n.

@@ -198,7 +198,7 @@ TransferManager::TransferManager(TransferContext context)
 TransferManager::~TransferManager() { stop(); }
 
 void TransferManager::start(const Endpoint& listen) {
-    family_ = listen.family();
+    listen_ = listen;
     const std::string key = endpoint_key(listen);
     const HostPort hp = parse_host_port(key, true);
     const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(hp.host), hp.port);
@@ -230,7 +230,7 @@ std::optional<Endpoint> TransferManager::endpoint_of(const std::string& peer_key
     try {
         const HostPort hp = parse_host_port(peer_key);
         const auto numeric = numeric_endpoint(hp.host, hp.port);
-        return numeric ? for_socket_family(*numeric, family_) : std::nullopt;
+        return numeric ? for_socket(*numeric, listen_) : std::nullopt;
     } catch (const std::invalid_argument&) {
         return std::nullopt;
     }

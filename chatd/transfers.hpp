@@ -144,7 +144,7 @@ private:
     std::map<std::uint64_t, std::unique_ptr<Incoming>> incoming_;
     std::uint64_t next_number_ = 1;
     std::mt19937_64 random_;
-    int family_ = AF_INET;  // of our UDP socket
+    Endpoint listen_;  // our UDP socket's address, which peers we can reach
     bool stopped_ = false;
 };
 

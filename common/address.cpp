@@ -1,5 +1,9 @@
 #include "address.hpp"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <stdexcept>
 
@@ -74,6 +78,48 @@ std::string format_host_port(std::string_view host, std::uint16_t port) {
     out += ':';
     out += std::to_string(port);
     return out;
+}
+
+namespace {
+
+AddressKind classify_v4(const unsigned char* octets) {
+    if (octets[0] == 0 && octets[1] == 0 && octets[2] == 0 && octets[3] == 0)
+        return AddressKind::unspecified;
+    if (octets[0] == 255 && octets[1] == 255 && octets[2] == 255 && octets[3] == 255)
+        return AddressKind::limited_broadcast;
+    if ((octets[0] & 0xf0) == 224) return AddressKind::multicast;
+    return AddressKind::single_host;
+}
+
+}  // namespace
+
+std::optional<AddressKind> classify_address(std::string_view numeric_host) {
+    const std::string host(numeric_host);
+    std::array<unsigned char, 16> bytes{};
+    if (inet_pton(AF_INET, host.c_str(), bytes.data()) == 1) return classify_v4(bytes.data());
+    if (inet_pton(AF_INET6, host.c_str(), bytes.data()) != 1) return std::nullopt;
+    const std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(mapped_prefix.begin(), mapped_prefix.end(), bytes.begin()))
+        return classify_v4(bytes.data() + 12);
+    if (bytes[0] == 0xff) return AddressKind::multicast;
+    for (const unsigned char b : bytes) {
+        if (b != 0) return AddressKind::single_host;
+    }
+    return AddressKind::unspecified;
+}
+
+std::string describe(AddressKind kind) {
+    switch (kind) {
+        case AddressKind::single_host:
+            return "a single host";
+        case AddressKind::unspecified:
+            return "the unspecified address";
+        case AddressKind::limited_broadcast:
+            return "the broadcast address";
+        case AddressKind::multicast:
+            return "a multicast address";
+    }
+    return "an address";
 }
 
 }  // namespace chat

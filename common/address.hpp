@@ -24,4 +24,18 @@ HostPort parse_host_port(std::string_view text, bool allow_port_zero = false);
 // "1.2.3.4:7890" or "[::1]:7890": the form parse_host_port reads back.
 std::string format_host_port(std::string_view host, std::uint16_t port);
 
+// What a numeric address names, as far as it is certain from the address
+// alone (a subnet's broadcast address, x.y.z.255, depends on the netmask).
+enum class AddressKind {
+    single_host,
+    unspecified,        // 0.0.0.0, ::
+    limited_broadcast,  // 255.255.255.255
+    multicast,          // 224.0.0.0/4, ff00::/8
+};
+// An IPv4-mapped IPv6 address is judged as its IPv4 address; text that is
+// not a numeric address is nullopt.
+std::optional<AddressKind> classify_address(std::string_view numeric_host);
+// "the unspecified address", "the broadcast address", "a multicast address".
+std::string describe(AddressKind kind);
+
 }  // namespace chat

@@ -34,13 +34,27 @@ void check_range(std::string_view key, std::int64_t value, std::int64_t min, std
     }
 }
 
+// Sending holds at most all workers but one, so a transfer to this daemon
+// (or a crossed one) never waits for a free worker: one worker cannot work.
+constexpr std::int64_t kMinWorkers = 2;
+constexpr std::int64_t kMaxWorkers = 64;
+
+void check_workers(std::int64_t workers) {
+    if (workers < kMinWorkers || workers > kMaxWorkers) {
+        throw ConfigError("config: 'transfer.workers' must be between " +
+                          std::to_string(kMinWorkers) + " and " + std::to_string(kMaxWorkers) +
+                          ", got " + std::to_string(workers) +
+                          " (one worker is kept for receiving, so at least 2)");
+    }
+}
+
 void parse_transfer(const json& section, Config::Transfer& transfer) {
     if (!section.is_object()) throw ConfigError("config: 'transfer' must be an object");
     for (const auto& [key, value] : section.items()) {
         const std::string name = "transfer." + key;
         if (key == "workers") {
             const auto workers = get_int(value, name);
-            check_range(name, workers, 1, 64);
+            check_workers(workers);
             transfer.workers = static_cast<std::size_t>(workers);
         } else if (key == "accept") {
             transfer.accept = get_string(value, name);
@@ -170,7 +184,7 @@ void validate_config(const Config& c) {
     check_range("retry_max_ms", c.retry_max_ms, c.retry_initial_ms, 3'600'000);
     check_range("max_datagram_bytes", static_cast<std::int64_t>(c.max_datagram_bytes), 512,
                 static_cast<std::int64_t>(kMaxUdpPayload));
-    check_range("transfer.workers", static_cast<std::int64_t>(c.transfer.workers), 1, 64);
+    check_workers(static_cast<std::int64_t>(c.transfer.workers));
     check_range("transfer.offer_ttl_seconds", c.transfer.offer_ttl_seconds, 1, 30LL * 86400);
     if (c.transfer.accept != "ask" && c.transfer.accept != "trusted" &&
         c.transfer.accept != "all") {

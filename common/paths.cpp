@@ -1,6 +1,7 @@
 #include "paths.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 
 namespace chat {
 namespace {
@@ -49,6 +50,46 @@ std::string default_state_dir(const EnvLookup& env, unsigned uid) {
     if (auto dir = first_dir(env, "XDG_STATE_HOME")) return *dir + "/chatd";
     if (auto home = env("HOME"); home && !home->empty()) return *home + "/.local/state/chatd";
     return per_user_tmp(uid) + "/state";
+}
+
+namespace {
+namespace fs = std::filesystem;
+
+// The directory a path is in ("." for a bare name), trailing '/' ignored.
+fs::path directory_of(const std::string& path) {
+    fs::path p = fs::path(path).lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();
+    const fs::path dir = p.parent_path();
+    return dir.empty() ? fs::path(".") : dir;
+}
+
+// "" if dir is a directory; else why not.
+std::string directory_problem(const fs::path& dir) {
+    std::error_code ec;
+    const auto status = fs::status(dir, ec);
+    if (fs::is_directory(status)) return "";
+    if (fs::exists(status)) return dir.string() + " is not a directory";
+    return "directory " + dir.string() + " does not exist";
+}
+
+}  // namespace
+
+std::string given_socket_path_problem(const std::string& socket_path) {
+    const std::string why = directory_problem(directory_of(socket_path));
+    if (why.empty()) return "";
+    return "cannot use control socket " + socket_path + ": " + why +
+           " (chatd creates only its default directories)";
+}
+
+std::string given_state_dir_problem(const std::string& state_dir) {
+    std::error_code ec;
+    const auto status = fs::status(state_dir, ec);
+    if (fs::is_directory(status)) return "";
+    if (fs::exists(status)) return "cannot use state directory " + state_dir + ": not a directory";
+    const std::string why = directory_problem(directory_of(state_dir));
+    if (why.empty()) return "";
+    return "cannot use state directory " + state_dir + ": " + why +
+           " (chatd creates a given state directory, not its parents)";
 }
 
 std::optional<std::string> service_config_path(const EnvLookup& env) {

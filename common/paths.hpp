@@ -27,6 +27,13 @@ std::vector<std::string> client_socket_candidates(const EnvLookup& env, unsigned
 // $HOME/.local/state/chatd, else /tmp/chatd-$UID/state.
 std::string default_state_dir(const EnvLookup& env, unsigned uid);
 
+// A control socket or state directory the user named (a flag, the config or
+// $CHATD_SOCKET) gets no directory made for it, except the state directory
+// itself when its parent exists. What is wrong with using it, or "" if
+// nothing is (the filesystem is looked at, nothing is created).
+std::string given_socket_path_problem(const std::string& socket_path);
+std::string given_state_dir_problem(const std::string& state_dir);
+
 // $CONFIGURATION_DIRECTORY/chatd.json (systemd's ConfigurationDirectory=),
 // used when no --config is given; nullopt outside systemd.
 std::optional<std::string> service_config_path(const EnvLookup& env);

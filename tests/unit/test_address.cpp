@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -61,5 +62,45 @@ TEST_SUITE("address") {
         CHECK(format_host_port("1.2.3.4", 5) == "1.2.3.4:5");
         CHECK(format_host_port("::1", 7890) == "[::1]:7890");
         CHECK(parse_host_port(format_host_port("::1", 7890)) == HostPort{"::1", 7890});
+    }
+
+    TEST_CASE("what a numeric address names") {
+        struct Case {
+            std::string host;
+            std::optional<AddressKind> kind;
+        };
+        const auto host = AddressKind::single_host;
+        const Case cases[] = {
+            {"127.0.0.1", host},
+            {"10.0.0.255", host},  // a subnet's broadcast only with its netmask
+            {"192.168.1.255", host},
+            {"255.255.255.254", host},
+            {"223.255.255.255", host},
+            {"240.0.0.1", host},
+            {"::1", host},
+            {"fe80::1", host},
+            {"fd00::ff", host},
+            {"0.0.0.0", AddressKind::unspecified},
+            {"::", AddressKind::unspecified},
+            {"0:0:0:0:0:0:0:0", AddressKind::unspecified},
+            {"::ffff:0.0.0.0", AddressKind::unspecified},
+            {"255.255.255.255", AddressKind::limited_broadcast},
+            {"::ffff:255.255.255.255", AddressKind::limited_broadcast},
+            {"224.0.0.1", AddressKind::multicast},
+            {"239.255.255.250", AddressKind::multicast},
+            {"::ffff:224.0.0.251", AddressKind::multicast},
+            {"ff02::1", AddressKind::multicast},
+            {"ff05::1:3", AddressKind::multicast},
+            {"localhost", std::nullopt},
+            {"1.2.3", std::nullopt},
+            {"", std::nullopt},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.host);
+            CHECK(classify_address(c.host) == c.kind);
+        }
+        CHECK(describe(AddressKind::unspecified) == "the unspecified address");
+        CHECK(describe(AddressKind::limited_broadcast) == "the broadcast address");
+        CHECK(describe(AddressKind::multicast) == "a multicast address");
     }
 }

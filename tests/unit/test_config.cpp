@@ -81,7 +81,14 @@ TEST_SUITE("config") {
              "config: 'name' is longer than 64 bytes"},
             {R"({"transfer":4})", "config: 'transfer' must be an object"},
             {R"({"transfer":{"workers":0}})",
-             "config: 'transfer.workers' must be between 1 and 64, got 0"},
+             "config: 'transfer.workers' must be between 2 and 64, got 0 (one worker is kept for "
+             "receiving, so at least 2)"},
+            {R"({"transfer":{"workers":1}})",
+             "config: 'transfer.workers' must be between 2 and 64, got 1 (one worker is kept for "
+             "receiving, so at least 2)"},
+            {R"({"transfer":{"workers":65}})",
+             "config: 'transfer.workers' must be between 2 and 64, got 65 (one worker is kept for "
+             "receiving, so at least 2)"},
             {R"({"transfer":{"wrokers":2}})", "config: unknown key 'transfer.wrokers'"},
             {R"({"transfer":{"accept":"maybe"}})",
              "config: 'transfer.accept' must be ask, trusted or all; got 'maybe'"},

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -91,5 +95,42 @@ TEST_SUITE("paths") {
             CAPTURE(c.expected.notify_socket);
             CHECK(service_environment(env_of(c.env), 42) == c.expected);
         }
+    }
+
+    TEST_CASE("a socket or state directory the user gave needs an existing parent") {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "chat-paths-XXXXXX").string();
+        const std::string dir = ::mkdtemp(pattern.data());
+        std::ofstream(dir + "/file") << "x";
+        struct Case {
+            std::string path, socket_problem, state_problem;
+        };
+        const std::string missing = dir + "/missing";
+        const Case cases[] = {
+            {dir + "/x.sock", "", ""},
+            {dir + "/x/", "", ""},
+            {"relative.sock", "", ""},
+            {missing + "/x.sock",
+             "cannot use control socket " + missing + "/x.sock: directory " + missing +
+                 " does not exist (chatd creates only its default "
+                 "directories)",
+             "cannot use state directory " + missing + "/x.sock: directory " + missing +
+                 " does not exist (chatd creates a given state directory, not its parents)"},
+            {dir + "/file/x",
+             "cannot use control socket " + dir + "/file/x: " + dir +
+                 "/file is not a directory (chatd creates only its default directories)",
+             "cannot use state directory " + dir + "/file/x: " + dir +
+                 "/file is not a directory (chatd creates a given state directory, not its "
+                 "parents)"},
+            {dir + "/file", "", "cannot use state directory " + dir + "/file: not a directory"},
+            {dir, "", ""},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.path);
+            CHECK(given_socket_path_problem(c.path) == c.socket_problem);
+            CHECK(given_state_dir_problem(c.path) == c.state_problem);
+        }
+        CHECK_FALSE(std::filesystem::exists(missing));  // looked at, not made
+        std::filesystem::remove_all(dir);
     }
 }

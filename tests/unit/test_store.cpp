@@ -424,14 +424,25 @@ TEST_SUITE("store") {
     TEST_CASE("peers remember their name and what they speak") {
         TempDir dir;
         Store store(dir.db());
-        store.touch_peer("a:1", "alice", false, 5);
-        store.touch_peer("a:1", "", true, 9);
-        const auto peers = store.peers();
+        store.touch_peer("a:1", "alice", true, false, 5);
+        store.touch_peer("a:1", "", false, true, 9);
+        auto peers = store.peers();
         REQUIRE(peers.size() == 1);
         CHECK(peers[0].name == "alice");
         CHECK(peers[0].last_seen_ms == 9);
         CHECK(peers[0].speaks_envelope);
         CHECK(peers[0].speaks_plain);
+        // A plain datagram from an envelope peer takes nothing away.
+        store.touch_peer("a:1", "", false, true, 12);
+        peers = store.peers();
+        CHECK(peers[0].speaks_envelope);
+        // An ack alone (no name, no message) is envelope speech.
+        store.touch_peer("b:2", "", true, false, 7);
+        peers = store.peers();
+        REQUIRE(peers.size() == 2);
+        CHECK(peers[1].address == "b:2");
+        CHECK(peers[1].speaks_envelope);
+        CHECK_FALSE(peers[1].speaks_plain);
     }
 
     TEST_CASE("a file that is not a database is refused with its name") {

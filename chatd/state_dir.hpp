@@ -1,0 +1,47 @@
+#pragma once
+// What chatd does to the filesystem before it runs: the directories it
+// creates (and removes again if the start fails), the lock that keeps a
+// second daemon off a state directory in use, and the store's files made
+// private before SQLite creates any of them.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+// Directories one start created, removed again (with what the start put in
+// them) when that start fails: a failed start leaves no directory behind.
+class CreatedDirectories {
+public:
+    // Creates `dir` (0700), and its missing parents if `parents`; nothing
+    // if it exists. Throws std::runtime_error naming the directory.
+    void create(const std::string& dir, bool parents);
+    void remove_all() noexcept;
+
+private:
+    std::vector<std::filesystem::path> created_;  // each the topmost a create() made
+};
+
+// An exclusive flock on <state_dir>/chatd.lock, held for the daemon's life
+// (O_CLOEXEC: the spawned workers do not inherit it). The holder writes its
+// pid there, so the daemon refused can name it.
+class StateDirLock {
+public:
+    // Throws std::runtime_error ("state directory D is in use by chatd pid
+    // N") if another process holds it, or if the file cannot be opened.
+    explicit StateDirLock(const std::string& state_dir);
+    ~StateDirLock();
+    StateDirLock(const StateDirLock&) = delete;
+    StateDirLock& operator=(const StateDirLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+// The database and its -wal, -shm and -journal files are 0600 before SQLite
+// opens the database: SQLite creates the others with the database's mode,
+// so a database made private only after opening leaves a readable WAL.
+// Files left by an older chatd are made 0600 too. Throws on failure.
+void make_store_files_private(const std::string& db_path);
+
+}  // namespace chat
