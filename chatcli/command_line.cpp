@@ -20,10 +20,10 @@ std::int64_t whole_number(const std::string& text, const std::string& what, std:
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec == std::errc::result_out_of_range ||
         (ec == std::errc{} && end == text.data() + text.size() && (value < min || value > max))) {
-        const std::string range = max == std::numeric_limits<std::int64_t>::max()
-                                      ? " must be " + std::to_string(min) + " or more"
-                                      : " must be between " + std::to_string(min) + " and " +
-                                            std::to_string(max);
+        const std::string range =
+            max == std::numeric_limits<std::int64_t>::max()
+                ? " must be " + std::to_string(min) + " or more"
+                : " must be between " + std::to_string(min) + " and " + std::to_string(max);
         throw UsageError{what + range + " (got " + text + ")"};
     }
     if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
@@ -186,7 +186,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
         return app.get_subcommands().front()->get_name() + ": " + what;
     };
     try {
-        if (!timeout.empty()) send.timeout_seconds = seconds_number(timeout, "--timeout", 0.001, 86400);
+        if (!timeout.empty())
+            send.timeout_seconds = seconds_number(timeout, "--timeout", 0.001, 86400);
         if (!limit.empty())
             inbox.limit = history.limit =
                 static_cast<std::size_t>(whole_number(limit, "--limit", 0, 1'000'000));

@@ -37,7 +37,7 @@ std::string group_name(gid_t gid) { return name_for("/etc/group", gid, "gid"); }
 // Why this user may not connect to `path`, which is there: what its mode
 // allows, and who may.
 std::string denied_advice(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         const auto slash = path.rfind('/');
         const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
