@@ -27,7 +27,8 @@ using std::chrono::steady_clock;
 
 // How a received message just stored is shown; its text moves there.
 MessageView received_view(std::int64_t row, IncomingMessage& m) {
-    return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received"};
+    const std::int64_t sent = message_id_clock_ms(m.msg_id, m.ts_ms).value_or(0);
+    return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received", sent};
 }
 
 constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
