@@ -61,6 +61,14 @@ std::string message_label(std::size_t i, std::size_t count) {
     return "message " + std::to_string(i + 1) + " of " + std::to_string(count);
 }
 
+// A single message's local id (as inbox and history show it) and time, so
+// `chat --json` can print the message it sent.
+void add_stored_row(json& reply, const std::vector<std::int64_t>& rows, std::int64_t ts_ms) {
+    if (rows.empty()) return;
+    reply["row"] = rows.front();
+    reply["ts"] = format_rfc3339(ts_ms);
+}
+
 std::string message_line(const MessageView& message) {
     return reply_line(json{{"message", message_to_json(message)}});
 }
@@ -587,7 +595,11 @@ void Daemon::settle(OutgoingSend& send, const std::string& line) {
 // thread under load.
 std::string Daemon::settled_line(const OutgoingSend& send, const char* state) const {
     const OutgoingMessage& first = send.messages.front();
-    if (!send.batch) return reply_line(send_reply(first.msg_id, first.peer, state, first.plain));
+    if (!send.batch) {
+        json reply = send_reply(first.msg_id, first.peer, state, first.plain);
+        add_stored_row(reply, send.rows, first.ts_ms);
+        return reply_line(reply);
+    }
     std::string line = R"({"ids":[)";
     for (std::size_t i = 0; i < send.messages.size(); ++i) {
         if (i > 0) line += ',';
@@ -974,6 +986,7 @@ void Daemon::wait_for_acks(std::shared_ptr<OutgoingSend> send) {
         } else {
             failed["id"] = first.msg_id;
             failed["state"] = "queued";
+            if (send->stored) add_stored_row(failed, send->rows, first.ts_ms);
         }
         const std::string what =
             send->batch ? std::to_string(send->unacked) + " of " + std::to_string(count) +
