@@ -165,6 +165,8 @@ private:
         first_cell_ = view.first_cell;
         // A terminal made narrower than the row we drew rewraps it (tmux,
         // VTE, kitty...) onto rows above the cursor's: back to the first.
+        // (One that truncates instead, as xterm does, loses as many rows of
+        // output above from view; the inbox still has them.)
         if (columns < drawn_columns_ && drawn_cursor_ >= columns)
             std::cout << "\033[" << drawn_cursor_ / columns << "A";
         std::cout << "\r\033[J" << (view.hidden_left ? "< " : "> ") << view.shown << "\r\033["
