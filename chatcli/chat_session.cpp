@@ -1,6 +1,7 @@
 #include "chat_session.hpp"
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include "command_line.hpp"
 #include "control_client.hpp"
+#include "input_view.hpp"
 #include "render.hpp"
 #include "text.hpp"
 
@@ -48,13 +50,14 @@ private:
 };
 
 // SIGINT/SIGTERM/SIGHUP arrive as readable data on a descriptor the loop
-// polls, so leaving is an ordinary path that restores the terminal.
+// polls, so leaving is an ordinary path that restores the terminal; so
+// does SIGWINCH, to lay the input line out again for the new width.
 class SignalFd {
 public:
     SignalFd() {
         sigset_t set;
         sigemptyset(&set);
-        for (const int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, signo);
+        for (const int signo : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, signo);
         ::sigprocmask(SIG_BLOCK, &set, nullptr);
         fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
     }
@@ -64,10 +67,22 @@ public:
     SignalFd(const SignalFd&) = delete;
     SignalFd& operator=(const SignalFd&) = delete;
     int fd() const { return fd_; }
+    // The signal that made the descriptor readable (0 if none could be read).
+    int take() const {
+        signalfd_siginfo info{};
+        if (::read(fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
+        return static_cast<int>(info.ssi_signo);
+    }
 
 private:
     int fd_ = -1;
 };
+
+std::size_t terminal_columns() {
+    winsize size{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+    return 80;
+}
 
 struct InFlight {
     ControlClient client;
@@ -106,7 +121,11 @@ public:
                 if (errno == EINTR) continue;
                 break;
             }
-            if (fds[0].revents) break;
+            if (fds[0].revents) {
+                if (signals.take() != SIGWINCH) break;
+                if (tty_) redraw();
+                continue;
+            }
             if (fds[1].revents && !on_follow_readable(follow)) break;
             if (fds[2].revents) on_input_readable();
             for (std::size_t i = in_flight_.size(); i-- > 0;) {
@@ -125,13 +144,36 @@ private:
     void print_above(const std::string& text) {
         if (tty_) {
             std::cout << "\r\033[K" << text << "\n";
+            drawn_columns_ = drawn_cursor_ = 0;  // the input row is gone
             redraw();
         } else {
             std::cout << text << "\n" << std::flush;
         }
     }
 
-    void redraw() { std::cout << "\r\033[K> " << sanitize_for_terminal(line_) << std::flush; }
+    // The input line is one row, never wider than the terminal less a
+    // column (so it cannot wrap): it scrolls sideways to keep the cursor in
+    // view, and "<" in place of ">" says text is hidden on the left.
+    void redraw() {
+        const auto cells = input_cells(line_);
+        std::size_t cursor_cell = 0;
+        for (std::size_t bytes = 0; cursor_cell < cells.size() && bytes < cursor_; ++cursor_cell)
+            bytes += cells[cursor_cell].bytes;
+        const std::size_t columns = terminal_columns();
+        const std::size_t width = columns > 3 ? columns - 3 : 1;  // less "> " and the last column
+        const InputView view = layout_input(cells, cursor_cell, width, first_cell_);
+        first_cell_ = view.first_cell;
+        // A terminal made narrower than the row we drew rewraps it (tmux,
+        // VTE, kitty...) onto rows above the cursor's: back to the first.
+        // (One that truncates instead, as xterm does, loses as many rows of
+        // output above from view; the inbox still has them.)
+        if (columns < drawn_columns_ && drawn_cursor_ >= columns)
+            std::cout << "\033[" << drawn_cursor_ / columns << "A";
+        std::cout << "\r\033[J" << (view.hidden_left ? "< " : "> ") << view.shown << "\r\033["
+                  << 2 + view.cursor_column << "C" << std::flush;
+        drawn_columns_ = 2 + view.columns;
+        drawn_cursor_ = 2 + view.cursor_column;
+    }
 
     bool on_follow_readable(ControlClient& follow) {
         if (!follow.fill()) {
@@ -142,10 +184,13 @@ private:
         while (auto line = follow.take_buffered_line()) {
             const json reply = json::parse(*line, nullptr, false);
             if (reply.is_object() && reply.contains("message")) {
-                print_above(json_ ? reply["message"].dump()
-                                  : render_message(message_from_json(reply["message"])));
+                print_above(
+                    json_ ? reply["message"].dump(-1, ' ', false, json::error_handler_t::replace)
+                          : render_message(message_from_json(reply["message"])));
             } else if (reply.is_object() && reply.value("ok", true) == false) {
-                std::cerr << "\r\033[Kchatcli: " << reply.value("error", "error") << "\n";
+                std::cerr << (tty_ ? "\r\033[K" : "") << "chatcli: "
+                          << sanitize_for_terminal(localize_times(reply.value("error", "error")))
+                          << "\n";
                 exit_code_ = reply.value("code", "") == codes::bad_peer ? kExitUsage : kExitFailed;
                 return false;
             }
@@ -158,13 +203,15 @@ private:
         const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
         if (n <= 0) {
             input_closed_ = true;
+            cursor_ = 0;
             if (!line_.empty()) submit(std::exchange(line_, {}));
             if (tty_) done_ = true;
             return;
         }
-        for (ssize_t i = 0; i < n; ++i) {
+        for (ssize_t i = 0; i < n && !done_; ++i) {
             tty_ ? on_key(static_cast<unsigned char>(chunk[i])) : on_byte(chunk[i]);
         }
+        if (tty_ && !done_) redraw();  // once for what came together
     }
 
     void on_byte(char c) {
@@ -175,15 +222,21 @@ private:
         }
     }
 
-    // A small line editor: enough to type, erase and submit, and to skip
-    // the escape sequences of arrow keys instead of inserting them.
+    // A small line editor: type, erase, move with the arrows, Home and End,
+    // and submit; other escape sequences are skipped, not inserted.
     void on_key(unsigned char c) {
         if (escape_ == 1) {
             escape_ = (c == '[' || c == 'O') ? 2 : 0;
+            escape_params_.clear();
             return;
         }
         if (escape_ == 2) {
-            if (c >= 0x40 && c <= 0x7E) escape_ = 0;
+            if (c >= 0x40 && c <= 0x7E) {
+                escape_ = 0;
+                on_escape(static_cast<char>(c));
+            } else {
+                escape_params_ += static_cast<char>(c);
+            }
             return;
         }
         switch (c) {
@@ -193,12 +246,13 @@ private:
             case '\r':
             case '\n': {
                 std::string text = std::exchange(line_, {});
+                cursor_ = 0;
+                first_cell_ = 0;
                 if (trim(text) == "/quit") {
                     done_ = true;
                     return;
                 }
                 submit(std::move(text));
-                redraw();
                 return;
             }
             case 0x03:  // Ctrl-C
@@ -208,21 +262,55 @@ private:
                 if (line_.empty()) done_ = true;
                 return;
             case 0x7F:
-            case 0x08:
-                while (!line_.empty() &&
-                       (static_cast<unsigned char>(line_.back()) & 0xC0) == 0x80) {
-                    line_.pop_back();
-                }
-                if (!line_.empty()) line_.pop_back();
-                break;
-            case 0x15:
+            case 0x08: {
+                const std::size_t end = cursor_;
+                cursor_ = previous_character(cursor_);
+                line_.erase(cursor_, end - cursor_);
+                return;
+            }
+            case 0x15:  // Ctrl-U
                 line_.clear();
-                break;  // Ctrl-U
+                cursor_ = 0;
+                return;
+            case 0x01:  // Ctrl-A
+                cursor_ = 0;
+                return;
+            case 0x05:  // Ctrl-E
+                cursor_ = line_.size();
+                return;
             default:
                 if (c < 0x20) return;
-                line_ += static_cast<char>(c);
+                line_.insert(cursor_, 1, static_cast<char>(c));
+                ++cursor_;
         }
-        redraw();
+    }
+
+    void on_escape(char final_byte) {
+        if (final_byte == 'D') cursor_ = previous_character(cursor_);
+        if (final_byte == 'C') cursor_ = next_character(cursor_);
+        if (final_byte == 'H' ||
+            (final_byte == '~' && (escape_params_ == "1" || escape_params_ == "7")))
+            cursor_ = 0;
+        if (final_byte == 'F' ||
+            (final_byte == '~' && (escape_params_ == "4" || escape_params_ == "8")))
+            cursor_ = line_.size();
+        if (final_byte == '~' && escape_params_ == "3")
+            line_.erase(cursor_, next_character(cursor_) - cursor_);
+    }
+
+    // Byte offsets of the characters around `at` (UTF-8 continuation bytes
+    // are 10xxxxxx).
+    std::size_t previous_character(std::size_t at) const {
+        if (at == 0) return 0;
+        --at;
+        while (at > 0 && (static_cast<unsigned char>(line_[at]) & 0xC0) == 0x80) --at;
+        return at;
+    }
+    std::size_t next_character(std::size_t at) const {
+        if (at >= line_.size()) return line_.size();
+        ++at;
+        while (at < line_.size() && (static_cast<unsigned char>(line_[at]) & 0xC0) == 0x80) ++at;
+        return at;
     }
 
     void submit(std::string text) {
@@ -255,13 +343,31 @@ private:
         if (!line && open) return;
         const json reply = line ? json::parse(*line, nullptr, false) : json();
         if (json_) {
-            if (line) print_above(*line);
+            // The message as inbox and history show it, once stored; a send
+            // refused before that (a bad peer, say) prints chatd's error.
+            if (reply.is_object() && reply.contains("row")) {
+                const auto ts = parse_rfc3339(reply.value("ts", ""));
+                const MessageView sent{reply.value("row", std::int64_t{0}),
+                                       "out",
+                                       reply.value("to", peer_),
+                                       "",
+                                       f.text,
+                                       ts,
+                                       reply.value("plain", false),
+                                       reply.value("state", "queued"),
+                                       ts};
+                print_above(
+                    message_to_json(sent).dump(-1, ' ', false, json::error_handler_t::replace));
+            } else if (line) {
+                print_above(*line);
+            }
         } else if (reply.is_object() && reply.value("ok", false)) {
             print_above("  delivered: " + sanitize_for_terminal(f.text));
         } else {
             const std::string why = reply.is_object() ? reply.value("error", "no reply")
                                                       : "chatd closed the connection";
-            print_above("  NOT delivered yet: " + sanitize_for_terminal(f.text) + " (" + why + ")");
+            print_above("  NOT delivered yet: " + sanitize_for_terminal(f.text) + " (" +
+                        sanitize_for_terminal(localize_times(why)) + ")");
         }
         if (!(reply.is_object() && reply.value("ok", false))) exit_code_ = kExitFailed;
         in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -280,8 +386,13 @@ private:
     bool done_ = false;
     bool input_closed_ = false;
     int escape_ = 0;
+    std::string escape_params_;  // between ESC [ and the final byte
     int exit_code_ = kExitOk;
     std::string line_;
+    std::size_t cursor_ = 0;         // byte offset in line_
+    std::size_t first_cell_ = 0;     // of line_ shown at the left, kept between redraws
+    std::size_t drawn_columns_ = 0;  // the input row as last drawn, prompt included
+    std::size_t drawn_cursor_ = 0;   // and the cursor's column in it
     std::deque<std::string> to_send_;
     std::vector<InFlight> in_flight_;
 };

@@ -1,18 +1,87 @@
 #include "command_line.hpp"
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <limits>
 #include <sstream>
 
 namespace chat::cli {
+namespace {
+
+// Numbers are taken as text and read here, so a bad one is told in our own
+// words rather than CLI11's ("Could not convert: ID = abc").
+struct UsageError {
+    std::string text;
+};
+
+std::int64_t whole_number(const std::string& text, const std::string& what, std::int64_t min,
+                          std::int64_t max) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec == std::errc::result_out_of_range ||
+        (ec == std::errc{} && end == text.data() + text.size() && (value < min || value > max))) {
+        const std::string range =
+            max == std::numeric_limits<std::int64_t>::max()
+                ? " must be " + std::to_string(min) + " or more"
+                : " must be between " + std::to_string(min) + " and " + std::to_string(max);
+        throw UsageError{what + range + " (got " + text + ")"};
+    }
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
+        throw UsageError{what + " must be a number (got \"" + text + "\")"};
+    }
+    return value;
+}
+
+double seconds_number(const std::string& text, const std::string& what, double min, double max) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
+        throw UsageError{what + " must be a number of seconds (got \"" + text + "\")"};
+    }
+    if (!(value >= min && value <= max)) {
+        std::ostringstream range;
+        range << what << " must be between " << min << " and " << max << " seconds (got " << text
+              << ")";
+        throw UsageError{range.str()};
+    }
+    return value;
+}
+
+// CLI11's error as a plain sentence, naming the command it is about.
+std::string usage_sentence(const CLI::ParseError& e, const CLI::App& app) {
+    const auto parsed = app.get_subcommands();
+    const std::string command = parsed.empty() ? "" : parsed.front()->get_name();
+    const std::string prefix = command.empty() ? "chatcli: " : "chatcli " + command + ": ";
+    const std::string help = command.empty() ? "chatcli --help" : "chatcli " + command + " --help";
+    std::string what = e.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+        const auto colon = what.find(": ");
+        what = "unexpected argument" +
+               std::string(what.find("arguments were") != std::string::npos ? "s " : " ") +
+               (colon == std::string::npos ? what : what.substr(colon + 2));
+    } else if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+        const auto colon = what.find(':');
+        what = (colon == std::string::npos ? what : what.substr(0, colon)) + " needs a value";
+    } else if (what == "A subcommand is required") {
+        what = "a command is required";
+    }
+    return prefix + what + " (see " + help + ")\n";
+}
+
+}  // namespace
 
 ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     CLI::App app{
         "chatcli: talk to chatd, the LAN chat daemon.\n"
         "PEER is HOST:PORT, [IPv6]:PORT, HOST (port 7890) or an alias from chatd's config.\n"
         "Exit codes: 0 ok, 1 failed (e.g. not acknowledged in time), 2 usage error,\n"
-        "3 chatd not reachable."};
+        "3 chatd not reachable.",
+        "chatcli"};
     app.set_version_flag("--version", std::string("chatcli ") + CHAT_VERSION);
     app.require_subcommand(1);
+    // Subcommands (made below, inheriting this) hand options they do not
+    // know to the app: `chatcli inbox --json` works as `chatcli --json inbox`.
+    app.fallthrough();
 
     Invocation inv;
     app.add_option("--socket", inv.socket,
@@ -37,9 +106,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     send_cmd->add_flag("--lines", inv.lines,
                        "with TEXT -, send each line of stdin as its own message, in order,\n"
                        "many to a request (empty lines are skipped)");
-    send_cmd
-        ->add_option("--timeout", send.timeout_seconds, "seconds to wait for the ack (default 10)")
-        ->check(CLI::Range(0.001, 86400.0));
+    std::string timeout;
+    send_cmd->add_option("--timeout", timeout, "seconds to wait for the ack (default 10)");
     send_cmd->add_option("PEER", send.peer, "who to send to")->required();
     send_cmd->add_option("TEXT", words, "the message, or - for stdin")->required();
 
@@ -47,8 +115,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     auto* inbox_cmd = app.add_subcommand("inbox", "Show received messages, oldest first.");
     inbox_cmd->add_flag("-f,--follow", inbox.follow,
                         "keep running and print new messages as they arrive");
-    inbox_cmd->add_option("-n,--limit", inbox.limit, "show at most the newest N (default 100)")
-        ->check(CLI::Range(0, 1'000'000));
+    std::string limit;
+    inbox_cmd->add_option("-n,--limit", limit, "show at most the newest N (default 100)");
 
     std::string chat_peer;
     auto* chat_cmd = app.add_subcommand(
@@ -63,8 +131,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     auto* history_cmd =
         app.add_subcommand("history", "Messages in both directions, with delivery state.");
     history_cmd->add_option("PEER", history.peer, "only this peer");
-    history_cmd->add_option("-n,--limit", history.limit, "show at most the newest N (default 100)")
-        ->check(CLI::Range(0, 1'000'000));
+    history_cmd->add_option("-n,--limit", limit, "show at most the newest N (default 100)");
 
     TransferRequest transfer;
     bool transfer_no_wait = false;
@@ -85,14 +152,15 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     transfers_cmd->add_flag("-w,--watch", inv.watch, "redraw live until interrupted");
 
     DecideRequest decide;
+    std::string id;
     auto* accept_cmd = app.add_subcommand("accept", "Accept an offered transfer.");
-    accept_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    accept_cmd->add_option("ID", id, "the transfer's number")->required();
     accept_cmd->add_option("--to", decide.to,
                            "directory to receive into (default: transfer.download_dir)");
     auto* reject_cmd = app.add_subcommand("reject", "Reject an offered transfer.");
-    reject_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    reject_cmd->add_option("ID", id, "the transfer's number")->required();
     auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a transfer, in or out.");
-    cancel_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    cancel_cmd->add_option("ID", id, "the transfer's number")->required();
 
     auto* status_cmd = app.add_subcommand("status", "Version, addresses, uptime and counters.");
     auto* peers_cmd =
@@ -108,9 +176,26 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
                         "' (commands: send, inbox, chat, history, transfer, transfers, accept, "
                         "reject, cancel, status, peers; see --help)\n"};
         }
-        std::ostringstream out, err;
-        const int rc = app.exit(e, out, err);
-        return {std::nullopt, rc == 0 ? kExitOk : kExitUsage, out.str() + err.str()};
+        if (e.get_exit_code() != 0) return {std::nullopt, kExitUsage, usage_sentence(e, app)};
+        std::ostringstream out, err;  // --help, --version
+        app.exit(e, out, err);
+        return {std::nullopt, kExitOk, out.str() + err.str()};
+    }
+    // The command's name goes before what is wrong with its number.
+    const auto named = [&](const std::string& what) {
+        return app.get_subcommands().front()->get_name() + ": " + what;
+    };
+    try {
+        if (!timeout.empty())
+            send.timeout_seconds = seconds_number(timeout, "--timeout", 0.001, 86400);
+        if (!limit.empty())
+            inbox.limit = history.limit =
+                static_cast<std::size_t>(whole_number(limit, "--limit", 0, 1'000'000));
+        if (!id.empty())
+            decide.id = static_cast<std::uint64_t>(
+                whole_number(id, named("ID"), 1, std::numeric_limits<std::int64_t>::max()));
+    } catch (const UsageError& e) {
+        return {std::nullopt, kExitUsage, "chatcli: " + e.text + "\n"};
     }
 
     if (send_cmd->parsed()) {

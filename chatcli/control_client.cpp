@@ -1,6 +1,7 @@
 #include "control_client.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -9,12 +10,60 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 namespace chat::cli {
+namespace {
+
+// The name for an id in /etc/passwd or /etc/group ("name:x:id:..."), read
+// directly: chatcli is linked statically, where NSS lookups are unsafe.
+std::string name_for(const char* file, unsigned id, const char* kind) {
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto first = line.find(':');
+        const auto second = line.find(':', first + 1);
+        const auto third = line.find(':', second + 1);
+        if (third == std::string::npos) continue;
+        if (line.substr(second + 1, third - second - 1) == std::to_string(id))
+            return line.substr(0, first);
+    }
+    return std::string(kind) + " " + std::to_string(id);
+}
+std::string user_name(uid_t uid) { return name_for("/etc/passwd", uid, "uid"); }
+std::string group_name(gid_t gid) { return name_for("/etc/group", gid, "gid"); }
+
+// Why this user may not connect to `path`, which is there: what its mode
+// allows, and who may.
+std::string denied_advice(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        const auto slash = path.rfind('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+        return "\nchatd's socket " + path + " is in a directory (" + dir +
+               ") this user may not enter; run as a user who may, or point --socket or "
+               "$CHATD_SOCKET at a socket you can use.";
+    }
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    const std::string owner = user_name(st.st_uid), group = group_name(st.st_gid);
+    std::string advice = "\nThe socket " + path + " exists, but this user (" +
+                         user_name(::geteuid()) + ") may not use it (mode " + mode + ", owner " +
+                         owner + ", group " + group + "): ";
+    if (st.st_mode & S_IWGRP) {
+        advice += "ask for membership of group " + group +
+                  " (it takes effect at the next login), or run chatcli as " + owner + ".";
+    } else {
+        advice += "run chatcli as " + owner + " (the daemon's user).";
+    }
+    return advice;
+}
+
+}  // namespace
 
 ControlClient ControlClient::connect(const std::vector<std::string>& candidates) {
-    std::string tried;
+    std::string tried, denied;
     for (const auto& path : candidates) {
         std::string why;
         if (path.size() >= sizeof(sockaddr_un::sun_path)) {
@@ -29,10 +78,14 @@ ControlClient ControlClient::connect(const std::vector<std::string>& candidates)
                 return ControlClient(fd);
             }
             why = std::strerror(errno);
+            if ((errno == EACCES || errno == EPERM) && denied.empty()) denied = denied_advice(path);
             ::close(fd);
         }
         tried += "\n  " + path + " (" + why + ")";
     }
+    // A socket there but refused is a daemon running for someone else, not
+    // one to start.
+    if (!denied.empty()) throw Unreachable("chatd is not reachable; tried:" + tried + denied);
     throw Unreachable("chatd is not reachable; tried:" + tried +
                       "\nStart it with `chatd` (or `make run` in the source tree), or point "
                       "--socket or $CHATD_SOCKET at its socket.");

@@ -39,7 +39,10 @@ int exit_code_for(const json& reply) {
 }
 
 void print_error(const json& reply) {
-    std::cerr << "chatcli: " << chat::sanitize_for_terminal(reply.value("error", "request failed"))
+    // The daemon names times in UTC (RFC 3339); people read them local.
+    std::cerr << "chatcli: "
+              << chat::sanitize_for_terminal(
+                     chat::localize_times(reply.value("error", "request failed")))
               << "\n";
 }
 

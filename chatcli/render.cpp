@@ -11,17 +11,18 @@ namespace chat::cli {
 
 using nlohmann::json;
 
-std::string local_time(std::int64_t unix_ms) {
-    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-    std::tm local{};
-    localtime_r(&seconds, &local);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
-    return text;
-}
+std::string local_time(std::int64_t unix_ms) { return format_local_time(unix_ms); }
 
 std::string render_message(const MessageView& m) {
-    std::string out = "[" + local_time(m.ts_ms) + "] ";
+    // When it was sent, by the sender's clock; and when it arrived, if that
+    // was much later (it waited in the sender's outbox for us to come up).
+    constexpr std::int64_t kLateMs = 60'000;
+    std::string when = local_time(m.sent_ms != 0 ? m.sent_ms : m.ts_ms);
+    if (m.direction == "in" && m.sent_ms != 0 &&
+        (m.ts_ms - m.sent_ms > kLateMs || m.sent_ms - m.ts_ms > kLateMs)) {
+        when += ", received " + local_time(m.ts_ms);
+    }
+    std::string out = "[" + when + "] ";
     if (m.direction == "out") {
         out += "-> " + m.peer + ": " + sanitize_for_terminal(m.text) + "  (" + m.state + ")";
         return out;
@@ -92,7 +93,9 @@ std::string render_peers(const json& reply) {
         for (const auto& p : peers) {
             out << "  " << p.value("address", "?");
             if (p.contains("name")) out << "  " << sanitize_for_terminal(p.value("name", ""));
-            out << "  last seen " << p.value("last_seen", "?") << "  speaks "
+            const std::string seen = p.value("last_seen", "?");
+            const std::int64_t seen_ms = parse_rfc3339(seen);
+            out << "  last seen " << (seen_ms != 0 ? local_time(seen_ms) : seen) << "  speaks "
                 << p.value("speaks", "?") << "\n";
         }
     }

@@ -11,7 +11,10 @@ namespace chat::cli {
 
 // "2026-11-26 18:53:36" in local time.
 std::string local_time(std::int64_t unix_ms);
-// "[time] name (ip:port): text", or "[time] -> ip:port: text  (state)" for sent ones.
+// "[time] name (ip:port): text", or "[time] -> ip:port: text  (state)" for
+// sent ones. The time is the sending time (the sender's clock), followed by
+// ", received TIME" when that was over a minute apart; plain messages, which
+// carry no clock, show when they arrived.
 std::string render_message(const MessageView& message);
 std::string render_status(const nlohmann::json& status);
 std::string render_peers(const nlohmann::json& peers);

@@ -27,7 +27,8 @@ using std::chrono::steady_clock;
 
 // How a received message just stored is shown; its text moves there.
 MessageView received_view(std::int64_t row, IncomingMessage& m) {
-    return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received"};
+    const std::int64_t sent = message_id_clock_ms(m.msg_id, m.ts_ms).value_or(0);
+    return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received", sent};
 }
 
 constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
@@ -58,6 +59,14 @@ json send_reply(const std::string& id, const std::string& to, const char* state,
 std::string message_label(std::size_t i, std::size_t count) {
     if (count == 1) return "the message";
     return "message " + std::to_string(i + 1) + " of " + std::to_string(count);
+}
+
+// A single message's local id (as inbox and history show it) and time, so
+// `chat --json` can print the message it sent.
+void add_stored_row(json& reply, const std::vector<std::int64_t>& rows, std::int64_t ts_ms) {
+    if (rows.empty()) return;
+    reply["row"] = rows.front();
+    reply["ts"] = format_rfc3339(ts_ms);
 }
 
 std::string message_line(const MessageView& message) {
@@ -626,7 +635,11 @@ void Daemon::settle(OutgoingSend& send, const std::string& line) {
 // thread under load.
 std::string Daemon::settled_line(const OutgoingSend& send, const char* state) const {
     const OutgoingMessage& first = send.messages.front();
-    if (!send.batch) return reply_line(send_reply(first.msg_id, first.peer, state, first.plain));
+    if (!send.batch) {
+        json reply = send_reply(first.msg_id, first.peer, state, first.plain);
+        add_stored_row(reply, send.rows, first.ts_ms);
+        return reply_line(reply);
+    }
     std::string line = R"({"ids":[)";
     for (std::size_t i = 0; i < send.messages.size(); ++i) {
         if (i > 0) line += ',';
@@ -1027,6 +1040,7 @@ void Daemon::wait_for_acks(std::shared_ptr<OutgoingSend> send) {
         } else {
             failed["id"] = first.msg_id;
             failed["state"] = "queued";
+            if (send->stored) add_stored_row(failed, send->rows, first.ts_ms);
         }
         const std::string what =
             send->batch ? std::to_string(send->unacked) + " of " + std::to_string(count) +

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstdint>
 
+#include "envelope.hpp"
+
 namespace chat {
 namespace {
 
@@ -162,7 +164,7 @@ const std::string& message_columns() {
         std::string(
             "SELECT id, direction, peer, peer_name, text, ts, plain, "
             "CASE WHEN state = 'queued' AND direction = 'out' AND ") +
-        kInDeliveredRun + " THEN 'delivered' ELSE state END FROM messages ";
+        kInDeliveredRun + " THEN 'delivered' ELSE state END, msg_id FROM messages ";
     return columns;
 }
 
@@ -368,7 +370,8 @@ std::vector<MessageView> Store::release_held(const std::string& peer, const std:
     for (const auto& [held_id, m] : rows) {
         Statement(db_, cache_, "DELETE FROM held WHERE id = ?1").bind(1, held_id).step();
         if (const auto row = insert_incoming(m))
-            shown.push_back({*row, "in", peer, m.name, m.text, m.ts_ms, false, "received"});
+            shown.push_back({*row, "in", peer, m.name, m.text, m.ts_ms, false, "received",
+                             message_id_clock_ms(m.msg_id, m.ts_ms).value_or(0)});
     }
     return shown;
 }
@@ -566,6 +569,8 @@ std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t a
         m.ts_ms = select.integer(5);
         m.plain = select.integer(6) != 0;
         m.state = select.text(7);
+        m.sent_ms = m.direction == "out" ? m.ts_ms
+                                         : message_id_clock_ms(select.text(8), m.ts_ms).value_or(0);
         bytes += m.text.size();
         rows.push_back(std::move(m));
     }

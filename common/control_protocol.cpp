@@ -40,19 +40,6 @@ std::size_t limit_field(const json& doc) {
     return static_cast<std::size_t>(limit);
 }
 
-// Parses the RFC 3339 form that format_rfc3339 writes.
-std::int64_t parse_rfc3339(const std::string& text) {
-    std::tm utc{};
-    int millis = 0;
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &utc.tm_year, &utc.tm_mon,
-                    &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &millis) != 7) {
-        return 0;
-    }
-    utc.tm_year -= 1900;
-    utc.tm_mon -= 1;
-    return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
-}
-
 }  // namespace
 
 std::string encode_request(const Request& request) {
@@ -219,6 +206,7 @@ json message_to_json(const MessageView& m) {
                 {"plain", m.plain},
                 {"state", m.state}};
     if (!m.name.empty()) doc["name"] = m.name;
+    if (m.sent_ms != 0) doc["sent_ts"] = format_rfc3339(m.sent_ms);
     return doc;
 }
 
@@ -232,6 +220,7 @@ MessageView message_from_json(const json& doc) {
     m.ts_ms = parse_rfc3339(doc.value("ts", std::string()));
     m.plain = doc.value("plain", false);
     m.state = doc.value("state", std::string());
+    m.sent_ms = parse_rfc3339(doc.value("sent_ts", std::string()));
     return m;
 }
 

@@ -132,10 +132,14 @@ struct MessageView {
     std::int64_t ts_ms = 0;  // received (in) or created (out)
     bool plain = false;
     std::string state;  // in: received; out: queued, delivered, sent, expired
+    // The sender's clock: from an envelope's id (in), ts_ms (out); 0 when
+    // unknown (a plain message carries no clock).
+    std::int64_t sent_ms = 0;
     bool operator==(const MessageView&) const = default;
 };
 
-// {"id","direction","from"|"to","name","text","ts" (RFC 3339),"plain","state"}
+// {"id","direction","from"|"to","name","text","ts","sent_ts" (RFC 3339, UTC;
+// sent_ts only when known),"plain","state"}
 nlohmann::json message_to_json(const MessageView& message);
 MessageView message_from_json(const nlohmann::json& object);
 

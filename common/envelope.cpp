@@ -380,6 +380,15 @@ bool is_valid_message_id(std::string_view id) {
     return true;
 }
 
+std::optional<std::int64_t> message_id_clock_ms(std::string_view id, std::int64_t received_ms) {
+    constexpr std::int64_t kDayMs = 86'400'000;
+    if (id.size() != 32 || !is_valid_message_id(id)) return std::nullopt;
+    std::int64_t clock = 0;
+    for (const char c : id.substr(0, 12)) clock = clock * 16 + (c <= '9' ? c - '0' : c - 'a' + 10);
+    if (clock > received_ms + kDayMs || clock < received_ms - 366 * kDayMs) return std::nullopt;
+    return clock;
+}
+
 bool json_nesting_exceeds(std::string_view bytes, int max_depth) {
     int depth = 0;
     bool in_string = false;

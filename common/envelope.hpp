@@ -5,6 +5,7 @@
 // datagram comes back as kind `malformed` with the reason.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +113,12 @@ DecodedDatagram decode_envelope_generic(std::string_view bytes);
 
 // Ids are 16 to 64 lowercase hex digits; ours are 32 (128 random bits).
 bool is_valid_message_id(std::string_view id);
+
+// The sender's clock when it made message id `id`: chatd's ids are 32 hex
+// digits starting with the time in milliseconds (48 bits). Another form,
+// or a time more than a day after `received_ms` or a year before it (an
+// id of random digits, from a chatd before the clock prefix), is no clock.
+std::optional<std::int64_t> message_id_clock_ms(std::string_view id, std::int64_t received_ms);
 
 // True when JSON-looking bytes nest deeper than max_depth; strings are
 // skipped, so brackets inside them do not count.

@@ -162,6 +162,77 @@ std::string format_rfc3339(std::int64_t unix_ms) {
     return buf;
 }
 
+namespace {
+std::optional<std::int64_t> read_rfc3339(std::string_view text) {
+    // YYYY-MM-DDTHH:MM:SS[.mmm]Z, digits where digits go.
+    const auto digits = [&](std::size_t at, std::size_t count, int& out) {
+        out = 0;
+        for (std::size_t i = at; i < at + count; ++i) {
+            if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
+            out = out * 10 + (text[i] - '0');
+        }
+        return true;
+    };
+    std::tm utc{};
+    int millis = 0;
+    const bool fields = text.size() >= 20 && digits(0, 4, utc.tm_year) && text[4] == '-' &&
+                        digits(5, 2, utc.tm_mon) && text[7] == '-' && digits(8, 2, utc.tm_mday) &&
+                        text[10] == 'T' && digits(11, 2, utc.tm_hour) && text[13] == ':' &&
+                        digits(14, 2, utc.tm_min) && text[16] == ':' && digits(17, 2, utc.tm_sec);
+    const bool tail =
+        (text.size() == 20 && text[19] == 'Z') ||
+        (text.size() == 24 && text[19] == '.' && digits(20, 3, millis) && text[23] == 'Z');
+    if (!fields || !tail) return std::nullopt;
+    utc.tm_year -= 1900;
+    utc.tm_mon -= 1;
+    return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+}  // namespace
+
+std::int64_t parse_rfc3339(std::string_view text) { return read_rfc3339(text).value_or(0); }
+
+std::string format_person_time(std::int64_t unix_ms, long utc_offset_seconds) {
+    // Whole seconds, rounded down (also before 1970), then shifted.
+    const std::int64_t seconds = (unix_ms >= 0 ? unix_ms : unix_ms - 999) / 1000;
+    const std::time_t shifted = static_cast<std::time_t>(seconds + utc_offset_seconds);
+    std::tm t{};
+    gmtime_r(&shifted, &t);
+    char text[40];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d", t.tm_year + 1900,
+                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+    return text;
+}
+
+std::string format_local_time(std::int64_t unix_ms) {
+    const std::time_t seconds =
+        static_cast<std::time_t>((unix_ms >= 0 ? unix_ms : unix_ms - 999) / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    return format_person_time(unix_ms, local.tm_gmtoff);
+}
+
+std::string localize_times(std::string_view text) {
+    std::string out;
+    std::size_t copied = 0;
+    for (std::size_t i = 0; i + 20 <= text.size(); ++i) {
+        if (!is_digit(text[i]) || (i > 0 && is_digit(text[i - 1]))) continue;
+        for (const std::size_t length : {std::size_t{24}, std::size_t{20}}) {
+            if (i + length > text.size()) continue;
+            if (const auto ms = read_rfc3339(text.substr(i, length))) {
+                out.append(text.substr(copied, i - copied));
+                out += format_local_time(*ms);
+                copied = i + length;
+                i = copied - 1;
+                break;
+            }
+        }
+    }
+    out.append(text.substr(copied));
+    return out;
+}
+
 // A JSON string for text that is UTF-8 already: only the quote, the
 // backslash and control characters are escaped. Sized first, then written
 // in place: a manifest inside a request has a quote every few bytes, and

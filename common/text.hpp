@@ -40,5 +40,17 @@ std::string format_bytes(std::uint64_t bytes);
 // Milliseconds since the Unix epoch as RFC 3339 in UTC, e.g.
 // 2026-11-26T18:53:36.123Z.
 std::string format_rfc3339(std::int64_t unix_ms);
+// The form format_rfc3339 writes (milliseconds optional) back to
+// milliseconds; 0 for anything else.
+std::int64_t parse_rfc3339(std::string_view text);
+
+// Times for people, one form everywhere, to the second:
+// "2026-12-03 18:04:05" at `utc_offset_seconds` east of UTC.
+std::string format_person_time(std::int64_t unix_ms, long utc_offset_seconds);
+// The same in the local time zone (TZ, else /etc/localtime).
+std::string format_local_time(std::int64_t unix_ms);
+// `text` with each RFC 3339 UTC time in it (as the daemon's errors name
+// them) written as format_local_time does.
+std::string localize_times(std::string_view text);
 
 }  // namespace chat

@@ -42,8 +42,22 @@ class InstallTest(unittest.TestCase):
                           f"{p}/lib/systemd/system/chatd.service", f"{p}/lib/systemd/user/chatd.service",
                           f"{p}/lib/sysusers.d/chatd.conf", f"{p}/share/man/man8/chatd.8",
                           f"{p}/share/man/man1/chatcli.1", f"{p}/share/bash-completion/completions/chatcli",
-                          f"{self.etc}/chatd/chatd.json"):
+                          f"{p}/share/doc/chatd/copyright", f"{self.etc}/chatd/chatd.json"):
             self.assertTrue(os.path.exists(self.path(installed)), installed)
+        self.check_copyright(self.path(f"{p}/share/doc/chatd/copyright"))
+        # The installed pages name the version; the source pages name none
+        # (a clone's `man ./man/chatd.8` shows no placeholder).
+        version = subprocess.run([self.path(f"{p}/bin/chatcli"), "--version"], capture_output=True,
+                                 text=True).stdout.split()[1]
+        source = os.path.join(os.path.dirname(__file__), "..", "..", "man")
+        for page, section in (("chatd.8", 8), ("chatcli.1", 1)):
+            with open(self.path(f"{p}/share/man/man{section}/{page}")) as f:
+                installed = f.read()
+            with open(os.path.join(source, page)) as f:
+                original = f.read()
+            self.assertIn(f'"chatd {version}"', installed.splitlines()[0], page)
+            self.assertNotIn("@", installed + original, page)
+            self.assertIn('"chatd"', original.splitlines()[0], page)
         with open(self.path(f"{p}/lib/systemd/system/chatd.service")) as f:
             unit = f.read()
         self.assertIn(f"ExecStart={p}/bin/chatd --socket-group chatd\n", unit)
@@ -61,6 +75,19 @@ class InstallTest(unittest.TestCase):
                                           "COMP_CWORD=1; _chatcli; echo ${COMPREPLY[@]}"],
                            capture_output=True, text=True)
         self.assertEqual(r.stdout.split(), ["transfer", "transfers"], r.stderr)
+
+    def check_copyright(self, path):
+        """Debian's machine-readable format, MIT for chatd itself."""
+        with open(path) as f:
+            text = f.read()
+        self.assertTrue(text.startswith(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"), text[:80])
+        self.assertIn("Files: *\nCopyright: 2026 the chatd developers\nLicense: MIT\n", text)
+        for name in ("MIT", "BSL-1.0", "BSD-3-Clause"):
+            self.assertIn(f"\nLicense: {name}\n Permission" if name != "BSD-3-Clause"
+                          else f"\nLicense: {name}\n Redistribution", text)
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "LICENSE")) as f:
+            self.assertIn("Copyright (c) 2026 the chatd developers", f.read())
 
     def systemd_analyze(self, *args, env=None):
         if not shutil.which("systemd-analyze"):
@@ -102,8 +129,11 @@ class InstallTest(unittest.TestCase):
         p = self.prefix
         for installed in (f"{p}/bin/chatd", f"{p}/bin/chatcli", f"{p}/lib/systemd/system/chatd.service",
                           f"{p}/lib/sysusers.d/chatd.conf", f"{p}/share/man/man8/chatd.8",
-                          f"{self.etc}/chatd/chatd.json"):
+                          f"{p}/share/doc/chatd/copyright", f"{self.etc}/chatd/chatd.json"):
             self.assertIn(installed, files)
+        unpacked = os.path.join(self.dest, "unpacked")
+        subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True)
+        self.check_copyright(os.path.join(unpacked, f"{p}/share/doc/chatd/copyright".lstrip("/")))
         depends = subprocess.run(["dpkg-deb", "-f", deb, "Depends"], capture_output=True, text=True,
                                  check=True).stdout
         runtimes = ["libsqlite3-0", "libspdlog", "libxxhash0", "libstdc++6"]

@@ -59,7 +59,7 @@ TEST_SUITE("command_line") {
             std::string says;
         };
         const Case cases[] = {
-            {{}, "A subcommand is required"},
+            {{}, "a command is required"},
             {{"dance"}, "dance"},
             {{"send", "bob"}, "TEXT is required"},
             {{"send"}, "PEER is required"},
@@ -77,6 +77,57 @@ TEST_SUITE("command_line") {
             CHECK(out.exit_code == kExitUsage);
             CHECK(out.output.find(c.says) != std::string::npos);
         }
+    }
+
+    TEST_CASE("global options also come after the command") {
+        auto out = parse({"inbox", "--json"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->json);
+        out = parse({"send", "bob", "--socket", "/s", "--json", "hi"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->json);
+        CHECK(out.invocation->socket == "/s");
+        CHECK(std::get<SendRequest>(out.invocation->request).text == "hi");
+        out = parse({"accept", "7", "--to", "d", "--json"});
+        REQUIRE(out.invocation);
+        CHECK(out.invocation->json);
+        CHECK(std::get<DecideRequest>(out.invocation->request).id == 7);
+    }
+
+    TEST_CASE("usage errors are plain sentences of our own") {
+        struct Case {
+            std::vector<std::string> args;
+            std::string output;
+        };
+        const Case cases[] = {
+            {{"accept", "abc"}, "chatcli: accept: ID must be a number (got \"abc\")\n"},
+            {{"cancel", "0"}, "chatcli: cancel: ID must be 1 or more (got 0)\n"},
+            {{"inbox", "--limit", "5000000"},
+             "chatcli: --limit must be between 0 and 1000000 (got 5000000)\n"},
+            {{"history", "-n", "x"}, "chatcli: --limit must be a number (got \"x\")\n"},
+            {{"send", "--timeout", "0", "bob", "x"},
+             "chatcli: --timeout must be between 0.001 and 86400 seconds (got 0)\n"},
+            {{"send", "--timeout", "soon", "bob", "x"},
+             "chatcli: --timeout must be a number of seconds (got \"soon\")\n"},
+            {{"status", "extra"},
+             "chatcli status: unexpected argument extra (see chatcli status --help)\n"},
+            {{"send", "bob"}, "chatcli send: TEXT is required (see chatcli send --help)\n"},
+            {{"inbox", "--limit"},
+             "chatcli inbox: --limit needs a value (see chatcli inbox --help)\n"},
+            {{}, "chatcli: a command is required (see chatcli --help)\n"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.output);
+            const auto out = parse(c.args);
+            CHECK_FALSE(out.invocation);
+            CHECK(out.exit_code == kExitUsage);
+            CHECK(out.output == c.output);
+        }
+    }
+
+    TEST_CASE("--help names the program") {
+        CHECK(parse({"--help"}).output.find("Usage: chatcli [OPTIONS] SUBCOMMAND") !=
+              std::string::npos);
     }
 
     TEST_CASE("--help exits 0 and documents the size limit and exit codes") {

@@ -2,6 +2,7 @@
 // one is refused.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -367,5 +368,28 @@ TEST_SUITE("envelope") {
         }
         CHECK(decode_datagram(cases[1]).text == std::string("nul\0 and \x01 \"q\" \\", 15));
         CHECK(decode_datagram(cases[3]).text == "\u00e9\U0001f600 / \b\f");
+    }
+
+    TEST_CASE("a message id carries the sender's clock") {
+        constexpr std::int64_t now = 1'764'183'216'123LL;  // 0x19ac1838ffb
+        struct Case {
+            std::string id;
+            std::optional<std::int64_t> clock;
+        };
+        const Case cases[] = {
+            {"019ac1838ffb" + std::string(20, 'a'), now},
+            {"019ac1838ffa" + std::string(20, '0'), now - 1},
+            {"019ac1838ffb" + std::string(4, 'a'), std::nullopt},           // not 32 digits
+            {"019AC1838FFB" + std::string(20, 'a'), std::nullopt},          // not ours
+            {"ffffffffffff" + std::string(20, 'a'), std::nullopt},          // far future
+            {"000000000001" + std::string(20, 'a'), std::nullopt},          // random, 1970
+            {"019ac6a9ebfa" + std::string(20, 'a'), now + 86'400'000 - 1},  // a day ahead
+            {"019ac6a9ebfc" + std::string(20, 'a'), std::nullopt},          // more than a day
+            {"", std::nullopt},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.id);
+            CHECK(message_id_clock_ms(c.id, now) == c.clock);
+        }
     }
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "render.hpp"
@@ -9,9 +11,15 @@ using namespace chat::cli;
 
 TEST_SUITE("render") {
     TEST_CASE("peer text and names cannot drive the terminal or forge a line") {
-        const MessageView m{
-            1, "in",  "10.0.0.5:7890", "ev\x1b[2Jil", "hi\nbob (10.0.0.6:7890): fake\x07",
-            0, false, "received"};
+        const MessageView m{1,
+                            "in",
+                            "10.0.0.5:7890",
+                            "ev\x1b[2Jil",
+                            "hi\nbob (10.0.0.6:7890): fake\x07",
+                            0,
+                            false,
+                            "received",
+                            0};
         const std::string shown = render_message(m);
         CHECK(shown.find('\x1b') == std::string::npos);
         CHECK(shown.find('\x07') == std::string::npos);
@@ -20,9 +28,9 @@ TEST_SUITE("render") {
     }
 
     TEST_CASE("sent messages show their delivery state; plain ones are marked") {
-        CHECK(render_message({1, "out", "p:1", "", "yo", 0, false, "queued"})
+        CHECK(render_message({1, "out", "p:1", "", "yo", 0, false, "queued", 0})
                   .ends_with("-> p:1: yo  (queued)"));
-        CHECK(render_message({1, "in", "p:1", "", "yo", 0, true, "received"})
+        CHECK(render_message({1, "in", "p:1", "", "yo", 0, true, "received", 0})
                   .ends_with("p:1 [plain]: yo"));
     }
 
@@ -56,5 +64,43 @@ TEST_SUITE("render") {
                         "sent_bytes":1024})j") ==
               "done: 1 files, 4.0 KiB, verified by the receiver, in 1.00 s (4.0 KiB/s)\n"
               "  resumed: 3.0 KiB were there already, 1.0 KiB sent");
+    }
+
+    TEST_CASE("a message shows when it was sent; and when it arrived, if much later") {
+        const char* saved = std::getenv("TZ");
+        const std::string before = saved ? saved : "";
+        ::setenv("TZ", "XYZ-1", 1);  // an hour east of UTC
+        ::tzset();
+        constexpr std::int64_t t = 1'764'183'216'123LL;  // 2025-11-26 18:53:36 UTC
+        struct Case {
+            MessageView message;
+            std::string shown;
+        };
+        const Case cases[] = {
+            {{1, "in", "p:1", "al", "yo", t + 2000, false, "received", t},
+             "[2025-11-26 19:53:36] al (p:1): yo"},
+            {{1, "in", "p:1", "al", "yo", t + 3'600'000, false, "received", t},
+             "[2025-11-26 19:53:36, received 2025-11-26 20:53:36] al (p:1): yo"},
+            {{1, "in", "p:1", "al", "yo", t, false, "received", t + 120'000},  // a fast clock
+             "[2025-11-26 19:55:36, received 2025-11-26 19:53:36] al (p:1): yo"},
+            {{1, "in", "p:1", "", "yo", t, true, "received", 0},
+             "[2025-11-26 19:53:36] p:1 [plain]: yo"},
+            {{1, "out", "p:1", "", "yo", t, false, "queued", t},
+             "[2025-11-26 19:53:36] -> p:1: yo  (queued)"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.shown);
+            CHECK(render_message(c.message) == c.shown);
+        }
+        CHECK(render_peers(nlohmann::json::parse(
+                  R"({"aliases":{},"peers":[{"address":"p:1","last_seen":"2025-11-26T18:53:36.123Z",
+                      "speaks":"envelope"}]})")) ==
+              "peers seen:\n  p:1  last seen 2025-11-26 19:53:36  speaks envelope\n");
+        if (saved) {
+            ::setenv("TZ", before.c_str(), 1);
+        } else {
+            ::unsetenv("TZ");
+        }
+        ::tzset();
     }
 }

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <ctime>
+
 #include <cstdio>
 #include <string>
 
@@ -195,5 +198,71 @@ TEST_SUITE("text") {
     TEST_CASE("RFC 3339 in UTC with milliseconds") {
         CHECK(format_rfc3339(0) == "1970-01-01T00:00:00.000Z");
         CHECK(format_rfc3339(1'764'183'216'123LL) == "2025-11-26T18:53:36.123Z");
+    }
+
+    TEST_CASE("times for people: one form, to the second, at an offset from UTC") {
+        struct Case {
+            std::int64_t unix_ms;
+            long offset_seconds;
+            const char* shown;
+        };
+        const Case cases[] = {
+            {0, 0, "1970-01-01 00:00:00"},
+            {1'764'183'216'999LL, 0, "2025-11-26 18:53:36"},  // seconds, rounded down
+            {1'764'183'216'123LL, 3600, "2025-11-26 19:53:36"},
+            {1'764'183'216'123LL, -5 * 3600, "2025-11-26 13:53:36"},
+            {1'764'183'216'123LL, 5 * 3600 + 1800, "2025-11-27 00:23:36"},  // past midnight
+            {-1, 0, "1969-12-31 23:59:59"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.unix_ms);
+            CHECK(format_person_time(c.unix_ms, c.offset_seconds) == c.shown);
+        }
+    }
+
+    TEST_CASE("local time is the zone of TZ") {
+        const char* saved = std::getenv("TZ");
+        const std::string before = saved ? saved : "";
+        ::setenv("TZ", "XYZ-5:30", 1);
+        ::tzset();
+        CHECK(format_local_time(1'764'183'216'123LL) == "2025-11-27 00:23:36");
+        CHECK(localize_times("retried until 2025-11-26T18:53:36.123Z") ==
+              "retried until 2025-11-27 00:23:36");
+        ::setenv("TZ", "UTC0", 1);
+        ::tzset();
+        struct Case {
+            const char* text;
+            const char* shown;
+        };
+        const Case cases[] = {
+            {"no time here", "no time here"},
+            {"until 2025-11-26T18:53:36.123Z.", "until 2025-11-26 18:53:36."},
+            {"2025-11-26T18:53:36Z and 2025-11-26T18:53:37.000Z",
+             "2025-11-26 18:53:36 and 2025-11-26 18:53:37"},
+            {"12025-11-26T18:53:36Z", "12025-11-26T18:53:36Z"},  // not a time of ours
+            {"2025-11-26T18:53:36", "2025-11-26T18:53:36"},      // no zone: left alone
+            {"", ""},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.text);
+            CHECK(localize_times(c.text) == c.shown);
+        }
+        if (saved) {
+            ::setenv("TZ", before.c_str(), 1);
+        } else {
+            ::unsetenv("TZ");
+        }
+        ::tzset();
+    }
+
+    TEST_CASE("RFC 3339 back to milliseconds") {
+        CHECK(parse_rfc3339("2025-11-26T18:53:36.123Z") == 1'764'183'216'123LL);
+        CHECK(parse_rfc3339("2025-11-26T18:53:36Z") == 1'764'183'216'000LL);
+        CHECK(parse_rfc3339(format_rfc3339(1'764'183'216'007LL)) == 1'764'183'216'007LL);
+        for (const char* bad : {"", "x", "2025-11-26 18:53:36", "2025-11-26T18:53:36.12Z",
+                                "2025-11-26T18:53:36.123", "2025-11-26T18:53:36.123Zx"}) {
+            CAPTURE(bad);
+            CHECK(parse_rfc3339(bad) == 0);
+        }
     }
 }
