@@ -401,7 +401,7 @@ class WhatIsNotSentTest(ChatTestCase):
 
     def test_links_out_of_their_top_level_entry_are_skipped(self):
         # Issue 18: both arrived, pointing at incoming/notes.txt (another transfer's).
-        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 2, "accept": "all"})
         src = os.path.join(self.root, "src")
         box = os.path.join(src, "box")
         os.makedirs(os.path.join(box, "sub"))
@@ -423,7 +423,7 @@ class WhatIsNotSentTest(ChatTestCase):
         self.assertEqual(got["sub/in"], ("link", "../f"))
 
     def test_nothing_to_send_is_refused_before_any_offer(self):
-        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 1, "accept": "all"})
+        a, b = self.daemon("alice"), self.daemon("bob", transfer={"workers": 2, "accept": "all"})
         src = os.path.join(self.root, "src")
         os.makedirs(os.path.join(src, "empty dir"))
         os.mkfifo(os.path.join(src, "fifo"))
@@ -515,7 +515,7 @@ class HostileSenderTest(ChatTestCase):
         for what, (entries, error) in forged.items():
             with self.subTest(what):
                 b = self.daemon("bob-" + what.replace(" ", "-").replace(",", ""),
-                                transfer={"workers": 1, "accept": "all"})
+                                transfer={"workers": 2, "accept": "all"})
                 token, port = self.offer_and_token(b, 0, 0)
                 reply = json.loads(self.send_header(port, {"transfer": self.TRANSFER, "token": token,
                                                            "manifest": self.manifest(entries)}))
