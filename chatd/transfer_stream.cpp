@@ -258,23 +258,44 @@ private:
     std::vector<std::size_t> verified_;
 };
 
-// Holds a sender to a byte rate by sleeping once it gets ahead.
+// Holds a sender to a byte rate by sleeping once it gets ahead. The rate
+// may change meanwhile (`updates`): it then counts from the change.
 class Pacer {
 public:
-    explicit Pacer(std::uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+    using Clock = std::chrono::steady_clock;
+    Pacer(std::uint64_t bytes_per_second, std::function<std::optional<std::uint64_t>()> updates)
+        : rate_(bytes_per_second), updates_(std::move(updates)) {}
     void sent(std::size_t bytes) {
         if (rate_ == 0) return;
         sent_ += bytes;
-        const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::chrono::duration<double>(static_cast<double>(sent_) /
-                                                                    static_cast<double>(rate_)));
-        std::this_thread::sleep_until(due);
+        for (;;) {
+            if (const auto now = Clock::now(); updates_ && now - asked_ >= kAskEvery) {
+                asked_ = now;
+                if (const auto rate = updates_(); rate && *rate != rate_) {
+                    rate_ = *rate;
+                    start_ = Clock::now();
+                    sent_ = 0;
+                    if (rate_ == 0) return;
+                }
+            }
+            const auto due =
+                start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                             static_cast<double>(sent_) / static_cast<double>(rate_)));
+            const auto now = Clock::now();
+            if (due <= now) return;
+            // In slices, so a new rate takes effect soon even at a slow one.
+            std::this_thread::sleep_until(std::min(due, now + kLongestSleep));
+        }
     }
 
 private:
+    static constexpr auto kLongestSleep = std::chrono::milliseconds(100);
+    static constexpr auto kAskEvery = std::chrono::milliseconds(20);  // a syscall each
+    Clock::time_point asked_{};
     std::uint64_t rate_;
+    std::function<std::optional<std::uint64_t>()> updates_;
     std::uint64_t sent_ = 0;
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    Clock::time_point start_ = Clock::now();
 };
 
 int connect_to(const std::string& host, std::uint16_t port, int timeout_seconds) {
@@ -352,7 +373,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
     std::vector<std::size_t> again;
     ChunkBuffer buffer;
     ProgressBatcher batch(progress);
-    Pacer pacer(p.max_bytes_per_second);
+    Pacer pacer(p.max_bytes_per_second, p.rate_updates);
     std::uint64_t wire_bytes = 0;
 
     const auto on_verdict = [&](std::string_view text) {

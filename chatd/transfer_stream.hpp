@@ -46,6 +46,9 @@ struct SendRequestParams {
     std::vector<StreamFile> files;  // one source descriptor each, same order
     int timeout_seconds = 30;
     std::uint64_t max_bytes_per_second = 0;  // 0: as fast as it goes
+    // While limited: asked between writes for a new limit (the job's share
+    // of the transfer's limit changes as its other jobs start and end).
+    std::function<std::optional<std::uint64_t>()> rate_updates;
 };
 
 // Connects, sends the files, returns how many bytes went over the wire.

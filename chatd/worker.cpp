@@ -3,6 +3,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -54,6 +55,8 @@ public:
                 case ReceiveResult::message:
                     break;
             }
+            // A new rate for a send job that has ended meanwhile.
+            if (decode_rate(message)) continue;
             WorkerJob job;
             try {
                 job = decode_job(message);
@@ -99,6 +102,7 @@ private:
         p.token = params.at("token").get<std::string>();
         p.timeout_seconds = params.value("timeout", 30);
         p.max_bytes_per_second = params.value("max_rate", std::uint64_t{0});
+        p.rate_updates = [this] { return rate_update(); };
         p.files = std::move(files);
         try {
             const auto wire = send_files(p, fds.get(), reporter());
@@ -111,6 +115,25 @@ private:
                   ""});
         } catch (const StreamError& e) {
             fail(e.what());
+        }
+    }
+
+    // The newest rate the daemon sent for this job, if any came (read
+    // without waiting: while a job runs, only rates come down).
+    std::optional<std::uint64_t> rate_update() {
+        std::optional<std::uint64_t> newest;
+        std::string message;
+        for (;;) {
+            OwnedFds fds;
+            if (receive_with_fds(control_fd_, message, fds, kMaxWorkerMessageBytes, MSG_DONTWAIT) !=
+                ReceiveResult::message)
+                return newest;
+            const auto rate = decode_rate(message);
+            if (rate && rate->job == current_job_) {
+                newest = rate->bytes_per_second;
+            } else if (!rate) {
+                log_->error("a message came for no job while a job ran; ignoring it");
+            }
         }
     }
 

@@ -27,6 +27,17 @@ std::vector<TransferJob> split_jobs(const std::vector<std::uint64_t>& file_sizes
     return jobs;
 }
 
+std::vector<std::uint64_t> share_rate(std::uint64_t max_rate, std::size_t running_jobs) {
+    std::vector<std::uint64_t> shares(running_jobs, 0);
+    if (max_rate == 0 || running_jobs == 0) return shares;
+    const std::uint64_t each = max_rate / running_jobs;
+    const std::uint64_t rest = max_rate % running_jobs;
+    for (std::size_t i = 0; i < running_jobs; ++i) shares[i] = each + (i < rest ? 1 : 0);
+    // A limit below the job count: each still sends, at one byte a second.
+    for (auto& share : shares) share = std::max<std::uint64_t>(share, 1);
+    return shares;
+}
+
 ProgressTracker::ProgressTracker(std::uint64_t total_bytes, std::size_t total_files,
                                  Clock::time_point start, std::chrono::milliseconds window)
     : total_bytes_(total_bytes), total_files_(total_files), window_(window) {

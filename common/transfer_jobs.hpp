@@ -25,6 +25,12 @@ inline constexpr std::uint64_t kPerFileCostBytes = 64 * 1024;
 std::vector<TransferJob> split_jobs(const std::vector<std::uint64_t>& file_sizes,
                                     std::size_t workers);
 
+// The transfer's rate limit (bytes per second, 0: none) shared by its send
+// jobs that are running now: evenly, the remainder to the first, so the
+// shares add up to the limit. Recomputed as each job starts or ends, so a
+// job that finishes gives its share to those still running.
+std::vector<std::uint64_t> share_rate(std::uint64_t max_rate, std::size_t running_jobs);
+
 // Adds up progress reports and derives the rate (over the last few
 // seconds) and the time left.
 class ProgressTracker {

@@ -34,6 +34,14 @@ TEST_SUITE("worker_protocol") {
         for (const auto& r : reports) CHECK(decode_report(encode_report(r)) == r);
     }
 
+    TEST_CASE("a running send job's new rate round-trips, and is told from a job") {
+        CHECK(encode_rate({7, 20000000}) == R"({"job":7,"rate":20000000})");
+        CHECK(decode_rate(encode_rate({7, 20000000})) == WorkerRate{7, 20000000});
+        CHECK_FALSE(decode_rate(encode_job({7, "send", "{}"})).has_value());
+        CHECK_FALSE(decode_rate(R"({"job":7,"rate":-1})").has_value());
+        CHECK_FALSE(decode_rate("not json").has_value());
+    }
+
     TEST_CASE("bad messages say what is wrong") {
         CHECK_THROWS_WITH_AS(decode_job("[]"), "job is not a JSON object", WorkerProtocolError);
         CHECK_THROWS_WITH_AS(decode_job(R"({"kind":"hash"})"),
