@@ -85,14 +85,18 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     transfers_cmd->add_flag("-w,--watch", inv.watch, "redraw live until interrupted");
 
     DecideRequest decide;
+    std::string decide_ref;  // our number or the start of the shared id
     auto* accept_cmd = app.add_subcommand("accept", "Accept an offered transfer.");
-    accept_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    accept_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
+        ->required();
     accept_cmd->add_option("--to", decide.to,
                            "directory to receive into (default: transfer.download_dir)");
     auto* reject_cmd = app.add_subcommand("reject", "Reject an offered transfer.");
-    reject_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    reject_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
+        ->required();
     auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a transfer, in or out.");
-    cancel_cmd->add_option("ID", decide.id, "the transfer's number")->required();
+    cancel_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
+        ->required();
 
     auto* status_cmd = app.add_subcommand("status", "Version, addresses, uptime and counters.");
     auto* peers_cmd =
@@ -150,6 +154,9 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     } else {
         inv.command = accept_cmd->parsed() ? "accept" : reject_cmd->parsed() ? "reject" : "cancel";
         decide.action = inv.command;
+        if (!read_transfer_ref(decide_ref, decide.id, decide.id_prefix))
+            return {std::nullopt, kExitUsage,
+                    "chatcli: ID must be a transfer's number or at least 6 hex digits of its id\n"};
         inv.request = decide;
     }
     return {inv, kExitOk, ""};
