@@ -66,11 +66,15 @@ public:
     bool shown() const { return last_size_ != 0; }
 
 private:
+    // Row by row with EL, not ED: clearing a whole screen (ED from its top
+    // left) makes some terminals (tmux) scroll it into history first.
     std::string clear_sequence(std::size_t columns) const {
         const std::size_t rows = last_size_ == 0 ? 1 : (last_size_ + columns - 1) / columns;
-        std::string out = "\r";
-        if (rows > 1) out += "\033[" + std::to_string(rows - 1) + "A";
-        return out + "\033[J";
+        if (rows == 1) return "\r\033[K";
+        const std::string up = "\033[" + std::to_string(rows - 1) + "A";
+        std::string out = "\r" + up;
+        for (std::size_t row = 1; row < rows; ++row) out += "\033[K\033[B";
+        return out + "\033[K" + up;
     }
     int fd_;
     std::size_t last_size_ = 0;

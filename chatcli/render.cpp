@@ -51,7 +51,8 @@ std::string render_workers(const json& w) {
     if (!w.is_object()) return "";
     std::ostringstream out;
     out << "  workers    " << w.value("pids", json::array()).size() << " processes, "
-        << w.value("busy", 0) << " busy, " << w.value("queued", 0) << " jobs queued, "
+        << w.value("busy", 0) << " busy, "
+        << count_of(w.value("queued", std::uint64_t{0}), "job", "jobs") << " queued, "
         << w.value("restarts", 0) << " restarted\n";
     return out.str();
 }

@@ -159,7 +159,8 @@ class TerminalTest(ChatTestCase):
         self.tmux("set-option", "-g", "window-size", "manual")
 
     def screen(self):
-        return self.tmux("capture-pane", "-p", "-t", "t").rstrip("\n").split("\n")
+        """The pane and its history: a copy scrolled out of sight counts too."""
+        return self.tmux("capture-pane", "-p", "-S", "-", "-t", "t").rstrip("\n").split("\n")
 
     def resize(self, columns):
         self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", "30")
@@ -177,7 +178,7 @@ class TerminalTest(ChatTestCase):
             write_file(os.path.join(src, "small", f"{i}.txt"), 10)
         self.start_pane(f"{CHATCLI} --socket {a.socket} transfer {b.address} {src}", 60)
         wait_for(lambda: self.bars(self.screen()), what="the bar")
-        for columns in (60, 40, 100, 200):
+        for columns in (60, 40, 30, 100, 200):
             if columns != 60:
                 self.resize(columns)
             time.sleep(2.5)  # a few redraws at this width

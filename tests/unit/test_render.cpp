@@ -36,10 +36,12 @@ TEST_SUITE("render") {
     TEST_CASE("status shows the counters") {
         const auto status = nlohmann::json::parse(
             R"({"version":"1","name":"a","listen":"x","socket":"s","state_dir":"d","uptime_seconds":3,
-                "outbox":2,"counters":{"dropped_malformed":4}})");
+                "outbox":2,"counters":{"dropped_malformed":4},
+                "workers":{"pids":[1,2],"busy":1,"queued":1,"restarts":0}})");
         const std::string shown = render_status(status);
         CHECK(shown.find("dropped-malformed=4") != std::string::npos);
         CHECK(shown.find("2 awaiting an ack") != std::string::npos);
+        CHECK(shown.find("2 processes, 1 busy, 1 job queued, 0 restarted") != std::string::npos);
     }
 
     TEST_CASE("a transfer's summary: data time, bytes sent this run, where it landed") {
