@@ -241,13 +241,17 @@ public:
         pending_ += n;
         if (pending_ >= kProgressEveryBytes || pending_ <= -kProgressEveryBytes) flush();
     }
+    void already_there(std::uint64_t n) {
+        there_ += n;
+        bytes(static_cast<std::int64_t>(n));
+    }
     void file_done(std::size_t index) {
         verified_.push_back(index);
         if (verified_.size() >= kFilesPerReport) flush();
     }
     void flush() {
         if (pending_ == 0 && verified_.empty()) return;
-        report_(std::exchange(pending_, 0), verified_);
+        report_(std::exchange(pending_, 0), verified_, std::exchange(there_, 0));
         verified_.clear();
     }
 
@@ -255,6 +259,7 @@ private:
     static constexpr std::size_t kFilesPerReport = 64;
     const StreamProgress& report_;
     std::int64_t pending_ = 0;
+    std::uint64_t there_ = 0;
     std::vector<std::size_t> verified_;
 };
 
@@ -405,7 +410,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
         const int source = sources[k];
         ContentHash hash;
         hash_prefix(source, offset, hash, buffer, f.path);
-        batch.bytes(static_cast<std::int64_t>(offset));  // already there: counts as done
+        batch.already_there(offset);  // counts as done, not as moved
         writer.line(file_head_line(f.index, offset));
         for (std::uint64_t at = offset; at < f.size;) {
             const auto want =
@@ -558,7 +563,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
             }
             ::close(in);
         }
-        batch.bytes(static_cast<std::int64_t>(offset));
+        batch.already_there(offset);
         std::uint64_t at = offset;
         std::uint64_t flushed = offset;
         reader.bytes(f.size - offset, [&](const char* data, std::size_t n) {

@@ -27,11 +27,12 @@
 
 namespace chat {
 
-// Bytes since the last call (negative when a file starts over), and the
-// files verified since the last call (reported in batches: one message per
-// small file would cost more than the file).
-using StreamProgress =
-    std::function<void(std::int64_t bytes, const std::vector<std::size_t>& verified)>;
+// Bytes since the last call (negative when a file starts over), the files
+// verified since the last call (reported in batches: one message per small
+// file would cost more than the file), and how much of `bytes` the
+// receiver had already (a resumed file's start: done, but not moved now).
+using StreamProgress = std::function<void(
+    std::int64_t bytes, const std::vector<std::size_t>& verified, std::uint64_t already_there)>;
 
 class StreamError : public std::runtime_error {
 public:

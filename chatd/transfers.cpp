@@ -801,7 +801,7 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
         Outgoing& t = *it->second;
-        t.tracker->add(report.bytes, report.files, Clock::now());
+        t.tracker->add(report.bytes, report.files, Clock::now(), report.already_there);
         for (const auto index : report.verified) {
             if (index >= t.manifest.entries.size() || !t.reply) break;
             const ManifestEntry& e = t.manifest.entries[index];
@@ -922,7 +922,7 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
         const auto s = t.tracker->snapshot(now);
         // Files that were there already report no progress: count them done.
         t.tracker->add(static_cast<std::int64_t>(s.total_bytes - s.bytes_done),
-                       s.total_files - s.files_done, now);
+                       s.total_files - s.files_done, now, s.total_bytes - s.bytes_done);
         emit_progress(t, true);
         t.reply->send_line(reply_line({{"event", "done"},
                                        {"id", t.number},
@@ -1287,7 +1287,8 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     job.on_progress = [this, number = t.number](const WorkerReport& report) {
         if (auto it = incoming_.find(number); it != incoming_.end() && it->second->tracker) {
-            it->second->tracker->add(report.bytes, report.files, Clock::now());
+            it->second->tracker->add(report.bytes, report.files, Clock::now(),
+                                     report.already_there);
         }
     };
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {

@@ -87,9 +87,11 @@ private:
     }
 
     StreamProgress reporter() {
-        return [this](std::int64_t bytes, const std::vector<std::size_t>& verified) {
+        return [this](std::int64_t bytes, const std::vector<std::size_t>& verified,
+                      std::uint64_t already_there) {
             send({current_job_, WorkerReport::Type::progress, bytes, verified.size(),
-                  std::vector<std::uint64_t>(verified.begin(), verified.end()), "", ""});
+                  std::vector<std::uint64_t>(verified.begin(), verified.end()), "", "",
+                  already_there});
         };
     }
 
@@ -112,7 +114,8 @@ private:
                   0,
                   {},
                   json{{"wire_bytes", wire}}.dump(),
-                  ""});
+                  "",
+                  0});
         } catch (const StreamError& e) {
             fail(e.what());
         }
@@ -150,7 +153,7 @@ private:
         }
         if (::syncfs(fds.get()[0]) != 0)
             return fail(std::string("cannot sync the received files: ") + std::strerror(errno));
-        send({current_job_, WorkerReport::Type::done, 0, 0, {}, "{}", ""});
+        send({current_job_, WorkerReport::Type::done, 0, 0, {}, "{}", "", 0});
     }
 
     // Serves one accepted connection; fds are the socket and the staging root.
@@ -166,7 +169,8 @@ private:
                   0,
                   {},
                   json{{"verified", verified}}.dump(),
-                  ""});
+                  "",
+                  0});
         } catch (const std::runtime_error& e) {  // StreamError, StagingError
             fail(e.what());
         }
@@ -203,15 +207,16 @@ private:
               0,
               {},
               json{{"hashes", hashes}, {"sizes", sizes}}.dump(),
-              ""});
+              "",
+              0});
     }
 
     void progress(std::int64_t bytes, std::uint64_t files) {
-        send({current_job_, WorkerReport::Type::progress, bytes, files, {}, "", ""});
+        send({current_job_, WorkerReport::Type::progress, bytes, files, {}, "", "", 0});
     }
 
     void fail(const std::string& why) {
-        send({current_job_, WorkerReport::Type::failed, 0, 0, {}, "", why});
+        send({current_job_, WorkerReport::Type::failed, 0, 0, {}, "", why, 0});
     }
 
     void send(const WorkerReport& report) {

@@ -44,25 +44,29 @@ ProgressTracker::ProgressTracker(std::uint64_t total_bytes, std::size_t total_fi
     samples_.emplace_back(start, 0);
 }
 
-void ProgressTracker::add(std::int64_t bytes, std::size_t files, Clock::time_point now) {
+void ProgressTracker::add(std::int64_t bytes, std::size_t files, Clock::time_point now,
+                          std::uint64_t already_there) {
     if (bytes < 0) {
         const auto back = static_cast<std::uint64_t>(-bytes);
         bytes_done_ = back > bytes_done_ ? 0 : bytes_done_ - back;
+        moved_ = back > moved_ ? 0 : moved_ - back;
     } else {
-        bytes_done_ = std::min(total_bytes_, bytes_done_ + static_cast<std::uint64_t>(bytes));
+        const auto forward = static_cast<std::uint64_t>(bytes);
+        bytes_done_ = std::min(total_bytes_, bytes_done_ + forward);
+        moved_ = std::min(total_bytes_, moved_ + forward - std::min(forward, already_there));
     }
     files_done_ = std::min(total_files_, files_done_ + files);
-    samples_.emplace_back(now, bytes_done_);
+    samples_.emplace_back(now, moved_);
     // Keep one sample older than the window, so the rate spans all of it.
     while (samples_.size() > 2 && samples_[1].first <= now - window_) samples_.pop_front();
 }
 
 ProgressTracker::Snapshot ProgressTracker::snapshot(Clock::time_point now) const {
     Snapshot s{bytes_done_, total_bytes_, files_done_, total_files_, 0, std::nullopt};
-    const auto& [since, bytes_then] = samples_.front();
+    const auto& [since, moved_then] = samples_.front();
     const double seconds = std::chrono::duration<double>(now - since).count();
-    if (seconds > 0 && bytes_done_ >= bytes_then) {
-        s.bytes_per_second = static_cast<double>(bytes_done_ - bytes_then) / seconds;
+    if (seconds > 0 && moved_ >= moved_then) {
+        s.bytes_per_second = static_cast<double>(moved_ - moved_then) / seconds;
     }
     if (bytes_done_ >= total_bytes_) {
         s.seconds_left = 0;

@@ -101,6 +101,7 @@ std::string encode_report(const WorkerReport& r) {
             doc["progress"] = r.bytes;
             doc["files"] = r.files;
             if (!r.verified.empty()) doc["verified"] = r.verified;
+            if (r.already_there != 0) doc["there"] = r.already_there;
             break;
         case WorkerReport::Type::done:
             doc["done"] = parse_job_params(r.result_json);
@@ -123,6 +124,7 @@ WorkerReport decode_report(std::string_view bytes) {
             r.files = doc.value("files", std::uint64_t{0});
             if (const auto verified = doc.find("verified"); verified != doc.end())
                 r.verified = verified->get<std::vector<std::uint64_t>>();
+            r.already_there = doc.value("there", std::uint64_t{0});
         } else if (const auto done = doc.find("done"); done != doc.end()) {
             r.type = WorkerReport::Type::done;
             r.result_json = done->dump();

@@ -29,6 +29,9 @@ struct WorkerReport {
     std::vector<std::uint64_t> verified;  // progress: which files (transfer jobs only)
     std::string result_json;              // done: the kind's result, a JSON object
     std::string error;                    // failed: why
+    // progress: of `bytes`, what the receiver had already (a resume): done,
+    // but not moved now, so not part of the rate.
+    std::uint64_t already_there = 0;
     bool operator==(const WorkerReport&) const = default;
 };
 

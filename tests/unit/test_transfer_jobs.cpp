@@ -77,6 +77,18 @@ TEST_SUITE("transfer_jobs") {
         CHECK(*s.seconds_left == 0);
     }
 
+    TEST_CASE("what the receiver had already is done, but not part of the rate") {
+        const auto t0 = ProgressTracker::Clock::time_point{} + 100s;
+        ProgressTracker p(10'000, 2, t0, 5s);
+        p.add(6000, 0, t0 + 1s, 5000);  // a resumed file: 5000 were there, 1000 moved
+        p.add(1000, 0, t0 + 2s);
+        const auto s = p.snapshot(t0 + 2s);
+        CHECK(s.bytes_done == 7000);
+        CHECK(s.bytes_per_second == doctest::Approx(1000));  // not 3500
+        REQUIRE(s.seconds_left.has_value());
+        CHECK(*s.seconds_left == doctest::Approx(3));
+    }
+
     TEST_CASE("the rate limit is the transfer's: shared by the jobs running now") {
         struct Row {
             std::uint64_t max_rate;
