@@ -83,6 +83,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     auto* transfers_cmd =
         app.add_subcommand("transfers", "Every transfer, in and out, with state and progress.");
     transfers_cmd->add_flag("-w,--watch", inv.watch, "redraw live until interrupted");
+    transfers_cmd->add_option("ID", inv.only,
+                              "only this one: its number, or 6+ hex digits of its id");
 
     DecideRequest decide;
     std::string decide_ref;  // our number or the start of the shared id
@@ -151,6 +153,11 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     } else if (transfers_cmd->parsed()) {
         inv.command = "transfers";
         inv.request = TransfersRequest{inv.watch};
+        std::uint64_t number = 0;
+        std::string prefix;
+        if (!inv.only.empty() && !read_transfer_ref(inv.only, number, prefix))
+            return {std::nullopt, kExitUsage,
+                    "chatcli: ID must be a transfer's number or at least 6 hex digits of its id\n"};
     } else {
         inv.command = accept_cmd->parsed() ? "accept" : reject_cmd->parsed() ? "reject" : "cancel";
         decide.action = inv.command;

@@ -94,9 +94,19 @@ void print_error(const json& reply) {
               << "\n";
 }
 
+// `transfers ID`: whether this listed transfer is the one named.
+bool named_by(const json& transfer, const std::string& ref) {
+    std::uint64_t number = 0;
+    std::string prefix;
+    if (!chat::read_transfer_ref(ref, number, prefix)) return false;
+    return (number != 0 && transfer.value("id", std::uint64_t{0}) == number) ||
+           (!prefix.empty() && transfer.value("transfer_id", "").starts_with(prefix));
+}
+
 // Reads reply lines until the final {"ok":...} line (or the end, when
 // following); prints messages as they come.
 int print_replies(ControlClient& client, const Invocation& inv) {
+    std::size_t shown = 0;  // transfers ID: how many matched
     while (auto line = client.read_line()) {
         const json reply = json::parse(*line, nullptr, false);
         if (!reply.is_object()) {
@@ -108,8 +118,14 @@ int print_replies(ControlClient& client, const Invocation& inv) {
             continue;
         }
         if (const auto transfer = reply.find("transfer"); transfer != reply.end()) {
+            if (!inv.only.empty() && !named_by(*transfer, inv.only)) continue;
+            ++shown;
             std::cout << (inv.json ? transfer->dump() : render_transfer(*transfer)) << "\n";
             continue;
+        }
+        if (!inv.only.empty() && shown == 0 && reply.value("ok", false)) {
+            std::cerr << "chatcli: no transfer " << chat::sanitize_for_terminal(inv.only) << "\n";
+            return kExitFailed;
         }
         if (const auto message = reply.find("message"); message != reply.end()) {
             if (inv.json) {

@@ -126,11 +126,17 @@ class ProgressTest(ChatTestCase):
         short = offered["transfer_id"][:8]
         self.assertIn(f"#{offered['id']} ({short})  from {a.address}", b.cli("transfers").stdout)
         self.assertIn(f"#{mine['id']} ({short})  to {b.address}", a.cli("transfers").stdout)
+        only = b.cli("transfers", short[:6]).stdout.splitlines()
+        self.assertEqual(len(only), 2)  # the transfer and the accept hint under it
+        self.assertTrue(only[0].startswith(f"#{offered['id']} ({short})  from "), only)
+        other = "ffffff" if not short.startswith("ffffff") else "000000"
+        r = b.cli("transfers", other, check=False)
+        self.assertEqual((r.returncode, r.stderr), (1, f"chatcli: no transfer {other}\n"))
         r = b.cli("accept", offered["transfer_id"][:5], check=False)
         self.assertEqual((r.returncode, r.stderr),
                          (2, "chatcli: ID must be a transfer's number or at least 6 hex digits "
                              "of its id\n"))
-        r = b.cli("accept", "ffffff" if not short.startswith("ffffff") else "000000", check=False)
+        r = b.cli("accept", other, check=False)
         self.assertEqual(r.returncode, 1)
         b.cli("accept", short[:6])
         out, err = sender.communicate(timeout=60)

@@ -60,6 +60,8 @@ TEST_SUITE("command_line") {
         CHECK(decide({"accept", "3"}) == DecideRequest{"accept", 3, "", ""});
         CHECK(decide({"cancel", "A1B2C3d4"}) == DecideRequest{"cancel", 0, "", "a1b2c3d4"});
         CHECK(decide({"reject", "123456"}) == DecideRequest{"reject", 123456, "", "123456"});
+        CHECK(parse({"transfers", "a1b2c3"}).invocation->only == "a1b2c3");
+        CHECK(parse({"transfers", "abc"}).exit_code == kExitUsage);
         for (const char* bad : {"abc", "a1b2c", "0", "xyz123", "-3"}) {
             CAPTURE(bad);
             const auto out = parse({"accept", bad});
