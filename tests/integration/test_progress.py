@@ -158,7 +158,10 @@ class TerminalTest(ChatTestCase):
                               text=True, check=True).stdout
 
     def start_pane(self, command, columns):
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", "30",
+        # Four rows: once a resize scrolls the earlier lines away, the bar
+        # is on the top row, where clearing to the end of the screen would
+        # make tmux keep a copy in its history.
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", "4",
                   "-s", "t", command + "; echo EXIT=$?; sleep 600")
         self.addCleanup(lambda: subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"],
                                                capture_output=True))
@@ -169,7 +172,7 @@ class TerminalTest(ChatTestCase):
         return self.tmux("capture-pane", "-p", "-S", "-", "-t", "t").rstrip("\n").split("\n")
 
     def resize(self, columns):
-        self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", "30")
+        self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", "4")
 
     def bars(self, lines):
         return [l for l in lines if re.search(r"\d+%", l)]
@@ -182,11 +185,14 @@ class TerminalTest(ChatTestCase):
         write_file(os.path.join(src, "blob"), 200 * MB)
         for i in range(40):
             write_file(os.path.join(src, "small", f"{i}.txt"), 10)
-        self.start_pane(f"{CHATCLI} --socket {a.socket} transfer {b.address} {src}", 60)
+        self.start_pane(f"{CHATCLI} --socket {a.socket} transfer {b.address} {src}", 200)
         wait_for(lambda: self.bars(self.screen()), what="the bar")
-        for columns in (60, 40, 30, 100, 200):
-            if columns != 60:
-                self.resize(columns)
+        # 200 to 30 turns the long bar into three rows, the top one the
+        # pane's; then wider again. (Narrowing once more would push a row of
+        # the bar above the pane's top, into history, where no program can
+        # erase it: tmux keeps the cursor's row on a resize.)
+        for columns in (200, 30, 60, 100, 200):
+            self.resize(columns)
             time.sleep(2.5)  # a few redraws at this width
             lines = self.screen()
             bars = self.bars(lines)
