@@ -150,17 +150,22 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     auto* transfers_cmd =
         app.add_subcommand("transfers", "Every transfer, in and out, with state and progress.");
     transfers_cmd->add_flag("-w,--watch", inv.watch, "redraw live until interrupted");
+    transfers_cmd->add_option("ID", inv.only,
+                              "only this one: its number, or 6+ hex digits of its id");
 
     DecideRequest decide;
-    std::string id;
+    std::string decide_ref;  // our number or the start of the shared id
     auto* accept_cmd = app.add_subcommand("accept", "Accept an offered transfer.");
-    accept_cmd->add_option("ID", id, "the transfer's number")->required();
+    accept_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
+        ->required();
     accept_cmd->add_option("--to", decide.to,
                            "directory to receive into (default: transfer.download_dir)");
     auto* reject_cmd = app.add_subcommand("reject", "Reject an offered transfer.");
-    reject_cmd->add_option("ID", id, "the transfer's number")->required();
+    reject_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
+        ->required();
     auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a transfer, in or out.");
-    cancel_cmd->add_option("ID", id, "the transfer's number")->required();
+    cancel_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
+        ->required();
 
     auto* status_cmd = app.add_subcommand("status", "Version, addresses, uptime and counters.");
     auto* peers_cmd =
@@ -185,15 +190,17 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     const auto named = [&](const std::string& what) {
         return app.get_subcommands().front()->get_name() + ": " + what;
     };
+    const auto bad_transfer_ref = [&](const std::string& ref) {
+        return "chatcli: " +
+               named("ID must be a transfer's number or at least 6 hex digits of its id (got \"" +
+                     ref + "\")\n");
+    };
     try {
         if (!timeout.empty())
             send.timeout_seconds = seconds_number(timeout, "--timeout", 0.001, 86400);
         if (!limit.empty())
             inbox.limit = history.limit =
                 static_cast<std::size_t>(whole_number(limit, "--limit", 0, 1'000'000));
-        if (!id.empty())
-            decide.id = static_cast<std::uint64_t>(
-                whole_number(id, named("ID"), 1, std::numeric_limits<std::int64_t>::max()));
     } catch (const UsageError& e) {
         return {std::nullopt, kExitUsage, "chatcli: " + e.text + "\n"};
     }
@@ -232,9 +239,15 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     } else if (transfers_cmd->parsed()) {
         inv.command = "transfers";
         inv.request = TransfersRequest{inv.watch};
+        std::uint64_t number = 0;
+        std::string prefix;
+        if (!inv.only.empty() && !read_transfer_ref(inv.only, number, prefix))
+            return {std::nullopt, kExitUsage, bad_transfer_ref(inv.only)};
     } else {
         inv.command = accept_cmd->parsed() ? "accept" : reject_cmd->parsed() ? "reject" : "cancel";
         decide.action = inv.command;
+        if (!read_transfer_ref(decide_ref, decide.id, decide.id_prefix))
+            return {std::nullopt, kExitUsage, bad_transfer_ref(decide_ref)};
         inv.request = decide;
     }
     return {inv, kExitOk, ""};

@@ -23,6 +23,7 @@ struct Invocation {
     bool lines = false;              // send --lines: each line of stdin is a message
     std::vector<std::string> paths;  // transfer: what to send
     bool watch = false;              // transfers --watch
+    std::string only;                // transfers ID: that one alone (see read_transfer_ref)
 };
 
 struct ParseOutcome {

@@ -1,11 +1,13 @@
 // chatcli: the command-line client. Parses argv, sends one request over
 // chatd's control socket, and prints the replies for a person or, with
 // --json, one JSON object per line for a script.
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -29,6 +31,55 @@ using namespace chat::cli;
 
 constexpr double kAnswerGraceSeconds = 5;
 
+// The terminal's width now (read at each redraw, so a resize, SIGWINCH,
+// takes effect at the next one); 80 when it cannot be read.
+std::size_t terminal_columns(int fd) {
+    winsize size{};
+    if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+    return 80;
+}
+
+// A line redrawn in place on a terminal (the progress bar, the wait for an
+// answer). It never reaches the last column, so it cannot wrap; a line
+// drawn before the terminal narrowed may now take several rows, which are
+// cleared too.
+class StatusLine {
+public:
+    explicit StatusLine(int fd) : fd_(fd) {}
+    void draw(const std::function<std::string(std::size_t)>& layout) {
+        const std::size_t columns = terminal_columns(fd_);
+        std::string out = clear_sequence(columns);
+        out += layout(columns > 1 ? columns - 1 : 1);
+        last_size_ = out.size() - clear_sequence(columns).size();
+        std::cerr << out << std::flush;
+    }
+    // Leaves the line as it is and moves below it (before other output).
+    void end() {
+        if (last_size_ != 0) std::cerr << "\n" << std::flush;
+        last_size_ = 0;
+    }
+    // Removes it.
+    void clear() {
+        if (last_size_ != 0) std::cerr << clear_sequence(terminal_columns(fd_)) << std::flush;
+        last_size_ = 0;
+    }
+    bool shown() const { return last_size_ != 0; }
+
+private:
+    // Row by row with EL, not ED: clearing a whole screen (ED from its top
+    // left) makes some terminals (tmux) scroll it into history first.
+    std::string clear_sequence(std::size_t columns) const {
+        const std::size_t rows = last_size_ == 0 ? 1 : (last_size_ + columns - 1) / columns;
+        if (rows == 1) return "\r\033[K";
+        const std::string up = "\033[" + std::to_string(rows - 1) + "A";
+        std::string out = "\r" + up;
+        for (std::size_t row = 1; row < rows; ++row) out += "\033[K\033[B";
+        return out + "\033[K" + up;
+    }
+    int fd_;
+    std::size_t last_size_ = 0;
+};
+
 int exit_code_for(const json& reply) {
     const std::string code = reply.value("code", "");
     if (code == chat::codes::bad_request || code == chat::codes::bad_peer ||
@@ -46,9 +97,19 @@ void print_error(const json& reply) {
               << "\n";
 }
 
+// `transfers ID`: whether this listed transfer is the one named.
+bool named_by(const json& transfer, const std::string& ref) {
+    std::uint64_t number = 0;
+    std::string prefix;
+    if (!chat::read_transfer_ref(ref, number, prefix)) return false;
+    return (number != 0 && transfer.value("id", std::uint64_t{0}) == number) ||
+           (!prefix.empty() && transfer.value("transfer_id", "").starts_with(prefix));
+}
+
 // Reads reply lines until the final {"ok":...} line (or the end, when
 // following); prints messages as they come.
 int print_replies(ControlClient& client, const Invocation& inv) {
+    std::size_t shown = 0;  // transfers ID: how many matched
     while (auto line = client.read_line()) {
         const json reply = json::parse(*line, nullptr, false);
         if (!reply.is_object()) {
@@ -60,8 +121,14 @@ int print_replies(ControlClient& client, const Invocation& inv) {
             continue;
         }
         if (const auto transfer = reply.find("transfer"); transfer != reply.end()) {
+            if (!inv.only.empty() && !named_by(*transfer, inv.only)) continue;
+            ++shown;
             std::cout << (inv.json ? transfer->dump() : render_transfer(*transfer)) << "\n";
             continue;
+        }
+        if (!inv.only.empty() && shown == 0 && reply.value("ok", false)) {
+            std::cerr << "chatcli: no transfer " << chat::sanitize_for_terminal(inv.only) << "\n";
+            return kExitFailed;
         }
         if (const auto message = reply.find("message"); message != reply.end()) {
             if (inv.json) {
@@ -146,7 +213,8 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
     bool resent = false;
 
     const bool bar = ::isatty(STDERR_FILENO) && !inv.json;
-    bool bar_shown = false;
+    StatusLine status(STDERR_FILENO);
+    bool told_unanswered = false;
     while (auto text = client.read_line()) {
         // One line per file: flat, so read without json's lexer.
         auto flat = chat::read_flat_object(*text);
@@ -183,27 +251,38 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
         }
         const std::string kind = event.value("event", "");
         if (!inv.json) {
+            if (kind != "progress" && kind != "unanswered" && kind != "file") status.clear();
             if (kind == "offered") {
-                std::cout << (event.value("resumed", false) ? "resuming transfer #"
-                                                            : "offered transfer #")
-                          << event.value("id", 0) << " to " << event.value("to", "") << ": "
-                          << event.value("files", 0) << " files, "
-                          << chat::format_bytes(event.value("bytes", std::uint64_t{0})) << "\n"
+                std::cout << (event.value("resumed", false) ? "resuming transfer "
+                                                            : "offered transfer ")
+                          << transfer_label(event) << " to " << event.value("to", "") << ": "
+                          << count_of(event.value("files", std::uint64_t{0}), "file", "files")
+                          << ", " << chat::format_bytes(event.value("bytes", std::uint64_t{0}))
+                          << "\n"
                           << std::flush;
+            } else if (kind == "unanswered") {
+                // The peer may be down: said once, then kept current on a terminal.
+                const std::string line = render_waiting_for_answer(event.value("peer", ""));
+                if (bar) {
+                    const std::string since =
+                        " " + render_duration(event.value("seconds", std::int64_t{0}));
+                    status.draw([&](std::size_t width) { return (line + since).substr(0, width); });
+                } else if (!told_unanswered) {
+                    std::cout << line << "\n" << std::flush;
+                }
+                told_unanswered = true;
             } else if (kind == "waiting") {
                 std::cout << "waiting for the peer to accept\n" << std::flush;
             } else if (kind == "accepted") {
                 std::cout << "accepted; sending\n" << std::flush;
             } else if (kind == "progress" && bar) {
-                std::cerr << "\r\033[K" << render_progress(event) << std::flush;
-                bar_shown = true;
+                status.draw([&](std::size_t width) { return render_progress(event, width); });
             } else if (kind == "done") {
-                if (bar_shown) std::cerr << "\r\033[K";
                 std::cout << render_done(event) << "\n";
             }
         }
         if (event.contains("ok")) {
-            if (bar_shown && !event.value("ok", false)) std::cerr << "\r\033[K";
+            status.clear();
             if (!event.value("ok", false)) {
                 if (!inv.json) print_error(event);
                 return exit_code_for(event);
@@ -214,7 +293,12 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
             return kExitOk;
         }
     }
-    std::cerr << "chatcli: chatd closed the connection\n";
+    // chatd went away mid-transfer (it stopped or crashed): the bar's line
+    // ends first, and the transfer resumes when the same paths are sent.
+    status.end();
+    std::cout << std::flush;
+    std::cerr << "chatcli: chatd stopped answering; when it is back, run the same `chatcli "
+                 "transfer` again to resume\n";
     return kExitFailed;
 }
 

@@ -1,5 +1,6 @@
 #include "render.hpp"
 
+#include <cmath>
 #include <ctime>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -51,7 +52,8 @@ std::string render_workers(const json& w) {
     if (!w.is_object()) return "";
     std::ostringstream out;
     out << "  workers    " << w.value("pids", json::array()).size() << " processes, "
-        << w.value("busy", 0) << " busy, " << w.value("queued", 0) << " jobs queued, "
+        << w.value("busy", 0) << " busy, "
+        << count_of(w.value("queued", std::uint64_t{0}), "job", "jobs") << " queued, "
         << w.value("restarts", 0) << " restarted\n";
     return out.str();
 }
@@ -106,21 +108,70 @@ std::string render_peers(const json& reply) {
 
 namespace chat::cli {
 
-std::string render_progress(const json& e, std::size_t bar_width) {
-    const auto total = e.value("total_bytes", std::uint64_t{0});
-    const auto done = e.value("bytes", std::uint64_t{0});
+std::string count_of(std::uint64_t n, const char* singular, const char* plural) {
+    return std::to_string(n) + " " + (n == 1 ? singular : plural);
+}
+
+std::string render_eta(std::optional<double> seconds_left) {
+    if (!seconds_left || !(*seconds_left > 0)) return "";
+    if (*seconds_left < 1) return "<1s";
+    return render_duration(static_cast<std::int64_t>(std::ceil(*seconds_left)));
+}
+
+std::string layout_progress(const ProgressFields& f, std::size_t width) {
+    constexpr std::size_t kFullBar = 24, kShortestBar = 10;
     const double fraction =
-        total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
-    const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(bar_width));
-    std::ostringstream out;
-    out << "[" << std::string(filled, '#')
-        << std::string(bar_width - std::min(filled, bar_width), '.') << "] "
-        << static_cast<int>(fraction * 100) << "%  " << format_bytes(done) << " / "
-        << format_bytes(total) << "  " << e.value("files", 0) << "/" << e.value("total_files", 0)
-        << " files  " << format_bytes(static_cast<std::uint64_t>(e.value("rate", 0.0))) << "/s";
-    if (e.contains("eta"))
-        out << "  ETA " << render_duration(static_cast<std::int64_t>(e.value("eta", 0.0)));
-    return out.str();
+        f.total_bytes == 0
+            ? 1.0
+            : std::min(1.0, static_cast<double>(f.bytes) / static_cast<double>(f.total_bytes));
+    // In the order shown; `drop` is the order they go in when narrow.
+    enum Field { bar, percent, bytes, files, rate, eta, count };
+    std::string text[count];
+    text[percent] = std::to_string(static_cast<int>(fraction * 100)) + "%";
+    text[bytes] = format_bytes(f.bytes) + " / " + format_bytes(f.total_bytes);
+    text[files] = std::to_string(f.files) + "/" + count_of(f.total_files, "file", "files");
+    text[rate] = format_bytes(static_cast<std::uint64_t>(std::max(0.0, f.rate))) + "/s";
+    if (const std::string left = render_eta(f.eta); !left.empty() && f.bytes < f.total_bytes)
+        text[eta] = "ETA " + left;
+    bool shown[count];
+    for (int i = 0; i < count; ++i) shown[i] = i == bar || !text[i].empty();
+    const Field drop[] = {files, rate, bytes, eta, bar};
+    for (std::size_t dropped = 0;; ++dropped) {
+        std::size_t others = 0;  // columns of what is shown beside the bar
+        for (int i = percent; i < count; ++i)
+            if (shown[i]) others += (others == 0 ? 0 : 2) + text[i].size();
+        if (shown[bar]) {
+            // "[" bar "] " then the rest
+            const std::size_t room = width > others + 3 ? width - others - 3 : 0;
+            if (room >= kShortestBar) {
+                const std::size_t cells = std::min(kFullBar, room);
+                const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(cells));
+                std::string line =
+                    "[" + std::string(filled, '#') + std::string(cells - filled, '.') + "]";
+                for (int i = percent; i < count; ++i)
+                    if (shown[i]) line += (i == percent ? " " : "  ") + text[i];
+                return line;
+            }
+        } else if (others <= width) {
+            std::string line;
+            for (int i = percent; i < count; ++i)
+                if (shown[i]) line += (line.empty() ? "" : "  ") + text[i];
+            return line;
+        }
+        if (dropped == std::size(drop)) return text[percent].substr(0, width);
+        shown[drop[dropped]] = false;
+    }
+}
+
+std::string render_progress(const json& e, std::size_t width) {
+    ProgressFields f;
+    f.total_bytes = e.value("total_bytes", std::uint64_t{0});
+    f.bytes = e.value("bytes", std::uint64_t{0});
+    f.files = e.value("files", std::uint64_t{0});
+    f.total_files = e.value("total_files", std::uint64_t{0});
+    f.rate = e.value("rate", 0.0);
+    if (const auto it = e.find("eta"); it != e.end() && it->is_number()) f.eta = it->get<double>();
+    return layout_progress(f, width);
 }
 
 namespace {
@@ -134,32 +185,48 @@ std::string joined_names(const json& names) {
 
 std::string render_done(const json& event) {
     std::ostringstream out;
-    const double seconds = event.value("seconds", 0.0);
     const auto bytes = event.value("bytes", std::uint64_t{0});
-    out << "done: " << event.value("files", 0) << " files, " << format_bytes(bytes)
-        << ", verified by the receiver, in " << std::fixed << std::setprecision(2) << seconds
-        << " s";
-    if (seconds > 0)
-        out << " ("
-            << format_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / seconds))
-            << "/s)";
+    const auto sent = std::min(bytes, event.value("sent_bytes", bytes));
+    // Data time: from acceptance to done. An older chatd sends only the
+    // whole time, wait for a person included.
+    const double seconds = event.value("data_seconds", event.value("seconds", 0.0));
+    out << "done: " << count_of(event.value("files", std::uint64_t{0}), "file", "files") << ", "
+        << format_bytes(bytes);
+    if (sent < bytes) out << " (" << format_bytes(bytes - sent) << " already there)";
+    out << ", " << std::fixed << std::setprecision(seconds < 10 ? 2 : 1) << seconds << " s";
+    if (seconds > 0 && sent > 0)
+        out << ", " << format_bytes(static_cast<std::uint64_t>(static_cast<double>(sent) / seconds))
+            << "/s";
+    out << ", verified by the receiver";
     const json placed = event.value("placed", json::array());
     if (!placed.empty() && placed != event.value("names", json::array()))
         out << "\n  arrived as: " << joined_names(placed);
-    const auto sent = event.value("sent_bytes", bytes);
-    if (sent < bytes)
-        out << "\n  resumed: " << format_bytes(bytes - sent) << " were there already, "
-            << format_bytes(sent) << " sent";
     return out.str();
+}
+
+std::string short_id(const json& doc) {
+    const std::string id = doc.value("transfer_id", "");
+    return id.size() > kShortIdDigits ? id.substr(0, kShortIdDigits) : id;
+}
+
+std::string transfer_label(const json& doc) {
+    const std::string shared = short_id(doc);
+    return "#" + std::to_string(doc.value("id", 0)) + (shared.empty() ? "" : " (" + shared + ")");
+}
+
+std::string render_waiting_for_answer(const std::string& peer) {
+    return "waiting for " + peer + " to answer (no answer yet; retrying)";
 }
 
 std::string render_transfer(const json& t) {
     std::ostringstream out;
     const bool in = t.value("direction", "") == "in";
-    out << "#" << t.value("id", 0) << "  " << (in ? "from " : "to ") << t.value("peer", "?");
+    out << transfer_label(t) << "  " << (in ? "from " : "to ") << t.value("peer", "?");
     if (t.contains("name")) out << " (" << sanitize_for_terminal(t.value("name", "")) << ")";
-    out << "  " << t.value("state", "?") << "  " << joined_names(t.value("names", json::array()))
-        << "  " << t.value("files_done", 0) << "/" << t.value("files", 0) << " files, "
+    out << "  " << t.value("state", "?");
+    if (t.contains("detail")) out << " (" << sanitize_for_terminal(t.value("detail", "")) << ")";
+    out << "  " << joined_names(t.value("names", json::array())) << "  " << t.value("files_done", 0)
+        << "/" << count_of(t.value("files", std::uint64_t{0}), "file", "files") << ", "
         << format_bytes(t.value("bytes_done", std::uint64_t{0})) << " / "
         << format_bytes(t.value("bytes", std::uint64_t{0}));
     if (t.contains("placed")) out << "  placed: " << joined_names(t["placed"]);
@@ -173,11 +240,12 @@ std::string render_transfer(const json& t) {
 
 std::string render_offer(const json& o) {
     std::ostringstream out;
-    out << "offer #" << o.value("id", 0) << " from " << o.value("from", "?");
+    out << "offer " << transfer_label(o) << " from " << o.value("from", "?");
     if (!o.value("name", "").empty())
         out << " (" << sanitize_for_terminal(o.value("name", "")) << ")";
-    out << ": " << joined_names(o.value("names", json::array())) << ", " << o.value("files", 0)
-        << " files, " << format_bytes(o.value("bytes", std::uint64_t{0})) << "\n    chatcli accept "
+    out << ": " << joined_names(o.value("names", json::array())) << ", "
+        << count_of(o.value("files", std::uint64_t{0}), "file", "files") << ", "
+        << format_bytes(o.value("bytes", std::uint64_t{0})) << "\n    chatcli accept "
         << o.value("id", 0) << "   or   chatcli reject " << o.value("id", 0);
     return out.str();
 }

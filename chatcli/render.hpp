@@ -3,6 +3,7 @@
 // sanitize_for_terminal, so it is shown, never interpreted.
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 
 #include "control_protocol.hpp"
@@ -19,12 +20,43 @@ std::string render_message(const MessageView& message);
 std::string render_status(const nlohmann::json& status);
 std::string render_peers(const nlohmann::json& peers);
 std::string render_duration(std::int64_t seconds);
-// One line: [#####.....] 45%  450 MiB / 1.0 GiB  12/100 files  110 MiB/s  ETA 5s
-std::string render_progress(const nlohmann::json& event, std::size_t bar_width = 24);
-// The sender's summary once the receiver has verified and published it all:
-// "done: 12 files, 3.0 MiB, verified by the receiver, in 0.5 s (6.0 MiB/s)",
-// then where it landed if under another name, and what a resume skipped.
+// "1 file", "2 files": a count and its noun, agreeing.
+std::string count_of(std::uint64_t n, const char* singular, const char* plural);
+// Time left for a person: rounded up ("<1s" below a second), never "0s"
+// while time remains; empty when unknown or nothing is left.
+std::string render_eta(std::optional<double> seconds_left);
+
+// What a progress line shows.
+struct ProgressFields {
+    std::uint64_t bytes = 0;
+    std::uint64_t total_bytes = 0;
+    std::uint64_t files = 0;
+    std::uint64_t total_files = 0;
+    double rate = 0;  // bytes per second
+    std::optional<double> eta;
+};
+// One line of at most `width` columns, never more (it is redrawn in place,
+// and a line that wraps leaves a copy per redraw). Full width:
+//   [#####.....] 45%  450 MiB / 1.0 GiB  12/100 files  110 MiB/s  ETA 5s
+// Narrower: the bar shrinks, then the files, the rate, the bytes and the
+// ETA go, in that order, then the bar; the percentage goes last.
+std::string layout_progress(const ProgressFields& fields, std::size_t width);
+// A `progress` event laid out for `width` columns.
+std::string render_progress(const nlohmann::json& event, std::size_t width = 100);
+// The sender's summary once the receiver has verified and published it
+// all: files and size, what was there already (a resume), the time data
+// flowed (from acceptance to done: not the wait for a person to accept)
+// and the rate of the bytes sent in it:
+// "done: 300 files, 200 MiB (12 MiB already there), 11.2 s, 17.9 MiB/s, verified by the receiver",
+// then where it landed if under another name.
 std::string render_done(const nlohmann::json& event);
+// A transfer as both sides can name it: our number, then the start of the
+// id it has on both sides, "#3 (a1b2c3d4)".
+inline constexpr std::size_t kShortIdDigits = 8;
+std::string short_id(const nlohmann::json& transfer);
+std::string transfer_label(const nlohmann::json& transfer);
+// An offer that has had no answer for a while (the peer may be down).
+std::string render_waiting_for_answer(const std::string& peer);
 // One transfer from `chatcli transfers`, and an incoming offer.
 std::string render_transfer(const nlohmann::json& transfer);
 std::string render_offer(const nlohmann::json& offer);

@@ -241,13 +241,17 @@ public:
         pending_ += n;
         if (pending_ >= kProgressEveryBytes || pending_ <= -kProgressEveryBytes) flush();
     }
+    void already_there(std::uint64_t n) {
+        there_ += n;
+        bytes(static_cast<std::int64_t>(n));
+    }
     void file_done(std::size_t index) {
         verified_.push_back(index);
         if (verified_.size() >= kFilesPerReport) flush();
     }
     void flush() {
         if (pending_ == 0 && verified_.empty()) return;
-        report_(std::exchange(pending_, 0), verified_);
+        report_(std::exchange(pending_, 0), verified_, std::exchange(there_, 0));
         verified_.clear();
     }
 
@@ -255,26 +259,48 @@ private:
     static constexpr std::size_t kFilesPerReport = 64;
     const StreamProgress& report_;
     std::int64_t pending_ = 0;
+    std::uint64_t there_ = 0;
     std::vector<std::size_t> verified_;
 };
 
-// Holds a sender to a byte rate by sleeping once it gets ahead.
+// Holds a sender to a byte rate by sleeping once it gets ahead. The rate
+// may change meanwhile (`updates`): it then counts from the change.
 class Pacer {
 public:
-    explicit Pacer(std::uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+    using Clock = std::chrono::steady_clock;
+    Pacer(std::uint64_t bytes_per_second, std::function<std::optional<std::uint64_t>()> updates)
+        : rate_(bytes_per_second), updates_(std::move(updates)) {}
     void sent(std::size_t bytes) {
         if (rate_ == 0) return;
         sent_ += bytes;
-        const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::chrono::duration<double>(static_cast<double>(sent_) /
-                                                                    static_cast<double>(rate_)));
-        std::this_thread::sleep_until(due);
+        for (;;) {
+            if (const auto now = Clock::now(); updates_ && now - asked_ >= kAskEvery) {
+                asked_ = now;
+                if (const auto rate = updates_(); rate && *rate != rate_) {
+                    rate_ = *rate;
+                    start_ = Clock::now();
+                    sent_ = 0;
+                    if (rate_ == 0) return;
+                }
+            }
+            const auto due =
+                start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                             static_cast<double>(sent_) / static_cast<double>(rate_)));
+            const auto now = Clock::now();
+            if (due <= now) return;
+            // In slices, so a new rate takes effect soon even at a slow one.
+            std::this_thread::sleep_until(std::min(due, now + kLongestSleep));
+        }
     }
 
 private:
+    static constexpr auto kLongestSleep = std::chrono::milliseconds(100);
+    static constexpr auto kAskEvery = std::chrono::milliseconds(20);  // a syscall each
+    Clock::time_point asked_{};
     std::uint64_t rate_;
+    std::function<std::optional<std::uint64_t>()> updates_;
     std::uint64_t sent_ = 0;
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    Clock::time_point start_ = Clock::now();
 };
 
 int connect_to(const std::string& host, std::uint16_t port, int timeout_seconds) {
@@ -352,7 +378,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
     std::vector<std::size_t> again;
     ChunkBuffer buffer;
     ProgressBatcher batch(progress);
-    Pacer pacer(p.max_bytes_per_second);
+    Pacer pacer(p.max_bytes_per_second, p.rate_updates);
     std::uint64_t wire_bytes = 0;
 
     const auto on_verdict = [&](std::string_view text) {
@@ -384,7 +410,7 @@ std::uint64_t send_files(const SendRequestParams& p, const std::vector<int>& sou
         const int source = sources[k];
         ContentHash hash;
         hash_prefix(source, offset, hash, buffer, f.path);
-        batch.bytes(static_cast<std::int64_t>(offset));  // already there: counts as done
+        batch.already_there(offset);  // counts as done, not as moved
         writer.line(file_head_line(f.index, offset));
         for (std::uint64_t at = offset; at < f.size;) {
             const auto want =
@@ -537,7 +563,7 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
             }
             ::close(in);
         }
-        batch.bytes(static_cast<std::int64_t>(offset));
+        batch.already_there(offset);
         std::uint64_t at = offset;
         std::uint64_t flushed = offset;
         reader.bytes(f.size - offset, [&](const char* data, std::size_t n) {

@@ -27,11 +27,12 @@
 
 namespace chat {
 
-// Bytes since the last call (negative when a file starts over), and the
-// files verified since the last call (reported in batches: one message per
-// small file would cost more than the file).
-using StreamProgress =
-    std::function<void(std::int64_t bytes, const std::vector<std::size_t>& verified)>;
+// Bytes since the last call (negative when a file starts over), the files
+// verified since the last call (reported in batches: one message per small
+// file would cost more than the file), and how much of `bytes` the
+// receiver had already (a resumed file's start: done, but not moved now).
+using StreamProgress = std::function<void(
+    std::int64_t bytes, const std::vector<std::size_t>& verified, std::uint64_t already_there)>;
 
 class StreamError : public std::runtime_error {
 public:
@@ -46,6 +47,9 @@ struct SendRequestParams {
     std::vector<StreamFile> files;  // one source descriptor each, same order
     int timeout_seconds = 30;
     std::uint64_t max_bytes_per_second = 0;  // 0: as fast as it goes
+    // While limited: asked between writes for a new limit (the job's share
+    // of the transfer's limit changes as its other jobs start and end).
+    std::function<std::optional<std::uint64_t>()> rate_updates;
 };
 
 // Connects, sends the files, returns how many bytes went over the wire.

@@ -42,6 +42,8 @@ constexpr auto kHeaderTimeout = std::chrono::seconds(15);
 // run again (the receiver lost track of some files, e.g. in a restart).
 constexpr unsigned kChecksBeforeRerun = 4;
 constexpr std::size_t kFinishedKeptInMemory = 100;
+// An offer without any answer this long: the client hears the peer may be down.
+constexpr auto kUnansweredAfter = std::chrono::seconds(3);
 
 // Reads into `buffer` until a newline, and hands on the line's length
 // with it, as async_read_until does; but the newline is looked for with
@@ -149,6 +151,9 @@ struct TransferManager::Outgoing {
     std::uint16_t port = 0;
     bool manifest_line = false;  // the receiver takes the manifest as a line of its own
     std::size_t jobs_left = 0;
+    std::unique_ptr<asio::steady_timer> unanswered;     // tell_unanswered's
+    Clock::time_point data_started{};                   // accepted: the data may flow
+    std::map<std::uint64_t, std::uint64_t> send_rates;  // running send job -> its rate
 };
 
 struct TransferManager::Incoming {
@@ -223,6 +228,7 @@ void TransferManager::stop() {
     acceptor_.close(ignored);
     for (auto& [n, t] : outgoing_) {
         if (t->retry) t->retry->cancel();
+        if (t->unanswered) t->unanswered->cancel();
     }
 }
 
@@ -529,6 +535,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
                    format_bytes(ref.manifest.total_bytes()));
     reply->send_line(reply_line({{"event", "offered"},
                                  {"id", ref.number},
+                                 {"transfer_id", ref.id},
                                  {"to", ref.peer},
                                  {"files", ref.manifest.file_count()},
                                  {"bytes", ref.manifest.total_bytes()},
@@ -539,6 +546,27 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
         ref.reply.reset();
     }
     send_offer(ref);
+    tell_unanswered(ref.number);
+}
+
+void TransferManager::tell_unanswered(std::uint64_t number) {
+    const auto it = outgoing_.find(number);
+    if (stopped_ || it == outgoing_.end() || it->second->state != "offered") return;
+    Outgoing& t = *it->second;
+    const auto age = Clock::now() - t.started;
+    if (age >= kUnansweredAfter && t.reply) {
+        t.reply->send_line(reply_line(
+            {{"event", "unanswered"},
+             {"id", number},
+             {"peer", t.peer},
+             {"seconds", std::chrono::duration_cast<std::chrono::seconds>(age).count()}}));
+    }
+    if (!t.unanswered) t.unanswered = std::make_unique<asio::steady_timer>(ctx_.io);
+    t.unanswered->expires_after(age < kUnansweredAfter ? kUnansweredAfter - age
+                                                       : std::chrono::seconds(1));
+    t.unanswered->async_wait([this, number](asio::error_code ec) {
+        if (!ec) tell_unanswered(number);
+    });
 }
 
 void TransferManager::send_offer(Outgoing& t) {
@@ -629,6 +657,7 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
         t->state = "rejected";
         return finish_outgoing(*t, rejected_because());
     }
+    t->data_started = Clock::now();
     if (answer.state == "done") {  // a re-run of a transfer that had arrived already
         t->placed = answer.placed;
         return finish_outgoing(*t, "");
@@ -794,7 +823,7 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
         Outgoing& t = *it->second;
-        t.tracker->add(report.bytes, report.files, Clock::now());
+        t.tracker->add(report.bytes, report.files, Clock::now(), report.already_there);
         for (const auto index : report.verified) {
             if (index >= t.manifest.entries.size() || !t.reply) break;
             const ManifestEntry& e = t.manifest.entries[index];
@@ -802,12 +831,19 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         }
         emit_progress(t, false);
     };
+    job.on_start = [this, number](std::uint64_t id) {
+        auto it = outgoing_.find(number);
+        if (it == outgoing_.end() || it->second->state != "sending") return;
+        it->second->send_rates[id] = 0;
+        share_rate_among_jobs(*it->second);
+    };
     auto job_id = std::make_shared<std::uint64_t>(0);
     job.on_done = [this, number, slots, attempt, job_id](bool ok, const std::string& result) {
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
         Outgoing& t = *it->second;
         t.jobs.erase(*job_id);
+        if (t.send_rates.erase(*job_id) != 0) share_rate_among_jobs(t);
         if (t.state != "sending") return;
         if (ok) {
             const json parsed = json::parse(result, nullptr, false);
@@ -829,6 +865,20 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
     };
     *job_id = ctx_.pool.submit(std::move(job));
     t.jobs.insert(*job_id);
+}
+
+// The limit is the transfer's: a job that ends gives its share to the
+// jobs still running, and one that starts takes its part.
+void TransferManager::share_rate_among_jobs(Outgoing& t) {
+    const auto shares = share_rate(ctx_.config.transfer.max_rate, t.send_rates.size());
+    std::size_t i = 0;
+    for (auto& [job, rate] : t.send_rates) {
+        const std::uint64_t share = shares[i++];
+        if (share == rate) continue;
+        if (ctx_.pool.set_rate(job, share)) rate = share;
+        ctx_.log->debug("transfer {}: send job {} now at {} B/s ({} running)", t.number, job, share,
+                        t.send_rates.size());
+    }
 }
 
 // Every file is verified; the receiver still has to publish. Until it says
@@ -861,12 +911,19 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     // A send job still queued holds them too, until it is dropped.
     auto fds = std::move(t.fds);
     t.waiting_batches.clear();
-    const double seconds = std::chrono::duration<double>(Clock::now() - t.started).count();
+    const auto now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - t.started).count();
+    // Data time: from acceptance, not counting the wait for a person.
+    const double data_seconds = t.data_started == Clock::time_point{}
+                                    ? 0.0
+                                    : std::chrono::duration<double>(now - t.data_started).count();
+    t.send_rates.clear();
     if (error.empty()) {
         t.state = "done";
-        ctx_.log->info("transfer {} to {} done: {} files, {} in {:.2f} s ({} over the wire)",
-                       t.number, t.peer, t.manifest.file_count(),
-                       format_bytes(t.manifest.total_bytes()), seconds, format_bytes(t.wire_bytes));
+        ctx_.log->info(
+            "transfer {} to {} done: {} files, {} in {:.2f} s ({:.2f} s of data, {} over the wire)",
+            t.number, t.peer, t.manifest.file_count(), format_bytes(t.manifest.total_bytes()),
+            seconds, data_seconds, format_bytes(t.wire_bytes));
     } else {
         if (t.state != "rejected" && t.state != "cancelled") t.state = "failed";
         t.reason = error;
@@ -884,11 +941,10 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
     } release{*this, t, std::move(fds)};
     if (!t.reply) return;
     if (error.empty()) {
-        const auto now = Clock::now();
         const auto s = t.tracker->snapshot(now);
         // Files that were there already report no progress: count them done.
         t.tracker->add(static_cast<std::int64_t>(s.total_bytes - s.bytes_done),
-                       s.total_files - s.files_done, now);
+                       s.total_files - s.files_done, now, s.total_bytes - s.bytes_done);
         emit_progress(t, true);
         t.reply->send_line(reply_line({{"event", "done"},
                                        {"id", t.number},
@@ -897,7 +953,8 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
                                        {"sent_bytes", t.wire_bytes},
                                        {"placed", t.placed},
                                        {"names", t.names},
-                                       {"seconds", seconds}}));
+                                       {"seconds", seconds},
+                                       {"data_seconds", data_seconds}}));
         t.reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
     } else {
         t.reply->send_line(reply_line({{"event", "error"}, {"id", t.number}, {"error", error}}));
@@ -993,6 +1050,7 @@ void TransferManager::reconsider(Incoming& t) {
                    sanitize_for_terminal(t.name), t.offer.files, format_bytes(t.offer.bytes));
     ctx_.notify(reply_line({{"offer",
                              {{"id", t.number},
+                              {"transfer_id", t.id},
                               {"from", t.peer},
                               {"name", t.name},
                               {"files", t.offer.files},
@@ -1279,7 +1337,8 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     job.on_progress = [this, number = t.number](const WorkerReport& report) {
         if (auto it = incoming_.find(number); it != incoming_.end() && it->second->tracker) {
-            it->second->tracker->add(report.bytes, report.files, Clock::now());
+            it->second->tracker->add(report.bytes, report.files, Clock::now(),
+                                     report.already_there);
         }
     };
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
@@ -1414,6 +1473,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
     for (const auto& [n, t] : outgoing_) {
         const auto s = t->tracker->snapshot(now);
         json doc = {{"id", n},
+                    {"transfer_id", t->id},
                     {"direction", "out"},
                     {"peer", t->peer},
                     {"state", t->state},
@@ -1424,10 +1484,16 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"names", t->names}};
         if (!t->reason.empty()) doc["reason"] = t->reason;
         if (!t->placed.empty()) doc["placed"] = t->placed;
+        if (const auto age = now - t->started; t->state == "offered" && age >= kUnansweredAfter) {
+            doc["detail"] = "no answer yet; retrying";
+            doc["unanswered_seconds"] =
+                std::chrono::duration_cast<std::chrono::seconds>(age).count();
+        }
         reply->send_line(reply_line({{"transfer", doc}}));
     }
     for (const auto& [n, t] : incoming_) {
         json doc = {{"id", n},
+                    {"transfer_id", t->id},
                     {"direction", "in"},
                     {"peer", t->peer},
                     {"state", t->state},
@@ -1459,7 +1525,10 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         reply->send_line(error_reply(codes::failed, why));
         reply->finish();
     };
-    if (auto in = incoming_.find(request.id); in != incoming_.end()) {
+    std::string unnamed;
+    const std::uint64_t number = named(request, unnamed);
+    if (number == 0) return fail(unnamed);
+    if (auto in = incoming_.find(number); in != incoming_.end()) {
         Incoming& t = *in->second;
         if (request.action == "accept") {
             if (t.state != "offered")
@@ -1489,7 +1558,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", t.state}}));
         return reply->finish();
     }
-    if (auto out = outgoing_.find(request.id); out != outgoing_.end()) {
+    if (auto out = outgoing_.find(number); out != outgoing_.end()) {
         Outgoing& t = *out->second;
         if (request.action != "cancel")
             return fail("transfer " + std::to_string(t.number) +
@@ -1508,7 +1577,30 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "cancelled"}}));
         return reply->finish();
     }
-    fail("no transfer " + std::to_string(request.id));
+    fail("no transfer " + std::to_string(number));
+}
+
+std::uint64_t TransferManager::named(const DecideRequest& request, std::string& why) const {
+    if (request.id != 0 && (incoming_.count(request.id) || outgoing_.count(request.id)))
+        return request.id;
+    std::vector<std::uint64_t> found;
+    if (!request.id_prefix.empty()) {
+        for (const auto& [n, t] : outgoing_)
+            if (t->id.starts_with(request.id_prefix)) found.push_back(n);
+        for (const auto& [n, t] : incoming_)
+            if (t->id.starts_with(request.id_prefix)) found.push_back(n);
+    }
+    if (found.size() == 1) return found.front();
+    if (found.empty()) {
+        why = "no transfer " + (request.id != 0 ? std::to_string(request.id) : request.id_prefix);
+        return 0;
+    }
+    std::sort(found.begin(), found.end());
+    why = request.id_prefix + " names " + std::to_string(found.size()) + " transfers (";
+    for (std::size_t i = 0; i < found.size(); ++i)
+        why += (i ? ", #" : "#") + std::to_string(found[i]);
+    why += "): give the number or more digits";
+    return 0;
 }
 
 }  // namespace chat

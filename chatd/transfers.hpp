@@ -98,6 +98,11 @@ private:
     void pump_jobs(Outgoing& t);
     void submit_job(std::uint64_t number, std::vector<std::size_t> entries, int attempt);
     void all_jobs_done(Outgoing& t);
+    // The transfer's rate limit shared anew by its running send jobs.
+    void share_rate_among_jobs(Outgoing& t);
+    // An offer with no answer for a few seconds (the peer may be down):
+    // the client is told, once a second while it lasts.
+    void tell_unanswered(std::uint64_t number);
     void finish_outgoing(Outgoing& t, const std::string& error);
     void emit_progress(Outgoing& t, bool force);
     void save(const Outgoing& t, bool with_manifest);
@@ -131,6 +136,9 @@ private:
     // Unanswered offers older than transfer.offer_ttl_seconds are refused.
     void expire_offers();
 
+    // The transfer a request names by number or by its shared id's start;
+    // 0 with `why` set if none or several.
+    std::uint64_t named(const DecideRequest& request, std::string& why) const;
     Outgoing* outgoing_by_id(const std::string& id);
     Incoming* incoming_by_id(const std::string& id);
     std::string random_hex();

@@ -3,6 +3,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -54,6 +55,8 @@ public:
                 case ReceiveResult::message:
                     break;
             }
+            // A new rate for a send job that has ended meanwhile.
+            if (decode_rate(message)) continue;
             WorkerJob job;
             try {
                 job = decode_job(message);
@@ -84,9 +87,11 @@ private:
     }
 
     StreamProgress reporter() {
-        return [this](std::int64_t bytes, const std::vector<std::size_t>& verified) {
+        return [this](std::int64_t bytes, const std::vector<std::size_t>& verified,
+                      std::uint64_t already_there) {
             send({current_job_, WorkerReport::Type::progress, bytes, verified.size(),
-                  std::vector<std::uint64_t>(verified.begin(), verified.end()), "", ""});
+                  std::vector<std::uint64_t>(verified.begin(), verified.end()), "", "",
+                  already_there});
         };
     }
 
@@ -99,6 +104,7 @@ private:
         p.token = params.at("token").get<std::string>();
         p.timeout_seconds = params.value("timeout", 30);
         p.max_bytes_per_second = params.value("max_rate", std::uint64_t{0});
+        p.rate_updates = [this] { return rate_update(); };
         p.files = std::move(files);
         try {
             const auto wire = send_files(p, fds.get(), reporter());
@@ -108,9 +114,29 @@ private:
                   0,
                   {},
                   json{{"wire_bytes", wire}}.dump(),
-                  ""});
+                  "",
+                  0});
         } catch (const StreamError& e) {
             fail(e.what());
+        }
+    }
+
+    // The newest rate the daemon sent for this job, if any came (read
+    // without waiting: while a job runs, only rates come down).
+    std::optional<std::uint64_t> rate_update() {
+        std::optional<std::uint64_t> newest;
+        std::string message;
+        for (;;) {
+            OwnedFds fds;
+            if (receive_with_fds(control_fd_, message, fds, kMaxWorkerMessageBytes, MSG_DONTWAIT) !=
+                ReceiveResult::message)
+                return newest;
+            const auto rate = decode_rate(message);
+            if (rate && rate->job == current_job_) {
+                newest = rate->bytes_per_second;
+            } else if (!rate) {
+                log_->error("a message came for no job while a job ran; ignoring it");
+            }
         }
     }
 
@@ -127,7 +153,7 @@ private:
         }
         if (::syncfs(fds.get()[0]) != 0)
             return fail(std::string("cannot sync the received files: ") + std::strerror(errno));
-        send({current_job_, WorkerReport::Type::done, 0, 0, {}, "{}", ""});
+        send({current_job_, WorkerReport::Type::done, 0, 0, {}, "{}", "", 0});
     }
 
     // Serves one accepted connection; fds are the socket and the staging root.
@@ -143,7 +169,8 @@ private:
                   0,
                   {},
                   json{{"verified", verified}}.dump(),
-                  ""});
+                  "",
+                  0});
         } catch (const std::runtime_error& e) {  // StreamError, StagingError
             fail(e.what());
         }
@@ -180,15 +207,16 @@ private:
               0,
               {},
               json{{"hashes", hashes}, {"sizes", sizes}}.dump(),
-              ""});
+              "",
+              0});
     }
 
     void progress(std::int64_t bytes, std::uint64_t files) {
-        send({current_job_, WorkerReport::Type::progress, bytes, files, {}, "", ""});
+        send({current_job_, WorkerReport::Type::progress, bytes, files, {}, "", "", 0});
     }
 
     void fail(const std::string& why) {
-        send({current_job_, WorkerReport::Type::failed, 0, 0, {}, "", why});
+        send({current_job_, WorkerReport::Type::failed, 0, 0, {}, "", why, 0});
     }
 
     void send(const WorkerReport& report) {

@@ -192,6 +192,16 @@ void WorkerPool::cancel(std::uint64_t id) {
     }
 }
 
+bool WorkerPool::set_rate(std::uint64_t id, std::uint64_t bytes_per_second) {
+    for (auto& worker : workers_) {
+        if (!worker.running || worker.running->id != id || worker.cancelled || !worker.socket)
+            continue;
+        return send_with_fds(worker.socket->native_handle(), encode_rate({id, bytes_per_second}),
+                             {});
+    }
+    return false;
+}
+
 void WorkerPool::dispatch() {
     // A send job waits on its peer's receive job, and the peer may be this
     // daemon (a transfer to itself) or be sending here at the same time. If
@@ -235,7 +245,10 @@ void WorkerPool::dispatch() {
         job.fds.reset();  // the worker has its own copies now
         job.shared_fds.reset();
         if (job.kind == "send") ++sends;
+        auto started = std::move(job.on_start);
+        const std::uint64_t id = next.id;
         worker.running = std::move(next);
+        if (started) started(id);
     }
 }
 

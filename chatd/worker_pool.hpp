@@ -37,6 +37,9 @@ struct PoolJob {
     // holds them, with no copy made per job.
     std::shared_ptr<const OwnedFds> shared_fds;
     std::vector<std::size_t> shared_slots;
+    // Runs with the job's id once it is in a worker (it may wait in the
+    // queue first, or start within submit()).
+    std::function<void(std::uint64_t job)> on_start;
     std::function<void(const WorkerReport& progress)> on_progress;
     // ok with the result (a JSON object), or not with the reason.
     std::function<void(bool ok, const std::string& result_or_error)> on_done;
@@ -63,6 +66,10 @@ public:
     // killed and replaced. Either way on_done is not called. Unknown ids
     // (finished jobs) are ignored.
     void cancel(std::uint64_t job);
+    // Tells a running send job its new rate limit (bytes per second, 0:
+    // none); the worker reads it between writes. False if the job is not
+    // running (queued jobs start with their own parameters).
+    bool set_rate(std::uint64_t job, std::uint64_t bytes_per_second);
     // Closes the workers' sockets (they exit), waits for them briefly, then
     // kills what is left. Queued and running jobs fail with "stopping".
     void stop();

@@ -90,6 +90,8 @@ std::string encode_request(const Request& request) {
             } else if constexpr (std::is_same_v<T, StallRequest>) {
                 return {{"cmd", "stall"}, {"loop", r.loop}, {"seconds", r.seconds}};
             } else {
+                if (!r.id_prefix.empty())
+                    return {{"cmd", r.action}, {"id", r.id_prefix}, {"to", r.to}};
                 return {{"cmd", r.action}, {"id", r.id}, {"to", r.to}};
             }
         },
@@ -112,6 +114,27 @@ std::string encode_transfer_request_with_manifest_field(const TransferRequest& t
     line += R"(,"peer":)";
     append_json_string(line, t.peer);
     return line + R"(,"wait":)" + (t.wait ? "true" : "false") + "}\n";
+}
+
+bool read_transfer_ref(std::string_view text, std::uint64_t& number, std::string& id_prefix) {
+    number = 0;
+    id_prefix.clear();
+    if (text.empty() || text.size() > 32) return false;
+    bool decimal = true;
+    for (const char c : text) {
+        const bool digit = c >= '0' && c <= '9';
+        const bool hex = digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!hex) return false;
+        decimal = decimal && digit;
+    }
+    if (decimal && text.size() <= 18) {
+        for (const char c : text) number = number * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (text.size() >= kMinIdPrefixDigits) {
+        for (const char c : text)
+            id_prefix += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    return number != 0 || !id_prefix.empty();
 }
 
 Request parse_request(std::string_view line) {
@@ -188,9 +211,15 @@ Request parse_request(std::string_view line) {
     if (cmd == "accept" || cmd == "reject" || cmd == "cancel") {
         DecideRequest r;
         r.action = cmd;
-        const auto id = field<std::int64_t>(doc, "id", 0);
-        if (id <= 0) throw ProtocolError("field 'id' must be a transfer number");
-        r.id = static_cast<std::uint64_t>(id);
+        if (const auto it = doc.find("id"); it != doc.end() && it->is_string()) {
+            if (!read_transfer_ref(it->get_ref<const std::string&>(), r.id, r.id_prefix))
+                throw ProtocolError(
+                    "field 'id' must be a transfer's number or at least 6 hex digits of its id");
+        } else {
+            const auto id = field<std::int64_t>(doc, "id", 0);
+            if (id <= 0) throw ProtocolError("field 'id' must be a transfer number");
+            r.id = static_cast<std::uint64_t>(id);
+        }
         r.to = field<std::string>(doc, "to", "");
         return r;
     }

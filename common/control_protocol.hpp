@@ -84,13 +84,21 @@ struct TransfersRequest {
     bool operator==(const TransfersRequest&) const = default;
 };
 
-// accept (with an optional directory), reject or cancel transfer `id`.
+// accept (with an optional directory), reject or cancel transfer `id`, or
+// the one whose shared id starts with `id_prefix`.
 struct DecideRequest {
     std::string action;  // accept, reject, cancel
     std::uint64_t id = 0;
     std::string to;
+    std::string id_prefix;  // lowercase hex, 6 to 32 digits; sent as "id":"..."
     bool operator==(const DecideRequest&) const = default;
 };
+
+// How a person names a transfer: our number ("3"), or at least 6 hex
+// digits from the start of the id both sides share ("a1b2c3"); a text of 6
+// or more decimal digits may be either. False for anything else.
+inline constexpr std::size_t kMinIdPrefixDigits = 6;
+bool read_transfer_ref(std::string_view text, std::uint64_t& number, std::string& id_prefix);
 
 // Tests only (chatd honours it when started with CHATD_TEST_HOOKS=1):
 // hold one of the daemon's loops for a while, as a stuck thread would.

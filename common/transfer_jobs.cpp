@@ -27,31 +27,46 @@ std::vector<TransferJob> split_jobs(const std::vector<std::uint64_t>& file_sizes
     return jobs;
 }
 
+std::vector<std::uint64_t> share_rate(std::uint64_t max_rate, std::size_t running_jobs) {
+    std::vector<std::uint64_t> shares(running_jobs, 0);
+    if (max_rate == 0 || running_jobs == 0) return shares;
+    const std::uint64_t each = max_rate / running_jobs;
+    const std::uint64_t rest = max_rate % running_jobs;
+    for (std::size_t i = 0; i < running_jobs; ++i) shares[i] = each + (i < rest ? 1 : 0);
+    // A limit below the job count: each still sends, at one byte a second.
+    for (auto& share : shares) share = std::max<std::uint64_t>(share, 1);
+    return shares;
+}
+
 ProgressTracker::ProgressTracker(std::uint64_t total_bytes, std::size_t total_files,
                                  Clock::time_point start, std::chrono::milliseconds window)
     : total_bytes_(total_bytes), total_files_(total_files), window_(window) {
     samples_.emplace_back(start, 0);
 }
 
-void ProgressTracker::add(std::int64_t bytes, std::size_t files, Clock::time_point now) {
+void ProgressTracker::add(std::int64_t bytes, std::size_t files, Clock::time_point now,
+                          std::uint64_t already_there) {
     if (bytes < 0) {
         const auto back = static_cast<std::uint64_t>(-bytes);
         bytes_done_ = back > bytes_done_ ? 0 : bytes_done_ - back;
+        moved_ = back > moved_ ? 0 : moved_ - back;
     } else {
-        bytes_done_ = std::min(total_bytes_, bytes_done_ + static_cast<std::uint64_t>(bytes));
+        const auto forward = static_cast<std::uint64_t>(bytes);
+        bytes_done_ = std::min(total_bytes_, bytes_done_ + forward);
+        moved_ = std::min(total_bytes_, moved_ + forward - std::min(forward, already_there));
     }
     files_done_ = std::min(total_files_, files_done_ + files);
-    samples_.emplace_back(now, bytes_done_);
+    samples_.emplace_back(now, moved_);
     // Keep one sample older than the window, so the rate spans all of it.
     while (samples_.size() > 2 && samples_[1].first <= now - window_) samples_.pop_front();
 }
 
 ProgressTracker::Snapshot ProgressTracker::snapshot(Clock::time_point now) const {
     Snapshot s{bytes_done_, total_bytes_, files_done_, total_files_, 0, std::nullopt};
-    const auto& [since, bytes_then] = samples_.front();
+    const auto& [since, moved_then] = samples_.front();
     const double seconds = std::chrono::duration<double>(now - since).count();
-    if (seconds > 0 && bytes_done_ >= bytes_then) {
-        s.bytes_per_second = static_cast<double>(bytes_done_ - bytes_then) / seconds;
+    if (seconds > 0 && moved_ >= moved_then) {
+        s.bytes_per_second = static_cast<double>(moved_ - moved_then) / seconds;
     }
     if (bytes_done_ >= total_bytes_) {
         s.seconds_left = 0;

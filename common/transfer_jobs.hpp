@@ -25,6 +25,12 @@ inline constexpr std::uint64_t kPerFileCostBytes = 64 * 1024;
 std::vector<TransferJob> split_jobs(const std::vector<std::uint64_t>& file_sizes,
                                     std::size_t workers);
 
+// The transfer's rate limit (bytes per second, 0: none) shared by its send
+// jobs that are running now: evenly, the remainder to the first, so the
+// shares add up to the limit. Recomputed as each job starts or ends, so a
+// job that finishes gives its share to those still running.
+std::vector<std::uint64_t> share_rate(std::uint64_t max_rate, std::size_t running_jobs);
+
 // Adds up progress reports and derives the rate (over the last few
 // seconds) and the time left.
 class ProgressTracker {
@@ -44,8 +50,11 @@ public:
                     std::chrono::milliseconds window = std::chrono::seconds(5));
 
     // Bytes may go back (a file re-sent after a hash mismatch): pass a
-    // negative delta; the totals never leave [0, total].
-    void add(std::int64_t bytes, std::size_t files, Clock::time_point now);
+    // negative delta; the totals never leave [0, total]. `already_there`:
+    // how much of `bytes` the receiver had before (a resume), done but not
+    // moved now, so left out of the rate and the time left.
+    void add(std::int64_t bytes, std::size_t files, Clock::time_point now,
+             std::uint64_t already_there = 0);
     Snapshot snapshot(Clock::time_point now) const;
 
 private:
@@ -54,7 +63,8 @@ private:
     std::uint64_t bytes_done_ = 0;
     std::size_t files_done_ = 0;
     std::chrono::milliseconds window_;
-    std::deque<std::pair<Clock::time_point, std::uint64_t>> samples_;  // (when, bytes_done)
+    std::uint64_t moved_ = 0;  // bytes_done_ less what was there already
+    std::deque<std::pair<Clock::time_point, std::uint64_t>> samples_;  // (when, moved_)
 };
 
 }  // namespace chat

@@ -77,6 +77,23 @@ json parse_job_params(std::string_view params_json) {
     return doc;
 }
 
+std::string encode_rate(const WorkerRate& rate) {
+    return R"({"job":)" + std::to_string(rate.job) + R"(,"rate":)" +
+           std::to_string(rate.bytes_per_second) + "}";
+}
+
+std::optional<WorkerRate> decode_rate(std::string_view bytes) {
+    if (bytes.find('\n') != std::string_view::npos) return std::nullopt;  // a job's header line
+    const json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object() || doc.size() != 2) return std::nullopt;
+    const auto job = doc.find("job");
+    const auto rate = doc.find("rate");
+    if (job == doc.end() || rate == doc.end() || !job->is_number_unsigned() ||
+        !rate->is_number_unsigned())
+        return std::nullopt;
+    return WorkerRate{job->get<std::uint64_t>(), rate->get<std::uint64_t>()};
+}
+
 std::string encode_report(const WorkerReport& r) {
     json doc = {{"job", r.job}};
     switch (r.type) {
@@ -84,6 +101,7 @@ std::string encode_report(const WorkerReport& r) {
             doc["progress"] = r.bytes;
             doc["files"] = r.files;
             if (!r.verified.empty()) doc["verified"] = r.verified;
+            if (r.already_there != 0) doc["there"] = r.already_there;
             break;
         case WorkerReport::Type::done:
             doc["done"] = parse_job_params(r.result_json);
@@ -106,6 +124,7 @@ WorkerReport decode_report(std::string_view bytes) {
             r.files = doc.value("files", std::uint64_t{0});
             if (const auto verified = doc.find("verified"); verified != doc.end())
                 r.verified = verified->get<std::vector<std::uint64_t>>();
+            r.already_there = doc.value("there", std::uint64_t{0});
         } else if (const auto done = doc.find("done"); done != doc.end()) {
             r.type = WorkerReport::Type::done;
             r.result_json = done->dump();

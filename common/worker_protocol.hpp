@@ -29,6 +29,9 @@ struct WorkerReport {
     std::vector<std::uint64_t> verified;  // progress: which files (transfer jobs only)
     std::string result_json;              // done: the kind's result, a JSON object
     std::string error;                    // failed: why
+    // progress: of `bytes`, what the receiver had already (a resume): done,
+    // but not moved now, so not part of the rate.
+    std::uint64_t already_there = 0;
     bool operator==(const WorkerReport&) const = default;
 };
 
@@ -45,6 +48,16 @@ WorkerJob decode_job(std::string_view bytes);
 // A job's parameters (or a done report's result), read where they are
 // used: blank is {}; throws WorkerProtocolError for anything but an object.
 nlohmann::json parse_job_params(std::string_view params_json);
+// Down, while a send job runs: its new share of the transfer's rate limit
+// (bytes per second; 0: none), {"job":id,"rate":N}. nullopt for any other
+// message, e.g. a job.
+struct WorkerRate {
+    std::uint64_t job = 0;
+    std::uint64_t bytes_per_second = 0;
+    bool operator==(const WorkerRate&) const = default;
+};
+std::string encode_rate(const WorkerRate& rate);
+std::optional<WorkerRate> decode_rate(std::string_view bytes);
 std::string encode_report(const WorkerReport& report);
 WorkerReport decode_report(std::string_view bytes);
 

@@ -302,7 +302,8 @@ class HelpTest(unittest.TestCase):
     def test_help_names_the_program_and_errors_are_sentences(self):
         r = self.run_cmd(CHATCLI, "--help")
         self.assertIn("Usage: chatcli [OPTIONS] SUBCOMMAND", r.stdout)
-        for args, says in ((["accept", "abc"], 'chatcli: accept: ID must be a number (got "abc")\n'),
+        for args, says in ((["accept", "abc"], "chatcli: accept: ID must be a transfer's number or at "
+                                              'least 6 hex digits of its id (got "abc")\n'),
                            (["inbox", "--limit", "5000000"],
                             "chatcli: --limit must be between 0 and 1000000 (got 5000000)\n")):
             r = self.run_cmd(CHATCLI, *args)

@@ -73,6 +73,10 @@ class ResumeTest(ChatTestCase):
         # small file too, if it had not gone yet: with two workers one send
         # job runs at a time, the other worker being kept for receiving).
         self.assertLessEqual(done["sent_bytes"], BLOB - 4 * MIB + len("small\n"))
+        # What was there already is not shown as speed (it was 3-4 times the cap).
+        rates = [e["rate"] for e in events if e.get("event") == "progress"]
+        self.assertLess(max(rates), 2 * RATE, rates)
+        print(f"progress rates of the resumed run: {[round(r / MIB, 1) for r in rates]} MiB/s")
         print(f"resume after the sender's SIGKILL: {done['sent_bytes']} of {done['bytes']} bytes sent again")
 
         [received] = self.transfers(b)  # the same transfer, not a second one

@@ -337,7 +337,7 @@ class TransferTest(ChatTestCase):
         os.kill(pid, 9)
         out, err = sender.communicate(timeout=120)
         self.assertEqual(sender.returncode, 0, err)
-        self.assertIn("resumed:", out)  # not all of it was sent twice
+        self.assertIn(" already there), ", out)  # not all of it was sent twice
         wait_for(lambda: self.transfers(b)[0]["state"] == "done", what="publish")
         self.assertEqual(snapshot(os.path.join(b.dir, "state", "incoming", "big")), snapshot(big))
         self.assertEqual(b.status()["workers"]["restarts"], 1)

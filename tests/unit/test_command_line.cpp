@@ -53,6 +53,25 @@ TEST_SUITE("command_line") {
         CHECK(std::holds_alternative<PeersRequest>(parse({"peers"}).invocation->request));
     }
 
+    TEST_CASE("a transfer is named by our number or the start of the id both sides share") {
+        const auto decide = [](std::vector<std::string> args) {
+            return std::get<DecideRequest>(parse(std::move(args)).invocation->request);
+        };
+        CHECK(decide({"accept", "3"}) == DecideRequest{"accept", 3, "", ""});
+        CHECK(decide({"cancel", "A1B2C3d4"}) == DecideRequest{"cancel", 0, "", "a1b2c3d4"});
+        CHECK(decide({"reject", "123456"}) == DecideRequest{"reject", 123456, "", "123456"});
+        CHECK(parse({"transfers", "a1b2c3"}).invocation->only == "a1b2c3");
+        CHECK(parse({"transfers", "abc"}).exit_code == kExitUsage);
+        for (const char* bad : {"abc", "a1b2c", "0", "xyz123", "-3"}) {
+            CAPTURE(bad);
+            const auto out = parse({"accept", bad});
+            CHECK_FALSE(out.invocation);
+            CHECK(out.exit_code == kExitUsage);
+            CHECK(out.output == "chatcli: accept: ID must be a transfer's number or at least 6 hex "
+                                "digits of its id (got \"" + std::string(bad) + "\")\n");
+        }
+    }
+
     TEST_CASE("usage errors exit 2 and say what is wrong") {
         struct Case {
             std::vector<std::string> args;
@@ -100,8 +119,12 @@ TEST_SUITE("command_line") {
             std::string output;
         };
         const Case cases[] = {
-            {{"accept", "abc"}, "chatcli: accept: ID must be a number (got \"abc\")\n"},
-            {{"cancel", "0"}, "chatcli: cancel: ID must be 1 or more (got 0)\n"},
+            {{"accept", "abc"},
+             "chatcli: accept: ID must be a transfer's number or at least 6 hex digits of its id "
+             "(got \"abc\")\n"},
+            {{"cancel", "0"},
+             "chatcli: cancel: ID must be a transfer's number or at least 6 hex digits of its id "
+             "(got \"0\")\n"},
             {{"inbox", "--limit", "5000000"},
              "chatcli: --limit must be between 0 and 1000000 (got 5000000)\n"},
             {{"history", "-n", "x"}, "chatcli: --limit must be a number (got \"x\")\n"},

@@ -29,9 +29,11 @@ TEST_SUITE("control_protocol") {
             TransferRequest{"bob", R"({"version":1,"entries":[]})", 3, false},
             TransferRequest{"é \"b\"\t", "{\"p\":\"a\\\\b\u0001 ü\"}", 18800, true},
             TransfersRequest{true},
-            DecideRequest{"accept", 7, "/srv/incoming"},
-            DecideRequest{"reject", 8, ""},
-            DecideRequest{"cancel", 9, ""},
+            DecideRequest{"accept", 7, "/srv/incoming", ""},
+            DecideRequest{"reject", 8, "", ""},
+            DecideRequest{"cancel", 9, "", ""},
+            DecideRequest{"cancel", 0, "", "a1b2c3"},
+            DecideRequest{"accept", 123456, "", "123456"},  // a number or an id's start
             StallRequest{"receiver", 1.5},
         };
         for (const auto& request : requests) {
@@ -128,7 +130,11 @@ TEST_SUITE("control_protocol") {
             {R"({"cmd":"transfer","peer":"p","manifest":"{}","fds":-1})",
              "field 'fds' is out of range"},
             {R"({"cmd":"accept"})", "field 'id' must be a transfer number"},
-            {R"({"cmd":"reject","id":"7"})", "field 'id' has the wrong type"},
+            {R"({"cmd":"reject","id":true})", "field 'id' has the wrong type"},
+            {R"({"cmd":"reject","id":"abc"})",
+             "field 'id' must be a transfer's number or at least 6 hex digits of its id"},
+            {R"({"cmd":"reject","id":"a1b2c3x"})",
+             "field 'id' must be a transfer's number or at least 6 hex digits of its id"},
             {R"({"cmd":"stall","loop":"kernel"})",
              "field 'loop' must be receiver, sender, store or control"},
             {R"({"cmd":"stall","loop":"store","seconds":61})",

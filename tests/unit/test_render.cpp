@@ -44,26 +44,112 @@ TEST_SUITE("render") {
     TEST_CASE("status shows the counters") {
         const auto status = nlohmann::json::parse(
             R"({"version":"1","name":"a","listen":"x","socket":"s","state_dir":"d","uptime_seconds":3,
-                "outbox":2,"counters":{"dropped_malformed":4}})");
+                "outbox":2,"counters":{"dropped_malformed":4},
+                "workers":{"pids":[1,2],"busy":1,"queued":1,"restarts":0}})");
         const std::string shown = render_status(status);
         CHECK(shown.find("dropped-malformed=4") != std::string::npos);
         CHECK(shown.find("2 awaiting an ack") != std::string::npos);
+        CHECK(shown.find("2 processes, 1 busy, 1 job queued, 0 restarted") != std::string::npos);
     }
 
-    TEST_CASE("a transfer's summary says where it landed and what a resume skipped") {
+    TEST_CASE("a transfer's summary: data time, bytes sent this run, where it landed") {
         using nlohmann::json;
         const auto done = [](const char* text) { return render_done(json::parse(text)); };
-        CHECK(done(R"j({"files":3,"bytes":2097152,"seconds":2.0,"names":["photos"],
-                        "placed":["photos"],"sent_bytes":2097152})j") ==
-              "done: 3 files, 2.0 MiB, verified by the receiver, in 2.00 s (1.0 MiB/s)");
-        CHECK(done(R"j({"files":1,"bytes":1024,"seconds":0,"names":["photos"],
+        // The wait for a person to accept ("seconds") is not data time.
+        CHECK(done(R"j({"files":3,"bytes":2097152,"seconds":30.0,"data_seconds":2.0,
+                        "names":["photos"],"placed":["photos"],"sent_bytes":2097152})j") ==
+              "done: 3 files, 2.0 MiB, 2.00 s, 1.0 MiB/s, verified by the receiver");
+        CHECK(done(R"j({"files":1,"bytes":1024,"seconds":0,"data_seconds":0,"names":["photos"],
                         "placed":["photos (1)"],"sent_bytes":1024})j") ==
-              "done: 1 files, 1.0 KiB, verified by the receiver, in 0.00 s\n"
+              "done: 1 file, 1.0 KiB, 0.00 s, verified by the receiver\n"
               "  arrived as: photos (1)");
-        CHECK(done(R"j({"files":1,"bytes":4096,"seconds":1,"names":["a"],"placed":["a"],
-                        "sent_bytes":1024})j") ==
-              "done: 1 files, 4.0 KiB, verified by the receiver, in 1.00 s (4.0 KiB/s)\n"
-              "  resumed: 3.0 KiB were there already, 1.0 KiB sent");
+        // A resume: the rate is of what moved, not of what was there.
+        CHECK(done(R"j({"files":300,"bytes":209715200,"data_seconds":11.23,"names":["a"],
+                        "placed":["a"],"sent_bytes":197132288})j") ==
+              "done: 300 files, 200.0 MiB (12.0 MiB already there), 11.2 s, 16.7 MiB/s, "
+              "verified by the receiver");
+        // An older chatd without data_seconds.
+        CHECK(done(R"j({"files":2,"bytes":4096,"seconds":1,"sent_bytes":1024})j") ==
+              "done: 2 files, 4.0 KiB (3.0 KiB already there), 1.00 s, 1.0 KiB/s, "
+              "verified by the receiver");
+    }
+
+    TEST_CASE("counts agree with their noun") {
+        CHECK(count_of(0, "file", "files") == "0 files");
+        CHECK(count_of(1, "file", "files") == "1 file");
+        CHECK(count_of(2, "file", "files") == "2 files");
+        const auto offer = nlohmann::json::parse(
+            R"({"id":4,"transfer_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","from":"p:1","files":1,
+                "bytes":5,"names":["x"]})");
+        CHECK(render_offer(offer).starts_with("offer #4 (a1b2c3d4) from p:1: x, 1 file, 5 B\n"));
+        const auto listed = nlohmann::json::parse(
+            R"({"id":4,"transfer_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","direction":"out",
+                "peer":"p:1","state":"offered","detail":"no answer yet; retrying","files":1,
+                "files_done":0,"bytes":5,"bytes_done":0,"names":["x"]})");
+        CHECK(render_transfer(listed) ==
+              "#4 (a1b2c3d4)  to p:1  offered (no answer yet; retrying)  x  0/1 file, 0 B / 5 B");
+    }
+
+    TEST_CASE("the time left is rounded up and never 0s while time remains") {
+        CHECK(render_eta(std::nullopt).empty());
+        CHECK(render_eta(0.0).empty());
+        CHECK(render_eta(0.2) == "<1s");
+        CHECK(render_eta(1.0) == "1s");
+        CHECK(render_eta(1.01) == "2s");
+        CHECK(render_eta(59.5) == "1m 0s");
+        ProgressFields f{100, 1000, 1, 2, 500, 0.4};
+        CHECK(layout_progress(f, 200).ends_with("ETA <1s"));
+        f.eta.reset();  // unknown: not shown
+        CHECK(layout_progress(f, 200).find("ETA") == std::string::npos);
+    }
+
+    TEST_CASE("the progress line fits any width, dropping fields, never wrapping") {
+        const auto event = nlohmann::json::parse(
+            R"({"event":"progress","bytes":471859200,"total_bytes":1073741824,"files":12,
+                "total_files":100,"rate":115343360.0,"eta":5.2})");
+        CHECK(render_progress(event, 200) ==
+              "[##########..............] 43%  450.0 MiB / 1.0 GiB  12/100 files  110.0 MiB/s  "
+              "ETA 6s");
+        struct Row {
+            std::size_t width;
+            const char* line;
+        };
+        // What each width keeps: the bar shrinks first, then fields go.
+        const Row rows[] = {
+            {200,
+             "[##########..............] 43%  450.0 MiB / 1.0 GiB  12/100 files  110.0 MiB/s  ETA "
+             "6s"},
+            {80,
+             "[#######...........] 43%  450.0 MiB / 1.0 GiB  12/100 files  110.0 MiB/s  ETA 6s"},
+            {60, "[#####.......] 43%  450.0 MiB / 1.0 GiB  110.0 MiB/s  ETA 6s"},
+            {40, "[##########..............] 43%  ETA 6s"},
+            {25, "[####.......] 43%  ETA 6s"},
+            {20, "[######........] 43%"},
+            {15, "43%"},
+            {3, "43%"},
+            {2, "43"},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.width);
+            CHECK(render_progress(event, row.width) == row.line);
+        }
+        // Every width from 20 to 200, at several points of a transfer.
+        for (const double done : {0.0, 0.01, 0.5, 0.999, 1.0}) {
+            ProgressFields f{static_cast<std::uint64_t>(done * 1e12),
+                             1'000'000'000'000ull,
+                             static_cast<std::uint64_t>(done * 123456),
+                             123456,
+                             1e9,
+                             12345.6};
+            for (std::size_t width = 0; width <= 200; ++width) {
+                CAPTURE(width);
+                CAPTURE(done);
+                const std::string line = layout_progress(f, width);
+                CHECK(line.size() <= width);
+                CHECK(line.find('\n') == std::string::npos);
+                if (width >= 20) CHECK(line.find('%') != std::string::npos);
+            }
+        }
     }
 
     TEST_CASE("a message shows when it was sent; and when it arrived, if much later") {

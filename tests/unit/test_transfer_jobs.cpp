@@ -76,4 +76,42 @@ TEST_SUITE("transfer_jobs") {
         CHECK(s.files_done == 4);
         CHECK(*s.seconds_left == 0);
     }
+
+    TEST_CASE("what the receiver had already is done, but not part of the rate") {
+        const auto t0 = ProgressTracker::Clock::time_point{} + 100s;
+        ProgressTracker p(10'000, 2, t0, 5s);
+        p.add(6000, 0, t0 + 1s, 5000);  // a resumed file: 5000 were there, 1000 moved
+        p.add(1000, 0, t0 + 2s);
+        const auto s = p.snapshot(t0 + 2s);
+        CHECK(s.bytes_done == 7000);
+        CHECK(s.bytes_per_second == doctest::Approx(1000));  // not 3500
+        REQUIRE(s.seconds_left.has_value());
+        CHECK(*s.seconds_left == doctest::Approx(3));
+    }
+
+    TEST_CASE("the rate limit is the transfer's: shared by the jobs running now") {
+        struct Row {
+            std::uint64_t max_rate;
+            std::size_t running;
+            std::vector<std::uint64_t> shares;
+        };
+        const Row rows[] = {
+            {20'000'000, 5, {4'000'000, 4'000'000, 4'000'000, 4'000'000, 4'000'000}},
+            // The small files' jobs are done: the large file's gets it all.
+            {20'000'000, 1, {20'000'000}},
+            {10, 3, {4, 3, 3}},
+            {2, 3, {1, 1, 1}},  // every job still moves
+            {0, 3, {0, 0, 0}},  // no limit
+            {5, 0, {}},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.max_rate);
+            CAPTURE(row.running);
+            CHECK(share_rate(row.max_rate, row.running) == row.shares);
+        }
+        for (std::size_t running = 1; running <= 64; ++running) {
+            const auto shares = share_rate(1'000'003, running);
+            CHECK(std::accumulate(shares.begin(), shares.end(), std::uint64_t{0}) == 1'000'003);
+        }
+    }
 }

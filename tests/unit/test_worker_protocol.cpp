@@ -25,13 +25,22 @@ TEST_SUITE("worker_protocol") {
         CHECK(parse_job_params(" ") == nlohmann::json::object());
 
         const WorkerReport reports[] = {
-            {1, WorkerReport::Type::progress, 4096, 2, {}, "", ""},
-            {1, WorkerReport::Type::progress, -100, 0, {}, "", ""},
-            {1, WorkerReport::Type::progress, 12, 2, {7, 9}, "", ""},
-            {2, WorkerReport::Type::done, 0, 0, {}, R"({"hashes":["ab"]})", ""},
-            {3, WorkerReport::Type::failed, 0, 0, {}, "", "read failed: Input/output error"},
+            {1, WorkerReport::Type::progress, 4096, 2, {}, "", "", 0},
+            {1, WorkerReport::Type::progress, -100, 0, {}, "", "", 0},
+            {1, WorkerReport::Type::progress, 12, 2, {7, 9}, "", "", 0},
+            {1, WorkerReport::Type::progress, 5000, 1, {7}, "", "", 4000},  // a resume
+            {2, WorkerReport::Type::done, 0, 0, {}, R"({"hashes":["ab"]})", "", 0},
+            {3, WorkerReport::Type::failed, 0, 0, {}, "", "read failed: Input/output error", 0},
         };
         for (const auto& r : reports) CHECK(decode_report(encode_report(r)) == r);
+    }
+
+    TEST_CASE("a running send job's new rate round-trips, and is told from a job") {
+        CHECK(encode_rate({7, 20000000}) == R"({"job":7,"rate":20000000})");
+        CHECK(decode_rate(encode_rate({7, 20000000})) == WorkerRate{7, 20000000});
+        CHECK_FALSE(decode_rate(encode_job({7, "send", "{}"})).has_value());
+        CHECK_FALSE(decode_rate(R"({"job":7,"rate":-1})").has_value());
+        CHECK_FALSE(decode_rate("not json").has_value());
     }
 
     TEST_CASE("bad messages say what is wrong") {
