@@ -132,10 +132,11 @@ class ProgressTest(ChatTestCase):
         other = "ffffff" if not short.startswith("ffffff") else "000000"
         r = b.cli("transfers", other, check=False)
         self.assertEqual((r.returncode, r.stderr), (1, f"chatcli: no transfer {other}\n"))
-        r = b.cli("accept", offered["transfer_id"][:5], check=False)
+        prefix = offered["transfer_id"][:5]
+        r = b.cli("accept", prefix, check=False)
         self.assertEqual((r.returncode, r.stderr),
-                         (2, "chatcli: ID must be a transfer's number or at least 6 hex digits "
-                             "of its id\n"))
+                         (2, "chatcli: accept: ID must be a transfer's number or at least 6 hex "
+                             f'digits of its id (got "{prefix}")\n'))
         r = b.cli("accept", other, check=False)
         self.assertEqual(r.returncode, 1)
         b.cli("accept", short[:6])

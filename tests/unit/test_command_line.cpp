@@ -67,8 +67,10 @@ TEST_SUITE("command_line") {
             const auto out = parse({"accept", bad});
             CHECK_FALSE(out.invocation);
             CHECK(out.exit_code == kExitUsage);
-            CHECK(out.output == "chatcli: accept: ID must be a transfer's number or at least 6 hex "
-                                "digits of its id (got \"" + std::string(bad) + "\")\n");
+            CHECK(out.output ==
+                  "chatcli: accept: ID must be a transfer's number or at least 6 hex "
+                  "digits of its id (got \"" +
+                      std::string(bad) + "\")\n");
         }
     }
 
