@@ -866,10 +866,9 @@ void Daemon::resolve_destination(const std::string& spec, std::shared_ptr<ReplyS
         }
         if (const auto interface =
                 broadcast_interface(endpoint_host(to), local_broadcast_addresses())) {
-            reply->send_line(error_reply(codes::bad_peer, "cannot send to " + endpoint_key(to) +
-                                                              ": not a single host (" +
-                                                              describe_broadcast_of(*interface) +
-                                                              ")"));
+            reply->send_line(error_reply(
+                codes::bad_peer, "cannot send to " + endpoint_key(to) + ": not a single host (" +
+                                     describe_broadcast_of(*interface) + ")"));
             return reply->finish();
         }
         resolved(to);

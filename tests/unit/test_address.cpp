@@ -113,15 +113,11 @@ TEST_SUITE("address") {
             std::optional<std::string> interface;
         };
         const Case cases[] = {
-            {"10.0.0.255", "eth0"},
-            {"192.168.1.255", "wlan0"},
+            {"10.0.0.255", "eth0"},        {"192.168.1.255", "wlan0"},
             {"::ffff:10.0.0.255", "eth0"},  // judged as its IPv4 address
-            {"10.0.0.254", std::nullopt},
-            {"10.0.1.255", std::nullopt},
-            {"127.0.0.1", std::nullopt},
-            {"::1", std::nullopt},
-            {"localhost", std::nullopt},
-            {"", std::nullopt},
+            {"10.0.0.254", std::nullopt},  {"10.0.1.255", std::nullopt},
+            {"127.0.0.1", std::nullopt},   {"::1", std::nullopt},
+            {"localhost", std::nullopt},   {"", std::nullopt},
         };
         for (const auto& c : cases) {
             CAPTURE(c.host);
