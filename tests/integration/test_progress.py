@@ -79,7 +79,10 @@ class ProgressTest(ChatTestCase):
         self.assertEqual(sender.returncode, 0, err)
         done = [json.loads(l) for l in out.splitlines() if '"event":"done"' in l][0]
         print(f"30 MB + 300 small files at 10 MB/s: {done['data_seconds']:.2f} s of data")
-        self.assertLess(done["data_seconds"], 9 * SLOW)
+        # The old split cannot be under 15 s on any machine (the limit sets
+        # it, not the CPU), so 12 s tells them apart and leaves a loaded
+        # machine 9 s over the 3 s this needs.
+        self.assertLess(done["data_seconds"], 12 * SLOW)
         self.assertGreater(done["data_seconds"], 2.5)  # and the limit still holds
         self.assertRegex(a.log(), r"transfer 1: send job \d+ now at 10000000 B/s \(1 running\)")
 
@@ -88,6 +91,7 @@ class ProgressTest(ChatTestCase):
         src = os.path.join(self.root, "two")
         write_file(os.path.join(src, "a"), 1000)
         write_file(os.path.join(src, "b"), 24)
+        started = time.monotonic()
         human = self.sender(a, b.address, src)
         scripted = self.sender(a, b.address, src, json_out=True)
         wait_for(lambda: len([t for t in self.transfers(b) if t["state"] == "offered"]) == 2,
@@ -96,16 +100,19 @@ class ProgressTest(ChatTestCase):
         for t in self.transfers(b):
             b.cli("accept", str(t["id"]))
         out, err = human.communicate(timeout=60)
+        since_offered = time.monotonic() - started
         self.assertEqual(human.returncode, 0, err)
         line = [l for l in out.splitlines() if l.startswith("done:")][0]
         m = re.fullmatch(r"done: 2 files, 1.0 KiB, (\d+\.\d+) s, [0-9.]+ (B|KiB|MiB)/s, "
                          r"verified by the receiver", line)
         self.assertIsNotNone(m, line)
-        self.assertLess(float(m.group(1)), 2.0)
+        # The 2.5 s wait is not in it, however long the receiver's syncfs
+        # took on a busy disk.
+        self.assertLess(float(m.group(1)), since_offered - 2.0)
         done = [json.loads(l) for l in scripted.communicate(timeout=60)[0].splitlines()
                 if '"event":"done"' in l][0]
         self.assertGreater(done["seconds"], 2.5)  # since the offer
-        self.assertLess(done["data_seconds"], 2.0)  # since acceptance
+        self.assertLess(done["data_seconds"], done["seconds"] - 2.0)  # since acceptance
         self.assertEqual(done["sent_bytes"], 1024)
 
     def test_both_sides_show_the_shared_id_and_take_its_start(self):
@@ -194,11 +201,13 @@ class TerminalTest(ChatTestCase):
         # erase it: tmux keeps the cursor's row on a resize.)
         for columns in (200, 30, 60, 100, 200):
             self.resize(columns)
-            time.sleep(2.5)  # a few redraws at this width
-            lines = self.screen()
-            bars = self.bars(lines)
-            self.assertEqual(len(bars), 1, "\n".join(lines))  # redrawn in place, no copies
-            self.assertLess(len(bars[0]), columns, bars[0])  # never to the last column
+            before = self.bars(self.screen())
+            # Redrawn at this width (it reads differently: a new width or
+            # more progress), in place and never to the last column. A copy
+            # left in the history stays there, so the next width (or the
+            # end) would see it.
+            wait_for(lambda: (b := self.bars(self.screen())) != before and len(b) == 1
+                     and len(b[0]) < columns, what=f"the bar redrawn alone in {columns} columns")
         a.kill()
         lines = wait_for(lambda: (l := self.screen()) and any("EXIT=" in x for x in l) and l,
                          what="chatcli to exit")
