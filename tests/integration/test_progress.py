@@ -165,11 +165,12 @@ class TerminalTest(ChatTestCase):
         return subprocess.run(["tmux", "-S", self.tmux_socket, *args], capture_output=True,
                               text=True, check=True).stdout
 
-    def start_pane(self, command, columns):
+    def start_pane(self, command, columns, rows=4):
         # Four rows: once a resize scrolls the earlier lines away, the bar
         # is on the top row, where clearing to the end of the screen would
         # make tmux keep a copy in its history.
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", "4",
+        self.rows = rows
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", str(rows),
                   "-s", "t", command + "; echo EXIT=$?; sleep 600")
         self.addCleanup(lambda: subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"],
                                                capture_output=True))
@@ -180,7 +181,7 @@ class TerminalTest(ChatTestCase):
         return self.tmux("capture-pane", "-p", "-S", "-", "-t", "t").rstrip("\n").split("\n")
 
     def resize(self, columns):
-        self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", "4")
+        self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", str(self.rows))
 
     def bars(self, lines):
         return [l for l in lines if re.search(r"\d+%", l)]
@@ -200,8 +201,8 @@ class TerminalTest(ChatTestCase):
         # the bar above the pane's top, into history, where no program can
         # erase it: tmux keeps the cursor's row on a resize.)
         for columns in (200, 30, 60, 100, 200):
-            self.resize(columns)
             before = self.bars(self.screen())
+            self.resize(columns)
             # Redrawn at this width (it reads differently: a new width or
             # more progress), in place and never to the last column. A copy
             # left in the history stays there, so the next width (or the
@@ -216,6 +217,29 @@ class TerminalTest(ChatTestCase):
                                     "same `chatcli transfer` again to resume")
         self.assertRegex(lines[at - 1], r"\d+%")  # the bar's last state, on its own line
         self.assertEqual(lines[at + 1], "EXIT=1")
+
+    def test_a_resize_redraws_the_bar_at_once_when_no_progress_comes(self):
+        # 400 KB/s and a report every 4 MiB: one each 10 s, so after the
+        # first the bar is held still long after the resize.
+        a = self.daemon("alice", transfer={"workers": 2, "max_rate": 400 * 1000})
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
+        src = os.path.join(self.root, "held")
+        write_file(os.path.join(src, "blob"), 20 * MB)
+        self.start_pane(f"{CHATCLI} --socket {a.socket} transfer {b.address} {src}", 120,
+                        rows=12)
+        shown = wait_for(lambda: self.bars(self.screen()), timeout=30, what="the bar")
+        self.assertGreater(len(shown[0]), 60, shown)  # as wide as 120 columns make it
+        self.resize(50)
+
+        def redrawn():
+            lines = [l for l in self.screen() if l.strip()]
+            # The bar alone on its row, the last: not the old one wrapped
+            # over three rows, its ETA on the last.
+            return (re.match(r"\[[#.]*\] +\d+%", lines[-1]) and len(lines[-1]) < 50
+                    and len(self.bars(lines)) == 1 and lines)
+
+        lines = wait_for(redrawn, timeout=3, what="the bar redrawn for 50 columns")
+        self.assertNotIn("100%", lines[-1])  # not by the end of the transfer
 
 
 if __name__ == "__main__":
