@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "control_client.hpp"
 #include "input_view.hpp"
 #include "render.hpp"
+#include "signal_fd.hpp"
 #include "text.hpp"
 
 namespace chat::cli {
@@ -49,35 +49,6 @@ private:
     bool active_ = false;
 };
 
-// SIGINT/SIGTERM/SIGHUP arrive as readable data on a descriptor the loop
-// polls, so leaving is an ordinary path that restores the terminal; so
-// does SIGWINCH, to lay the input line out again for the new width.
-class SignalFd {
-public:
-    SignalFd() {
-        sigset_t set;
-        sigemptyset(&set);
-        for (const int signo : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, signo);
-        ::sigprocmask(SIG_BLOCK, &set, nullptr);
-        fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
-    }
-    ~SignalFd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    SignalFd(const SignalFd&) = delete;
-    SignalFd& operator=(const SignalFd&) = delete;
-    int fd() const { return fd_; }
-    // The signal that made the descriptor readable (0 if none could be read).
-    int take() const {
-        signalfd_siginfo info{};
-        if (::read(fd_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
-        return static_cast<int>(info.ssi_signo);
-    }
-
-private:
-    int fd_ = -1;
-};
-
 std::size_t terminal_columns() {
     winsize size{};
     if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
@@ -106,7 +77,10 @@ public:
             std::cout << "chatting with " << peer_ << "; Ctrl-D or /quit leaves\n";
             redraw();
         }
-        SignalFd signals;
+        // SIGINT/SIGTERM/SIGHUP arrive as readable data on a descriptor the
+        // loop polls, so leaving is an ordinary path that restores the
+        // terminal; so does SIGWINCH, to lay the input line out again.
+        SignalFd signals({SIGINT, SIGTERM, SIGHUP, SIGWINCH});
         while (!done_) {
             if (!tty_ && in_flight_.empty() && !to_send_.empty()) start_next_send();
             if (!tty_ && input_closed_ && to_send_.empty() && in_flight_.empty()) break;

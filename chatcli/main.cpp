@@ -1,16 +1,19 @@
 // chatcli: the command-line client. Parses argv, sends one request over
 // chatd's control socket, and prints the replies for a person or, with
 // --json, one JSON object per line for a script.
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "chat_session.hpp"
 #include "command_line.hpp"
@@ -20,6 +23,7 @@
 #include "manifest.hpp"
 #include "paths.hpp"
 #include "render.hpp"
+#include "signal_fd.hpp"
 #include "text.hpp"
 #include "tree_walk.hpp"
 #include "worker_protocol.hpp"
@@ -31,8 +35,7 @@ using namespace chat::cli;
 
 constexpr double kAnswerGraceSeconds = 5;
 
-// The terminal's width now (read at each redraw, so a resize, SIGWINCH,
-// takes effect at the next one); 80 when it cannot be read.
+// The terminal's width now (read at each redraw); 80 when it cannot be read.
 std::size_t terminal_columns(int fd) {
     winsize size{};
     if (::ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
@@ -42,16 +45,23 @@ std::size_t terminal_columns(int fd) {
 // A line redrawn in place on a terminal (the progress bar, the wait for an
 // answer). It never reaches the last column, so it cannot wrap; a line
 // drawn before the terminal narrowed may now take several rows, which are
-// cleared too.
+// cleared too. It keeps its layout, so a resize redraws it at once rather
+// than at the next event, which a slow transfer may not send for long.
 class StatusLine {
 public:
+    using Layout = std::function<std::string(std::size_t columns)>;
     explicit StatusLine(int fd) : fd_(fd) {}
-    void draw(const std::function<std::string(std::size_t)>& layout) {
+    void draw(Layout layout) {
+        layout_ = std::move(layout);
         const std::size_t columns = terminal_columns(fd_);
         std::string out = clear_sequence(columns);
-        out += layout(columns > 1 ? columns - 1 : 1);
+        out += layout_(columns > 1 ? columns - 1 : 1);
         last_size_ = out.size() - clear_sequence(columns).size();
         std::cerr << out << std::flush;
+    }
+    // The line once more at the terminal's width now (after SIGWINCH).
+    void redraw() {
+        if (last_size_ != 0) draw(std::move(layout_));
     }
     // Leaves the line as it is and moves below it (before other output).
     void end() {
@@ -78,6 +88,7 @@ private:
     }
     int fd_;
     std::size_t last_size_ = 0;
+    Layout layout_;
 };
 
 int exit_code_for(const json& reply) {
@@ -214,8 +225,26 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
 
     const bool bar = ::isatty(STDERR_FILENO) && !inv.json;
     StatusLine status(STDERR_FILENO);
+    // On a terminal a resize is waited for with chatd's next line.
+    std::optional<SignalFd> resized;
+    if (bar) resized.emplace(std::initializer_list<int>{SIGWINCH});
+    const auto next_line = [&]() -> std::optional<std::string> {
+        while (resized && !client.line_ready()) {
+            pollfd fds[] = {{resized->fd(), POLLIN, 0}, {client.fd(), POLLIN, 0}};
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            if (fds[0].revents) {
+                resized->take();
+                status.redraw();
+            }
+            if (fds[1].revents && !client.fill()) return std::nullopt;
+        }
+        return client.read_line();
+    };
     bool told_unanswered = false;
-    while (auto text = client.read_line()) {
+    while (auto text = next_line()) {
         // One line per file: flat, so read without json's lexer.
         auto flat = chat::read_flat_object(*text);
         const json event = flat ? std::move(*flat) : json::parse(*text, nullptr, false);
@@ -266,7 +295,9 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
                 if (bar) {
                     const std::string since =
                         " " + render_duration(event.value("seconds", std::int64_t{0}));
-                    status.draw([&](std::size_t width) { return (line + since).substr(0, width); });
+                    status.draw([shown = line + since](std::size_t width) {
+                        return shown.substr(0, width);
+                    });
                 } else if (!told_unanswered) {
                     std::cout << line << "\n" << std::flush;
                 }
@@ -276,7 +307,7 @@ int run_transfer(const std::vector<std::string>& candidates, Invocation& inv) {
             } else if (kind == "accepted") {
                 std::cout << "accepted; sending\n" << std::flush;
             } else if (kind == "progress" && bar) {
-                status.draw([&](std::size_t width) { return render_progress(event, width); });
+                status.draw([event](std::size_t width) { return render_progress(event, width); });
             } else if (kind == "done") {
                 std::cout << render_done(event) << "\n";
             }

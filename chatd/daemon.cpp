@@ -147,6 +147,8 @@ void Daemon::start_services() {
     namespace fs = std::filesystem;
     const std::string db_path = (fs::path(settings_.state_dir) / "chatd.db").string();
     make_store_files_private(db_path);
+    if (settings_.config.transfer.download_dir.empty())
+        make_default_download_dir_private(settings_.state_dir);
     auto writer = std::make_unique<Store>(db_path);
     reader_ = std::make_unique<Store>(db_path);
     const Endpoint listen = listen_endpoint(settings_.config.listen);
@@ -860,6 +862,13 @@ void Daemon::resolve_destination(const std::string& spec, std::shared_ptr<ReplyS
             reply->send_line(error_reply(codes::bad_peer, "cannot send to " + endpoint_key(to) +
                                                               ": not a single host (" +
                                                               describe(*kind) + ")"));
+            return reply->finish();
+        }
+        if (const auto interface =
+                broadcast_interface(endpoint_host(to), local_broadcast_addresses())) {
+            reply->send_line(error_reply(
+                codes::bad_peer, "cannot send to " + endpoint_key(to) + ": not a single host (" +
+                                     describe_broadcast_of(*interface) + ")"));
             return reply->finish();
         }
         resolved(to);

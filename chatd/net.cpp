@@ -1,6 +1,8 @@
 #include "net.hpp"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 
 #include <cstring>
 
@@ -115,6 +117,23 @@ std::string unreachable_family_reason(const Endpoint& to, const std::string& sho
     return std::string("cannot reach ") + (v4_peer ? "IPv4" : "IPv6") + " peer " + shown +
            " from the " + (v4_peer ? "IPv6" : "IPv4") + " address " + endpoint_key(bound) +
            "; listen on [::]:PORT to reach both";
+}
+
+std::vector<InterfaceBroadcast> local_broadcast_addresses() {
+    std::vector<InterfaceBroadcast> found;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return found;
+    for (const ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!(i->ifa_flags & IFF_BROADCAST) || !i->ifa_broadaddr || !i->ifa_addr ||
+            i->ifa_addr->sa_family != AF_INET || i->ifa_broadaddr->sa_family != AF_INET)
+            continue;
+        char text[INET_ADDRSTRLEN] = {};
+        const auto* b = reinterpret_cast<const sockaddr_in*>(i->ifa_broadaddr);
+        if (inet_ntop(AF_INET, &b->sin_addr, text, sizeof text))
+            found.push_back({i->ifa_name, text});
+    }
+    ::freeifaddrs(list);
+    return found;
 }
 
 }  // namespace chat

@@ -6,6 +6,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "address.hpp"
 
 namespace chat {
 
@@ -38,5 +41,10 @@ std::string unreachable_family_reason(const Endpoint& to, const std::string& sho
 
 // The numeric host of an endpoint, IPv4-mapped shown as IPv4: "1.2.3.4", "::1".
 std::string endpoint_host(const Endpoint& endpoint);
+
+// The IPv4 broadcast address of each local interface that has one
+// (IFF_BROADCAST), read now: interfaces come and go while chatd runs.
+// Empty if getifaddrs fails.
+std::vector<InterfaceBroadcast> local_broadcast_addresses();
 
 }  // namespace chat

@@ -97,4 +97,15 @@ void make_store_files_private(const std::string& db_path) {
     }
 }
 
+void make_default_download_dir_private(const std::string& state_dir) {
+    const std::string dir = state_dir + "/incoming";
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+        if (errno == ENOENT) return;  // made 0700 when the first transfer comes
+        throw errno_error("cannot use " + dir);
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 0077) == 0) return;
+    if (::chmod(dir.c_str(), 0700) != 0) throw errno_error("cannot make " + dir + " private");
+}
+
 }  // namespace chat

@@ -44,4 +44,10 @@ private:
 // Files left by an older chatd are made 0600 too. Throws on failure.
 void make_store_files_private(const std::string& db_path);
 
+// The default download directory, <state_dir>/incoming, made 0700 if it
+// exists and is chatd's (left by an older chatd, or made by hand 0755):
+// what it receives is readable only by its user, as for one chatd creates.
+// A directory of another owner, or a symlink, is left alone. Throws on failure.
+void make_default_download_dir_private(const std::string& state_dir);
+
 }  // namespace chat

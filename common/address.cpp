@@ -82,6 +82,17 @@ std::string format_host_port(std::string_view host, std::uint16_t port) {
 
 namespace {
 
+// The IPv4 address of `host`, also when written IPv4-mapped; nullopt if none.
+std::optional<std::array<unsigned char, 4>> ipv4_of(const std::string& host) {
+    std::array<unsigned char, 16> bytes{};
+    if (inet_pton(AF_INET, host.c_str(), bytes.data()) == 1)
+        return std::array<unsigned char, 4>{bytes[0], bytes[1], bytes[2], bytes[3]};
+    if (inet_pton(AF_INET6, host.c_str(), bytes.data()) != 1) return std::nullopt;
+    const std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!std::equal(mapped_prefix.begin(), mapped_prefix.end(), bytes.begin())) return std::nullopt;
+    return std::array<unsigned char, 4>{bytes[12], bytes[13], bytes[14], bytes[15]};
+}
+
 AddressKind classify_v4(const unsigned char* octets) {
     if (octets[0] == 0 && octets[1] == 0 && octets[2] == 0 && octets[3] == 0)
         return AddressKind::unspecified;
@@ -106,6 +117,20 @@ std::optional<AddressKind> classify_address(std::string_view numeric_host) {
         if (b != 0) return AddressKind::single_host;
     }
     return AddressKind::unspecified;
+}
+
+std::optional<std::string> broadcast_interface(std::string_view numeric_host,
+                                               const std::vector<InterfaceBroadcast>& broadcasts) {
+    const auto target = ipv4_of(std::string(numeric_host));
+    if (!target) return std::nullopt;
+    for (const auto& b : broadcasts) {
+        if (ipv4_of(b.address) == target) return b.interface;
+    }
+    return std::nullopt;
+}
+
+std::string describe_broadcast_of(const std::string& interface) {
+    return "the broadcast address of " + interface;
 }
 
 std::string describe(AddressKind kind) {

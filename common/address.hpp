@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chat {
 
@@ -37,5 +38,18 @@ enum class AddressKind {
 std::optional<AddressKind> classify_address(std::string_view numeric_host);
 // "the unspecified address", "the broadcast address", "a multicast address".
 std::string describe(AddressKind kind);
+
+// A local interface's IPv4 broadcast address (from getifaddrs, in chatd).
+struct InterfaceBroadcast {
+    std::string interface;  // "eth0"
+    std::string address;    // numeric, "10.0.0.255"
+};
+// The interface whose broadcast address `numeric_host` is (an IPv4-mapped
+// IPv6 address judged as its IPv4 address), or nullopt: a subnet's
+// broadcast address is known only with the interfaces' netmasks.
+std::optional<std::string> broadcast_interface(std::string_view numeric_host,
+                                               const std::vector<InterfaceBroadcast>& broadcasts);
+// "the broadcast address of eth0".
+std::string describe_broadcast_of(const std::string& interface);
 
 }  // namespace chat

@@ -91,6 +91,25 @@ class StoreFileModeTest(ChatTestCase):
         a.cli("send", b.address, "private text")
         self.assert_private(state_dir)
 
+    def test_an_existing_0755_default_download_directory_is_made_0700(self):
+        a = self.daemon("alice", start=False)
+        incoming = os.path.join(a.config["state_dir"], "incoming")
+        os.makedirs(incoming)
+        os.chmod(incoming, 0o755)
+        given = os.path.join(self.root, "downloads")  # the user's choice of mode stays
+        os.makedirs(given)
+        os.chmod(given, 0o755)
+        a.start()
+        self.assertEqual(oct(stat.S_IMODE(os.stat(incoming).st_mode)), "0o700")
+        b = self.daemon("bob", transfer={"workers": 2, "download_dir": given})
+        self.assertEqual(oct(stat.S_IMODE(os.stat(given).st_mode)), "0o755")
+        b.stop()
+        os.makedirs(os.path.join(b.config["state_dir"], "incoming"), mode=0o755)
+        os.chmod(os.path.join(b.config["state_dir"], "incoming"), 0o755)
+        b.start()  # not the directory it receives into: left as it is
+        self.assertEqual(oct(stat.S_IMODE(os.stat(
+            os.path.join(b.config["state_dir"], "incoming")).st_mode)), "0o755")
+
 
 class GivenPathTest(ChatTestCase):
     def run_chatd(self, *args, env=None):

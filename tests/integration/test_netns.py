@@ -221,5 +221,56 @@ class LossyLinkTest(ChatTestCase):
               f"{time.monotonic() - healed:.1f} s after it healed, in order")
 
 
+def ip_netns_missing():
+    if os.geteuid() != 0:
+        return "needs root for ip netns"
+    if not shutil.which("ip"):
+        return "needs ip (scripts/install-deps.sh installs it)"
+    return None
+
+
+@unittest.skipIf(ip_netns_missing(), ip_netns_missing())
+class SubnetBroadcastTest(ChatTestCase):
+    """A subnet's broadcast address is known only from the host's interfaces:
+    a namespace of its own holds one, 10.77.0.1/24 on a veth whose other end
+    is in the same namespace, so nothing the test does could reach another
+    host even if chatd sent it."""
+
+    def setUp(self):
+        super().setUp()
+        tag = os.getpid() % 100000
+        self.ns, self.dev = f"chatd-{tag}-bc", f"cd{tag}bc"
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+        run("ip", "netns", "add", self.ns)
+        self.addCleanup(lambda: subprocess.run(["ip", "netns", "del", self.ns],
+                                               capture_output=True))
+        run("ip", "-n", self.ns, "link", "set", "lo", "up")
+        # A veth pair with both ends here: no module beyond what Link needs.
+        run("ip", "-n", self.ns, "link", "add", self.dev, "type", "veth", "peer", "name",
+            self.dev + "p")
+        run("ip", "-n", self.ns, "addr", "add", "10.77.0.1/24", "broadcast", "+", "dev",
+            self.dev)
+        for dev in (self.dev, self.dev + "p"):
+            run("ip", "-n", self.ns, "link", "set", dev, "up")
+
+    def test_an_interfaces_broadcast_address_is_refused_naming_the_interface(self):
+        a = self.daemon("alice", start=False)
+        a.wrap = ["ip", "netns", "exec", self.ns]
+        a.start()
+        path = os.path.join(self.root, "file.txt")
+        with open(path, "w") as f:
+            f.write("x")
+        why = f"not a single host (the broadcast address of {self.dev})"
+        for args in (["send", "10.77.0.255", "hi"], ["send", "--no-wait", "10.77.0.255:7000", "hi"],
+                     ["transfer", "--no-wait", "10.77.0.255", path]):
+            r = a.cli(*args, check=False)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            peer = args[-2] if ":" in args[-2] else args[-2] + ":7890"
+            self.assertEqual(r.stderr, f"chatcli: cannot send to {peer}: {why}\n")
+        counters = a.counters()
+        self.assertEqual((a.status()["outbox"], counters.get("sent", 0)), (0, 0), counters)
+        self.assertEqual(a.history(), [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -79,7 +79,10 @@ class ProgressTest(ChatTestCase):
         self.assertEqual(sender.returncode, 0, err)
         done = [json.loads(l) for l in out.splitlines() if '"event":"done"' in l][0]
         print(f"30 MB + 300 small files at 10 MB/s: {done['data_seconds']:.2f} s of data")
-        self.assertLess(done["data_seconds"], 9 * SLOW)
+        # The old split cannot be under 15 s on any machine (the limit sets
+        # it, not the CPU), so 12 s tells them apart and leaves a loaded
+        # machine 9 s over the 3 s this needs.
+        self.assertLess(done["data_seconds"], 12 * SLOW)
         self.assertGreater(done["data_seconds"], 2.5)  # and the limit still holds
         self.assertRegex(a.log(), r"transfer 1: send job \d+ now at 10000000 B/s \(1 running\)")
 
@@ -88,6 +91,7 @@ class ProgressTest(ChatTestCase):
         src = os.path.join(self.root, "two")
         write_file(os.path.join(src, "a"), 1000)
         write_file(os.path.join(src, "b"), 24)
+        started = time.monotonic()
         human = self.sender(a, b.address, src)
         scripted = self.sender(a, b.address, src, json_out=True)
         wait_for(lambda: len([t for t in self.transfers(b) if t["state"] == "offered"]) == 2,
@@ -96,16 +100,19 @@ class ProgressTest(ChatTestCase):
         for t in self.transfers(b):
             b.cli("accept", str(t["id"]))
         out, err = human.communicate(timeout=60)
+        since_offered = time.monotonic() - started
         self.assertEqual(human.returncode, 0, err)
         line = [l for l in out.splitlines() if l.startswith("done:")][0]
         m = re.fullmatch(r"done: 2 files, 1.0 KiB, (\d+\.\d+) s, [0-9.]+ (B|KiB|MiB)/s, "
                          r"verified by the receiver", line)
         self.assertIsNotNone(m, line)
-        self.assertLess(float(m.group(1)), 2.0)
+        # The 2.5 s wait is not in it, however long the receiver's syncfs
+        # took on a busy disk.
+        self.assertLess(float(m.group(1)), since_offered - 2.0)
         done = [json.loads(l) for l in scripted.communicate(timeout=60)[0].splitlines()
                 if '"event":"done"' in l][0]
         self.assertGreater(done["seconds"], 2.5)  # since the offer
-        self.assertLess(done["data_seconds"], 2.0)  # since acceptance
+        self.assertLess(done["data_seconds"], done["seconds"] - 2.0)  # since acceptance
         self.assertEqual(done["sent_bytes"], 1024)
 
     def test_both_sides_show_the_shared_id_and_take_its_start(self):
@@ -158,11 +165,12 @@ class TerminalTest(ChatTestCase):
         return subprocess.run(["tmux", "-S", self.tmux_socket, *args], capture_output=True,
                               text=True, check=True).stdout
 
-    def start_pane(self, command, columns):
+    def start_pane(self, command, columns, rows=4):
         # Four rows: once a resize scrolls the earlier lines away, the bar
         # is on the top row, where clearing to the end of the screen would
         # make tmux keep a copy in its history.
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", "4",
+        self.rows = rows
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", str(rows),
                   "-s", "t", command + "; echo EXIT=$?; sleep 600")
         self.addCleanup(lambda: subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"],
                                                capture_output=True))
@@ -173,7 +181,7 @@ class TerminalTest(ChatTestCase):
         return self.tmux("capture-pane", "-p", "-S", "-", "-t", "t").rstrip("\n").split("\n")
 
     def resize(self, columns):
-        self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", "4")
+        self.tmux("resize-window", "-t", "t", "-x", str(columns), "-y", str(self.rows))
 
     def bars(self, lines):
         return [l for l in lines if re.search(r"\d+%", l)]
@@ -193,12 +201,14 @@ class TerminalTest(ChatTestCase):
         # the bar above the pane's top, into history, where no program can
         # erase it: tmux keeps the cursor's row on a resize.)
         for columns in (200, 30, 60, 100, 200):
+            before = self.bars(self.screen())
             self.resize(columns)
-            time.sleep(2.5)  # a few redraws at this width
-            lines = self.screen()
-            bars = self.bars(lines)
-            self.assertEqual(len(bars), 1, "\n".join(lines))  # redrawn in place, no copies
-            self.assertLess(len(bars[0]), columns, bars[0])  # never to the last column
+            # Redrawn at this width (it reads differently: a new width or
+            # more progress), in place and never to the last column. A copy
+            # left in the history stays there, so the next width (or the
+            # end) would see it.
+            wait_for(lambda: (b := self.bars(self.screen())) != before and len(b) == 1
+                     and len(b[0]) < columns, what=f"the bar redrawn alone in {columns} columns")
         a.kill()
         lines = wait_for(lambda: (l := self.screen()) and any("EXIT=" in x for x in l) and l,
                          what="chatcli to exit")
@@ -207,6 +217,29 @@ class TerminalTest(ChatTestCase):
                                     "same `chatcli transfer` again to resume")
         self.assertRegex(lines[at - 1], r"\d+%")  # the bar's last state, on its own line
         self.assertEqual(lines[at + 1], "EXIT=1")
+
+    def test_a_resize_redraws_the_bar_at_once_when_no_progress_comes(self):
+        # 400 KB/s and a report every 4 MiB: one each 10 s, so after the
+        # first the bar is held still long after the resize.
+        a = self.daemon("alice", transfer={"workers": 2, "max_rate": 400 * 1000})
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
+        src = os.path.join(self.root, "held")
+        write_file(os.path.join(src, "blob"), 20 * MB)
+        self.start_pane(f"{CHATCLI} --socket {a.socket} transfer {b.address} {src}", 120,
+                        rows=12)
+        shown = wait_for(lambda: self.bars(self.screen()), timeout=30, what="the bar")
+        self.assertGreater(len(shown[0]), 60, shown)  # as wide as 120 columns make it
+        self.resize(50)
+
+        def redrawn():
+            lines = [l for l in self.screen() if l.strip()]
+            # The bar alone on its row, the last: not the old one wrapped
+            # over three rows, its ETA on the last.
+            return (re.match(r"\[[#.]*\] +\d+%", lines[-1]) and len(lines[-1]) < 50
+                    and len(self.bars(lines)) == 1 and lines)
+
+        lines = wait_for(redrawn, timeout=3, what="the bar redrawn for 50 columns")
+        self.assertNotIn("100%", lines[-1])  # not by the end of the transfer
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "address.hpp"
 
@@ -102,5 +103,27 @@ TEST_SUITE("address") {
         CHECK(describe(AddressKind::unspecified) == "the unspecified address");
         CHECK(describe(AddressKind::limited_broadcast) == "the broadcast address");
         CHECK(describe(AddressKind::multicast) == "a multicast address");
+    }
+
+    TEST_CASE("an interface's broadcast address is known by the interface it belongs to") {
+        const std::vector<InterfaceBroadcast> local{{"eth0", "10.0.0.255"},
+                                                    {"wlan0", "192.168.1.255"}};
+        struct Case {
+            const char* host;
+            std::optional<std::string> interface;
+        };
+        const Case cases[] = {
+            {"10.0.0.255", "eth0"},        {"192.168.1.255", "wlan0"},
+            {"::ffff:10.0.0.255", "eth0"},  // judged as its IPv4 address
+            {"10.0.0.254", std::nullopt},  {"10.0.1.255", std::nullopt},
+            {"127.0.0.1", std::nullopt},   {"::1", std::nullopt},
+            {"localhost", std::nullopt},   {"", std::nullopt},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.host);
+            CHECK(broadcast_interface(c.host, local) == c.interface);
+        }
+        CHECK(broadcast_interface("10.0.0.255", {}) == std::nullopt);
+        CHECK(describe_broadcast_of("eth0") == "the broadcast address of eth0");
     }
 }
