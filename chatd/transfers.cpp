@@ -827,7 +827,9 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.send_slots()));
     params += R"(],"host":)";
     append_json_string(params, parse_host_port(t.peer).host);
-    params += R"(,"max_rate":)" + std::to_string(ctx_.config.transfer.max_rate / parallel);
+    // The smallest share: never 0 (no limit) for a limit below the job count.
+    const std::uint64_t rate = share_rate(ctx_.config.transfer.max_rate, parallel).back();
+    params += R"(,"max_rate":)" + std::to_string(rate);
     params += R"(,"port":)" + std::to_string(t.port) + R"(,"timeout":30,"token":)";
     append_json_string(params, t.token);
     params += R"(,"transfer":)";
