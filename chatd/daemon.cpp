@@ -142,8 +142,8 @@ void Daemon::start() {
         reader_.reset();
         state_lock_.reset();
         if (locked) {
-            created.remove({"chatd.lock", "chatd.db", "chatd.db-wal", "chatd.db-shm",
-                            "chatd.db-journal"});
+            created.remove(
+                {"chatd.lock", "chatd.db", "chatd.db-wal", "chatd.db-shm", "chatd.db-journal"});
         }
         throw;
     }

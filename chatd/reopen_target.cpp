@@ -20,7 +20,8 @@ int reopen_accept_target(const std::string& dir, const std::optional<UserIds>& a
     }
     // A row from before the ids were saved: only the default dir is known
     // to be one the user did not pick.
-    if (dir != default_dir) throw AcceptTargetError(cannot + "who accepted into it is not recorded");
+    if (dir != default_dir)
+        throw AcceptTargetError(cannot + "who accepted into it is not recorded");
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) throw AcceptTargetError(cannot + std::strerror(errno));
     return fd;

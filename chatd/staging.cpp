@@ -68,7 +68,8 @@ bool empty_dir(int dir) {
             ok = false, error = errno;
             continue;
         }
-        const int sub = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const int sub =
+            ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0 || !empty_dir(sub) || ::unlinkat(dir, name.c_str(), AT_REMOVEDIR) != 0) {
             ok = false, error = errno;
         }
