@@ -1440,8 +1440,8 @@ void TransferManager::place(Incoming& t) {
     } catch (const StagingError& e) {
         return fail_storage(t, e.what());
     }
+    t.staging->remove();  // empty by now
     t.staging.reset();
-    ::unlinkat(t.dir_fd, (".chatd-staging-" + t.id).c_str(), AT_REMOVEDIR);
     t.state = "done";
     std::string names;
     for (const auto& [offered, placed] : t.placed) {
