@@ -135,10 +135,16 @@ void Daemon::start() {
         }
         start_services();
     } catch (...) {
+        // Without the lock the state dir may be another daemon's by now,
+        // though this start created it: it stays.
+        const bool locked = state_lock_ != nullptr;
         stop();
         reader_.reset();
         state_lock_.reset();
-        created.remove_all();
+        if (locked) {
+            created.remove(
+                {"chatd.lock", "chatd.db", "chatd.db-wal", "chatd.db-shm", "chatd.db-journal"});
+        }
         throw;
     }
 }

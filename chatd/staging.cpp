@@ -1,5 +1,6 @@
 #include "staging.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
@@ -49,6 +50,35 @@ int open_beneath(int root, const std::string& path, int flags, mode_t mode) {
     }
 }
 
+// Empties the directory `dir` (closed here), depth first, unlinking each
+// name relative to its parent's descriptor: a link is removed, not followed.
+bool empty_dir(int dir) {
+    DIR* stream = ::fdopendir(dir);
+    if (!stream) {
+        ::close(dir);
+        return false;
+    }
+    bool ok = true;
+    int error = 0;
+    while (const dirent* e = ::readdir(stream)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (::unlinkat(dir, name.c_str(), 0) == 0) continue;
+        if (errno != EISDIR && errno != EPERM) {  // EPERM: some kernels say so for a directory
+            ok = false, error = errno;
+            continue;
+        }
+        const int sub =
+            ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0 || !empty_dir(sub) || ::unlinkat(dir, name.c_str(), AT_REMOVEDIR) != 0) {
+            ok = false, error = errno;
+        }
+    }
+    ::closedir(stream);
+    errno = error;
+    return ok;
+}
+
 }  // namespace
 
 bool write_all(int fd, const char* data, std::size_t size) {
@@ -71,6 +101,20 @@ StagingTree::StagingTree(int parent_fd, const std::string& name) : parent_(paren
 
 StagingTree::~StagingTree() {
     if (root_ >= 0) ::close(root_);
+}
+
+bool StagingTree::remove() {
+    if (root_ < 0) return true;
+    const int dir = ::dup(root_);
+    if (dir < 0 || !empty_dir(dir)) return false;
+    // Only the directory emptied: if its name now leads elsewhere, that stays.
+    struct stat ours, named;
+    if (::fstat(root_, &ours) != 0) return false;
+    if (::fstatat(parent_, name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ours.st_dev != named.st_dev || ours.st_ino != named.st_ino) {
+        return true;
+    }
+    return ::unlinkat(parent_, name_.c_str(), AT_REMOVEDIR) == 0;
 }
 
 int StagingTree::open_parent(const std::string& path, std::string& leaf) {

@@ -58,6 +58,12 @@ public:
     std::vector<std::pair<std::string, std::string>> place(const Manifest& manifest,
                                                            int download_fd);
 
+    // Removes the tree and what it holds, from the descriptors opened at
+    // construction: never by path, never through a link, so a parent
+    // renamed or replaced meanwhile leads nowhere else. False with errno if
+    // something could not be removed.
+    bool remove();
+
 private:
     // The directory holding `path`, and its last component (walked one
     // component at a time with O_NOFOLLOW).

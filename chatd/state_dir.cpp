@@ -35,15 +35,22 @@ void CreatedDirectories::create(const std::string& dir, bool parents) {
     const bool made = parents ? fs::create_directories(path, ec) : fs::create_directory(path, ec);
     if (ec) throw std::runtime_error("cannot create directory " + dir + ": " + ec.message());
     if (!made) return;
-    created_.push_back(topmost);
+    created_.push_back({path, topmost});
     fs::permissions(path, fs::perms::owner_all, ec);  // what it will hold is private
     if (ec) throw std::runtime_error("cannot make " + dir + " private: " + ec.message());
 }
 
-void CreatedDirectories::remove_all() noexcept {
+void CreatedDirectories::remove(const std::vector<std::string>& files_made) noexcept {
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        std::error_code ignored;
-        fs::remove_all(*it, ignored);
+        const int dir = ::open(it->dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir >= 0) {
+            for (const auto& name : files_made) ::unlinkat(dir, name.c_str(), 0);
+            ::close(dir);
+        }
+        // Up to the topmost made; the first that is not empty stops it.
+        for (fs::path d = it->dir; ::rmdir(d.c_str()) == 0 && d != it->topmost;
+             d = d.parent_path()) {
+        }
     }
     created_.clear();
 }

@@ -9,17 +9,25 @@
 
 namespace chat {
 
-// Directories one start created, removed again (with what the start put in
-// them) when that start fails: a failed start leaves no directory behind.
+// Directories one start created, removed again when that start fails: a
+// failed start leaves no directory behind. Only the files it names are
+// removed from them, and a directory only once empty (rmdir): whatever
+// else is there is someone else's, and stays with its directories.
 class CreatedDirectories {
 public:
     // Creates `dir` (0700), and its missing parents if `parents`; nothing
     // if it exists. Throws std::runtime_error naming the directory.
     void create(const std::string& dir, bool parents);
-    void remove_all() noexcept;
+    // Removes `files_made` (names; links are not followed) from each
+    // created directory, then the directories, deepest first.
+    void remove(const std::vector<std::string>& files_made) noexcept;
 
 private:
-    std::vector<std::filesystem::path> created_;  // each the topmost a create() made
+    struct Created {
+        std::filesystem::path dir;      // as create() was given it
+        std::filesystem::path topmost;  // the highest directory it made
+    };
+    std::vector<Created> created_;
 };
 
 // An exclusive flock on <state_dir>/chatd.lock, held for the daemon's life

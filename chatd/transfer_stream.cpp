@@ -271,18 +271,18 @@ public:
     Pacer(std::uint64_t bytes_per_second, std::function<std::optional<std::uint64_t>()> updates)
         : rate_(bytes_per_second), updates_(std::move(updates)) {}
     void sent(std::size_t bytes) {
-        if (rate_ == 0) return;
         sent_ += bytes;
         for (;;) {
+            // Asked unlimited too: a job that started without a limit may get one.
             if (const auto now = Clock::now(); updates_ && now - asked_ >= kAskEvery) {
                 asked_ = now;
                 if (const auto rate = updates_(); rate && *rate != rate_) {
                     rate_ = *rate;
                     start_ = Clock::now();
                     sent_ = 0;
-                    if (rate_ == 0) return;
                 }
             }
+            if (rate_ == 0) return;
             const auto due =
                 start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                              static_cast<double>(sent_) / static_cast<double>(rate_)));

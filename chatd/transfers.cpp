@@ -19,6 +19,7 @@
 #include "accept_target.hpp"
 #include "address.hpp"
 #include "flat_json.hpp"
+#include "reopen_target.hpp"
 #include "retry.hpp"
 #include "text.hpp"
 #include "transfer_stream.hpp"
@@ -173,6 +174,9 @@ struct TransferManager::Incoming {
     std::set<std::uint64_t> jobs;
     std::string token;
     std::string dir;
+    // Who named `dir` with --to (none: the default download dir), so a
+    // restart checks it for them again.
+    std::optional<UserIds> accepted_by;
     int dir_fd = -1;
     std::unique_ptr<StagingTree> staging;
     std::optional<Manifest> manifest;
@@ -308,6 +312,10 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             t->run = doc.value("run", std::uint64_t{1});
             t->token = doc.value("token", "");
             t->dir = doc.value("dir", "");
+            if (const auto by = doc.find("accepted_by"); by != doc.end()) {
+                t->accepted_by = UserIds{by->at("uid").get<uid_t>(), by->at("gid").get<gid_t>(),
+                                         by->at("groups").get<std::vector<gid_t>>()};
+            }
             t->offered_ms = doc.value("offered_ms", now_ms);
             t->restored = true;
             t->offered_at =
@@ -331,10 +339,11 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             incoming_[t->number] = std::move(t);
             if (ref.state != "accepted" && ref.state != "receiving") continue;
             // Take the staging tree back, with what it holds.
-            const int fd = ::open(ref.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd < 0) {
-                fail_storage(ref,
-                             "cannot use " + ref.dir + " after a restart: " + std::strerror(errno));
+            int fd = -1;
+            try {
+                fd = reopen_accept_target(ref.dir, ref.accepted_by, default_download_dir());
+            } catch (const AcceptTargetError& e) {
+                fail_storage(ref, e.what());
                 continue;
             }
             ref.dir_fd = fd;
@@ -399,21 +408,26 @@ void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
                            const std::string* manifest_text) {
     json placed = json::array();
     for (const auto& [offered, name] : t.placed) placed.push_back({offered, name});
-    const json doc = {{"run", t.run},
-                      {"name", t.name},
-                      {"reason", t.reason},
-                      {"peer_reason", t.peer_reason},
-                      {"token", t.token},
-                      {"dir", t.dir},
-                      {"offered_ms", t.offered_ms},
-                      {"offer",
-                       {{"files", t.offer.files},
-                        {"bytes", t.offer.bytes},
-                        {"entries", t.offer.entries},
-                        {"names", t.offer.names}}},
-                      {"verified", t.verified},
-                      {"files_stamped", t.files_stamped},
-                      {"placed", placed}};
+    json doc = {{"run", t.run},
+                {"name", t.name},
+                {"reason", t.reason},
+                {"peer_reason", t.peer_reason},
+                {"token", t.token},
+                {"dir", t.dir},
+                {"offered_ms", t.offered_ms},
+                {"offer",
+                 {{"files", t.offer.files},
+                  {"bytes", t.offer.bytes},
+                  {"entries", t.offer.entries},
+                  {"names", t.offer.names}}},
+                {"verified", t.verified},
+                {"files_stamped", t.files_stamped},
+                {"placed", placed}};
+    if (t.accepted_by) {
+        doc["accepted_by"] = {{"uid", t.accepted_by->uid},
+                              {"gid", t.accepted_by->gid},
+                              {"groups", t.accepted_by->groups}};
+    }
     persist_row({static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
                  doc.dump(-1, ' ', false, json::error_handler_t::replace),
                  manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
@@ -813,7 +827,9 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.send_slots()));
     params += R"(],"host":)";
     append_json_string(params, parse_host_port(t.peer).host);
-    params += R"(,"max_rate":)" + std::to_string(ctx_.config.transfer.max_rate / parallel);
+    // The smallest share: never 0 (no limit) for a limit below the job count.
+    const std::uint64_t rate = share_rate(ctx_.config.transfer.max_rate, parallel).back();
+    params += R"(,"max_rate":)" + std::to_string(rate);
     params += R"(,"port":)" + std::to_string(t.port) + R"(,"timeout":30,"token":)";
     append_json_string(params, t.token);
     params += R"(,"transfer":)";
@@ -1135,8 +1151,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
             return refuse(codes::bad_request, e.what(), kCouldNotStore);
         }
     } else {
-        dir = ctx_.config.transfer.download_dir.empty() ? ctx_.state_dir + "/incoming"
-                                                        : ctx_.config.transfer.download_dir;
+        dir = default_download_dir();
         std::error_code ec;
         if (std::filesystem::create_directories(dir, ec)) {
             std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
@@ -1166,6 +1181,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
         return refuse(codes::failed, "cannot use " + dir + ": " + e.what(), kCouldNotStore);
     }
     t.dir = dir;
+    if (!requested_dir.empty()) t.accepted_by = reply->client();
     t.dir_fd = fd;
     t.token = random_hex();
     t.state = "accepted";
@@ -1424,8 +1440,8 @@ void TransferManager::place(Incoming& t) {
     } catch (const StagingError& e) {
         return fail_storage(t, e.what());
     }
+    t.staging->remove();  // empty by now
     t.staging.reset();
-    ::unlinkat(t.dir_fd, (".chatd-staging-" + t.id).c_str(), AT_REMOVEDIR);
     t.state = "done";
     std::string names;
     for (const auto& [offered, placed] : t.placed) {
@@ -1448,16 +1464,20 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why, const s
     for (const auto job : t.jobs) ctx_.pool.cancel(job);
     t.jobs.clear();
     t.verified.clear();
-    // Nothing partial stays behind. The staging tree is ours, and
-    // remove_all does not follow the links in it.
-    if (t.staging && !t.dir.empty()) {
+    // Nothing partial stays behind. Removed from the open descriptors, not
+    // by path: t.dir is the user's, and may lead elsewhere by now.
+    if (t.staging) {
+        if (!t.staging->remove())
+            ctx_.log->warn("transfer {}: cannot remove its staging: {}", t.number,
+                           std::strerror(errno));
         t.staging.reset();
-        std::error_code ec;
-        std::filesystem::remove_all(std::filesystem::path(t.dir) / (".chatd-staging-" + t.id), ec);
-        if (ec)
-            ctx_.log->warn("transfer {}: cannot remove its staging: {}", t.number, ec.message());
     }
     save(t);
+}
+
+std::string TransferManager::default_download_dir() const {
+    return ctx_.config.transfer.download_dir.empty() ? ctx_.state_dir + "/incoming"
+                                                     : ctx_.config.transfer.download_dir;
 }
 
 void TransferManager::fail_storage(Incoming& t, const std::string& why) {

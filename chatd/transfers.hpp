@@ -130,6 +130,8 @@ private:
     // The same for a failure of our own storage: `why` stays local, the
     // sender hears only that we could not store the transfer.
     void fail_storage(Incoming& t, const std::string& why);
+    // Where a transfer accepted without --to goes.
+    std::string default_download_dir() const;
     // `manifest_text`: the manifest as received, stored once with the row.
     void save(const Incoming& t, std::function<void(bool)> then = {},
               const std::string* manifest_text = nullptr);

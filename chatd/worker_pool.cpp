@@ -106,6 +106,8 @@ void WorkerPool::on_report(std::size_t slot, const std::string& bytes) {
     }
     PoolJob& job = worker.running->job;
     if (report.type == WorkerReport::Type::progress) {
+        // It reads between writes, so its socket has room again by now.
+        deliver_rate(worker);
         if (job.on_progress) job.on_progress(report);
         return;
     }
@@ -170,7 +172,7 @@ std::uint64_t WorkerPool::submit(PoolJob job) {
         if (job.on_done) job.on_done(false, "stopping");
         return id;
     }
-    queue_.push_back({id, std::move(job)});
+    queue_.push_back({id, std::move(job), std::nullopt, std::nullopt});
     dispatch();
     return id;
 }
@@ -196,10 +198,22 @@ bool WorkerPool::set_rate(std::uint64_t id, std::uint64_t bytes_per_second) {
     for (auto& worker : workers_) {
         if (!worker.running || worker.running->id != id || worker.cancelled || !worker.socket)
             continue;
-        return send_with_fds(worker.socket->native_handle(), encode_rate({id, bytes_per_second}),
-                             {});
+        worker.running->rate_wanted = bytes_per_second;
+        deliver_rate(worker);
+        return true;
     }
     return false;
+}
+
+void WorkerPool::deliver_rate(Worker& worker) {
+    Running& r = *worker.running;
+    if (!r.rate_wanted || r.rate_wanted == r.rate_delivered || !worker.socket) return;
+    if (send_with_fds(worker.socket->native_handle(), encode_rate({r.id, *r.rate_wanted}), {})) {
+        r.rate_delivered = r.rate_wanted;
+    } else {
+        log_->debug("worker {}: job {}'s rate of {} B/s waits for its next report ({})", worker.pid,
+                    r.id, *r.rate_wanted, std::strerror(errno));
+    }
 }
 
 void WorkerPool::dispatch() {

@@ -67,8 +67,10 @@ public:
     // (finished jobs) are ignored.
     void cancel(std::uint64_t job);
     // Tells a running send job its new rate limit (bytes per second, 0:
-    // none); the worker reads it between writes. False if the job is not
-    // running (queued jobs start with their own parameters).
+    // none); the worker reads it between writes. The rate is kept for the
+    // job: if the worker's socket is full now, it goes again with the job's
+    // next report. False if the job is not running (queued jobs start with
+    // their own parameters).
     bool set_rate(std::uint64_t job, std::uint64_t bytes_per_second);
     // Closes the workers' sockets (they exit), waits for them briefly, then
     // kills what is left. Queued and running jobs fail with "stopping".
@@ -86,6 +88,8 @@ private:
     struct Running {
         std::uint64_t id;
         PoolJob job;
+        std::optional<std::uint64_t> rate_wanted;     // the newest set_rate
+        std::optional<std::uint64_t> rate_delivered;  // the last one the socket took
     };
     struct Worker {
         pid_t pid = -1;
@@ -104,6 +108,8 @@ private:
     void on_lost(std::size_t slot, const std::string& why);
     void dispatch();
     void reap(Worker& worker);
+    // Sends the running job's wanted rate if the worker does not have it yet.
+    void deliver_rate(Worker& worker);
 
     asio::io_context& io_;
     std::string executable_;

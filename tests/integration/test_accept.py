@@ -123,6 +123,38 @@ class AcceptTest(ChatTestCase):
         self.assert_arrives(b, sender, number, shared, cli=nobody_cli)
         self.assertEqual(self.transfers(b)[0]["dir"], shared)
 
+    def test_after_a_restart_the_directory_is_checked_again_for_who_accepted(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        group = grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        # Slow, so the transfer is still under way at the restart.
+        a = self.daemon("alice", transfer={"max_rate": 1000})
+        b = self.daemon("bob", socket_group=group)
+        uid, nobody_cli = self.as_nobody(b)
+        with open(os.path.join(self.src, "big"), "wb") as f:
+            f.write(os.urandom(1 << 20))
+        sender = self.start_transfer(a, b)
+        self.addCleanup(sender.kill)
+        number = self.offer(b)["id"]
+        mine = os.path.join(self.root, "mine")
+        os.mkdir(mine)
+        os.chown(mine, uid, -1)
+        os.chmod(mine, 0o777)  # nobody's uid is the kernel's "unknown": others' bits count
+        r = nobody_cli("accept", str(number), "--to", mine)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b.stop()
+        # nobody's directory becomes a link to one only root may write.
+        private = os.path.join(self.root, "private")
+        os.mkdir(private, 0o700)
+        os.rename(mine, mine + ".old")
+        os.symlink(private, mine)
+        b.start()
+        [t] = self.transfers(b)
+        self.assertEqual((t["state"], t["reason"]),
+                         ("failed", f"cannot use {mine} after a restart: cannot accept into "
+                                    f"{mine}: uid {uid} may not write there"))
+        self.assertEqual(os.listdir(private), [])
+
     # ---- mistakes and failures -------------------------------------------
 
     def test_a_typo_in_accept_to_is_a_usage_error_and_the_offer_stays_pending(self):

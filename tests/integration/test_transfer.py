@@ -278,6 +278,22 @@ class TransferTest(ChatTestCase):
         self.assertIn("rejected by " + b.address, err)
         self.assertEqual(os.listdir(os.path.join(b.dir, "state")).count("incoming"), 0)
 
+    def test_a_rate_limit_below_the_job_count_still_limits_every_job(self):
+        # 1 B/s over two jobs: each gets 1, none 0 (which would be no limit).
+        a = self.daemon("alice", transfer={"workers": 3, "max_rate": 1})
+        b = self.daemon("bob", transfer={"workers": 2, "accept": "all"})
+        src = os.path.join(self.root, "two")
+        os.makedirs(src)
+        for name in ("a", "b"):
+            with open(os.path.join(src, name), "wb") as f:
+                f.write(os.urandom(1 << 20))
+        sender = self.start_transfer(a, b, src, json_out=False)
+        self.addCleanup(sender.kill)
+        wait_for(lambda: self.transfers(b), what="the offer")
+        time.sleep(3)
+        self.assertIsNone(sender.poll(), "the transfer ran unlimited")
+        self.assertNotEqual(self.transfers(b)[0]["state"], "done")
+
     def test_a_small_size_limit_refuses_the_offer(self):
         a = self.daemon("alice")
         b = self.daemon("bob", transfer={"workers": 2, "accept": "all", "max_bytes": 1000})

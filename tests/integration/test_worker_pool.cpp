@@ -463,6 +463,51 @@ TEST_CASE("files go from a send job to a receive job, verified, then publish") {
     ::close(download);
 }
 
+TEST_CASE("a rate the worker's full socket did not take goes with the job's next report") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+    // Progress comes every 4 MiB: at 8 MiB/s, 24 MiB is six reports in 3 s.
+    Tree t;
+    t.contents = {std::string(24 << 20, 'L')};
+    t.files = {{0, "dir/big", t.contents[0].size(), std::nullopt}};
+    std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
+    fs::create_directories(f.dir / "download");
+    const int download = ::open((f.dir / "download").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    StagingTree staging(download, ".staging");
+    staging.prepare(tree_manifest(t));
+    Link link;
+    Outcome sent, received;
+    PoolJob job = send_job(f, t, link.port, sent);
+    auto params = nlohmann::json::parse(job.params_json);
+    params["max_rate"] = 8 << 20;
+    job.params_json = params.dump();
+    const std::uint64_t id = pool.submit(std::move(job));
+    REQUIRE(f.run_until([&] { return pool.busy() >= 1; }));
+    StreamHeader header;
+    const int socket = link.accept_with_header(header);
+    pool.submit(receive_job(t, socket, staging.root_fd(), received));
+    REQUIRE(f.run_until([&] { return sent.bytes > 0; }));
+    // Rates faster than the worker reads them, until its socket is full
+    // (the pool logs each it could not hand over) just as the last, 1 B/s,
+    // is set.
+    const auto logged = [&] { return f.log_text.str().size(); };
+    bool last_refused = false;
+    for (int i = 0; i < 1'000'000 && !last_refused; ++i) {
+        auto before = logged();
+        REQUIRE(pool.set_rate(id, (8 << 20) + (i % 2)));
+        if (logged() == before) continue;
+        before = logged();
+        REQUIRE(pool.set_rate(id, 1));
+        last_refused = logged() != before;
+    }
+    REQUIRE(last_refused);
+    // Had the 1 B/s been lost, the job would end in about 3 s.
+    CHECK_FALSE(f.run_until([&] { return sent.finished; }, std::chrono::seconds(6)));
+    pool.stop();
+    ::close(download);
+}
+
 TEST_CASE("a partial file resumes from what is staged; a bad prefix is caught and re-sent") {
     Fixture f;
     WorkerPool pool(f.io, CHATD_BIN, 2, f.log);

@@ -137,6 +137,26 @@ TEST_SUITE("staging") {
         CHECK_FALSE(fs::exists(d.outside / "victim"));
     }
 
+    TEST_CASE("removing the tree follows no link and no renamed parent") {
+        Dirs d;
+        StagingTree tree(d.download_fd, ".chatd-staging-4");
+        const fs::path root = d.download / ".chatd-staging-4";
+        fs::create_directories(root / "dir" / "deep");
+        std::ofstream(root / "dir" / "deep" / "a.txt") << "a";
+        fs::create_symlink(d.outside, root / "dir" / "link");
+        std::ofstream(d.outside / "keep") << "keep";
+        // The download dir's path now leads to `outside`, which holds a
+        // tree of the same name: a removal by path would take that one.
+        fs::rename(d.download, d.base / "moved");
+        fs::create_symlink(d.outside, d.download);
+        fs::create_directories(d.outside / ".chatd-staging-4" / "theirs");
+
+        CHECK(tree.remove());
+        CHECK_FALSE(fs::exists(d.base / "moved" / ".chatd-staging-4"));
+        CHECK(fs::exists(d.outside / "keep"));
+        CHECK(fs::exists(d.outside / ".chatd-staging-4" / "theirs"));
+    }
+
     TEST_CASE("a new file is created once, with its mode, and never through a link") {
         Dirs d;
         StagingTree tree(d.download_fd, ".chatd-staging-5");

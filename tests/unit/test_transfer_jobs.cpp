@@ -100,8 +100,9 @@ TEST_SUITE("transfer_jobs") {
             // The small files' jobs are done: the large file's gets it all.
             {20'000'000, 1, {20'000'000}},
             {10, 3, {4, 3, 3}},
-            {2, 3, {1, 1, 1}},  // every job still moves
-            {0, 3, {0, 0, 0}},  // no limit
+            {2, 3, {1, 1, 1}},     // every job still moves
+            {1, 4, {1, 1, 1, 1}},  // and none is left without a limit
+            {0, 3, {0, 0, 0}},     // no limit
             {5, 0, {}},
         };
         for (const auto& row : rows) {
