@@ -8,6 +8,7 @@
 #include <string>
 
 #include "paths.hpp"
+#include "temp_dir.hpp"
 
 using namespace chat;
 
@@ -98,9 +99,8 @@ TEST_SUITE("paths") {
     }
 
     TEST_CASE("a socket or state directory the user gave needs an existing parent") {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "chat-paths-XXXXXX").string();
-        const std::string dir = ::mkdtemp(pattern.data());
+        const test::TempDir temp("chat-paths");
+        const std::string dir = temp.path.string();
         std::ofstream(dir + "/file") << "x";
         struct Case {
             std::string path, socket_problem, state_problem;

@@ -7,19 +7,15 @@
 #include <fstream>
 
 #include "state_dir.hpp"
+#include "temp_dir.hpp"
 
 using namespace chat;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "chatd-state-dir-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("chatd-state-dir") {}
 };
 
 }  // namespace

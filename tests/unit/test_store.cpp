@@ -12,19 +12,15 @@
 #include <vector>
 
 #include "store.hpp"
+#include "temp_dir.hpp"
 
 using namespace chat;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "chatd-store-XXXXXX").string();
-        path = ::mkdtemp(pattern.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
+struct TempDir : test::TempDir {
+    TempDir() : test::TempDir("chatd-store") {}
     std::string db() const { return (path / "chatd.db").string(); }
 };
 
