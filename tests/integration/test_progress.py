@@ -172,9 +172,13 @@ class TerminalTest(ChatTestCase):
         self.rows = rows
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(columns), "-y", str(rows),
                   "-s", "t", command + "; echo EXIT=$?; sleep 600")
-        self.addCleanup(lambda: subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"],
-                                               capture_output=True))
         self.tmux("set-option", "-g", "window-size", "manual")
+
+    def tearDown(self):
+        # Before the harness removes the test's directory, and the tmux
+        # socket with it: without the socket the server would outlive the test.
+        subprocess.run(["tmux", "-S", self.tmux_socket, "kill-server"], capture_output=True)
+        super().tearDown()
 
     def screen(self):
         """The pane and its history: a copy scrolled out of sight counts too."""
