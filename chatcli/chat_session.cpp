@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "clock.hpp"
 #include "command_line.hpp"
 #include "control_client.hpp"
 #include "input_view.hpp"
@@ -306,7 +307,7 @@ private:
         ControlClient client = ControlClient::connect(candidates_);
         client.send(request);
         if (!json_)
-            print_above("[" + local_time(now_ms()) + "] you: " + sanitize_for_terminal(text));
+            print_above("[" + local_time(wall_clock_ms()) + "] you: " + sanitize_for_terminal(text));
         in_flight_.push_back({std::move(client), std::move(text)});
     }
 
@@ -347,11 +348,6 @@ private:
         in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(index));
     }
 
-    static std::int64_t now_ms() {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    }
 
     std::vector<std::string> candidates_;
     std::string peer_;

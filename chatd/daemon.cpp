@@ -12,6 +12,8 @@
 #include <system_error>
 #include <thread>
 
+#include "clock.hpp"
+#include "random_seed.hpp"
 #include "address.hpp"
 #include "envelope.hpp"
 #include "heap.hpp"
@@ -33,11 +35,6 @@ MessageView received_view(std::int64_t row, IncomingMessage& m) {
 
 constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
 
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // A page stays well under the control session's 4 MiB reply queue.
 constexpr std::size_t kStreamPageRows = 256;
@@ -105,7 +102,7 @@ Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<sp
       notifier_(settings_.service.notify_socket),
       service_timer_(io),
       hold_timer_(io),
-      random_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)) {}
+      random_(seeded_engine()) {}
 
 Daemon::~Daemon() { stop(); }
 
@@ -268,7 +265,7 @@ std::string Daemon::new_message_id() {
         for (int i = 1; i <= digits; ++i, value >>= 4)
             id[end - static_cast<std::size_t>(i)] = kHexDigits[value & 0xf];
     };
-    put_hex(12, 12, static_cast<std::uint64_t>(now_ms()));
+    put_hex(12, 12, static_cast<std::uint64_t>(wall_clock_ms()));
     put_hex(16, 4, random_());
     put_hex(32, 16, random_());
     return id;
@@ -317,11 +314,11 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                 });
                 break;
             case DatagramKind::plain:
-                messages.push_back({peer, "", "", std::move(d.text), true, now_ms(), "", 0, 0});
+                messages.push_back({peer, "", "", std::move(d.text), true, wall_clock_ms(), "", 0, 0});
                 break;
             case DatagramKind::message:
                 messages.push_back({peer, std::move(d.name), std::move(d.id), std::move(d.text),
-                                    false, now_ms(), std::move(d.order.stream), d.order.seq,
+                                    false, wall_clock_ms(), std::move(d.order.stream), d.order.seq,
                                     d.order.floor});
                 break;
         }
@@ -511,7 +508,7 @@ void Daemon::note_envelope_peer(const std::string& peer) {
     if (mode.envelope || !store_worker_) return;
     mode.envelope = true;
     StoreOp op;
-    op.work = [peer, seen = now_ms()](Store& store) {
+    op.work = [peer, seen = wall_clock_ms()](Store& store) {
         store.touch_peer(peer, "", true, false, seen);
     };
     op.done = [](bool) {};
@@ -561,7 +558,7 @@ void Daemon::prune_followers() {
 
 void Daemon::on_acks(const std::string& peer, const std::vector<std::string>& msg_ids) {
     const auto now = steady_clock::now();
-    const std::int64_t acked_at = now_ms();
+    const std::int64_t acked_at = wall_clock_ms();
     // Marked delivered by row; an ack that beat the outbox commit waits for
     // its row in acked_early_ (on_outgoing_stored marks it).
     std::vector<std::int64_t> rows;
@@ -675,7 +672,7 @@ void Daemon::arm_retry_timer() {
 
 void Daemon::on_retry_tick() {
     const auto now = steady_clock::now();
-    const std::int64_t wall_now = now_ms();
+    const std::int64_t wall_now = wall_clock_ms();
     const milliseconds initial(settings_.config.retry_initial_ms);
     const milliseconds cap(settings_.config.retry_max_ms);
     std::vector<std::pair<const std::string, Pending>*> due;
@@ -751,7 +748,7 @@ void Daemon::arm_hold_timer() {
 
 void Daemon::on_hold_tick() {
     auto shown = std::make_shared<std::vector<MessageView>>();
-    const std::int64_t cutoff = now_ms() - hold_limit().count();
+    const std::int64_t cutoff = wall_clock_ms() - hold_limit().count();
     StoreOp op;
     op.work = [this, shown, cutoff](Store& store) { release_overdue(store, cutoff, *shown); };
     op.done = [this, shown](bool durable) {
@@ -796,8 +793,7 @@ void Daemon::handle(Request request, std::shared_ptr<ReplySink> reply) {
 }
 
 void Daemon::resolve_peer(const std::string& spec, Resolved done) {
-    const auto alias = settings_.config.peers.find(spec);
-    const std::string target = alias != settings_.config.peers.end() ? alias->second : spec;
+    const std::string target = peer_address(settings_.config, spec);
     HostPort hp;
     try {
         hp = parse_host_port(target);
@@ -921,7 +917,7 @@ void Daemon::send_resolved(SendRequest request, bool batch, const Endpoint& to,
     const bool plain = request.plain ||
                        (mode != peer_modes_.end() && mode->second.plain && !mode->second.envelope);
     const std::size_t count = request.texts.size();
-    const std::int64_t now = now_ms();
+    const std::int64_t now = wall_clock_ms();
     auto send = std::make_shared<OutgoingSend>();
     send->messages.reserve(count);
     std::uint64_t seq = plain ? 0 : last_seq_[peer];

@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "clock.hpp"
+#include "random_seed.hpp"
 #include "accept_target.hpp"
 #include "address.hpp"
 #include "flat_json.hpp"
@@ -70,11 +72,6 @@ void read_line(std::shared_ptr<asio::ip::tcp::socket> socket,
         });
 }
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 bool finished(const std::string& state) {
     return state == "done" || state == "failed" || state == "rejected" || state == "cancelled" ||
@@ -187,7 +184,7 @@ struct TransferManager::Incoming {
     std::unique_ptr<ProgressTracker> tracker;
     std::vector<std::pair<std::string, std::string>> placed;
     Clock::time_point offered_at = Clock::now();
-    std::int64_t offered_ms = wall_ms();  // kept across restarts
+    std::int64_t offered_ms = wall_clock_ms();  // kept across restarts
     bool restored = false;                // taken back from the store after a restart
     bool files_stamped = true;            // workers set mode and mtime (older rows: no)
     Clock::time_point verified_saved;     // when `verified` was last saved
@@ -202,7 +199,7 @@ struct TransferManager::Incoming {
 TransferManager::TransferManager(TransferContext context)
     : ctx_(std::move(context)),
       acceptor_(ctx_.io),
-      random_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)) {}
+      random_(seeded_engine()) {}
 
 TransferManager::~TransferManager() { stop(); }
 
@@ -248,7 +245,7 @@ std::optional<Endpoint> TransferManager::endpoint_of(const std::string& peer_key
 
 void TransferManager::restore(const std::vector<TransferRow>& rows) {
     const auto now = Clock::now();
-    const std::int64_t now_ms = wall_ms();
+    const std::int64_t now_ms = wall_clock_ms();
     std::size_t resumable = 0;
     for (const TransferRow& row : rows) {
         next_number_ = std::max(next_number_, static_cast<std::uint64_t>(row.number) + 1);
@@ -435,7 +432,7 @@ void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
 }
 
 void TransferManager::persist_row(TransferRow row, std::function<void(bool)> then) {
-    row.updated_ms = wall_ms();
+    row.updated_ms = wall_clock_ms();
     ctx_.persist([row = std::move(row)](Store& store) { store.save_transfer(row); },
                  std::move(then));
 }
@@ -1021,7 +1018,7 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
                 known->reason.clear();
                 known->peer_reason.clear();
                 known->offered_at = Clock::now();
-                known->offered_ms = wall_ms();
+                known->offered_ms = wall_clock_ms();
                 known->verified.clear();
                 known->seen.clear();
                 known->manifest.reset();
@@ -1074,8 +1071,7 @@ void TransferManager::reconsider(Incoming& t) {
                               {"names", t.offer.names}}}}));
     bool trusted = false;
     for (const auto& who : policy.trusted) {
-        const auto alias = ctx_.config.peers.find(who);
-        const std::string address = alias != ctx_.config.peers.end() ? alias->second : who;
+        const std::string address = peer_address(ctx_.config, who);
         try {
             const HostPort hp = parse_host_port(address);
             trusted = trusted || t.peer == format_host_port(hp.host, hp.port) ||

@@ -212,4 +212,9 @@ std::string config_to_json(const Config& config) { return to_json(config).dump(2
 
 std::string default_config_json() { return config_to_json(Config{}); }
 
+std::string peer_address(const Config& config, const std::string& spec) {
+    const auto alias = config.peers.find(spec);
+    return alias != config.peers.end() ? alias->second : spec;
+}
+
 }  // namespace chat

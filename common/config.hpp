@@ -52,6 +52,10 @@ std::string default_config_json();
 // Every key of `config`, as the config file would have it (indented JSON).
 std::string config_to_json(const Config& config);
 
+// What a peer spec names: the address of an alias from `peers`, else the
+// spec itself (HOST:PORT, [IPv6]:PORT or HOST, parsed by the caller).
+std::string peer_address(const Config& config, const std::string& spec);
+
 inline constexpr std::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
                                                   "error", "critical", "off"};
 

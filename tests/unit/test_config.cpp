@@ -111,4 +111,18 @@ TEST_SUITE("config") {
         CHECK_THROWS_WITH_AS(load_config_file("/nonexistent/chatd.json"),
                              "config: cannot read '/nonexistent/chatd.json'", ConfigError);
     }
+
+    TEST_CASE("a peer spec names an alias's address, or itself") {
+        Config config;
+        config.peers = {{"alice", "10.0.0.5:7890"}, {"bob", "[::1]:7000"}};
+        struct Row {
+            const char* spec;
+            const char* address;
+        };
+        for (const Row row : {Row{"alice", "10.0.0.5:7890"}, Row{"bob", "[::1]:7000"},
+                              Row{"10.0.0.9:1", "10.0.0.9:1"}, Row{"Alice", "Alice"}, Row{"", ""}}) {
+            CAPTURE(row.spec);
+            CHECK(peer_address(config, row.spec) == row.address);
+        }
+    }
 }
