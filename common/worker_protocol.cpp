@@ -94,6 +94,26 @@ std::optional<WorkerRate> decode_rate(std::string_view bytes) {
     return WorkerRate{job->get<std::uint64_t>(), rate->get<std::uint64_t>()};
 }
 
+namespace {
+constexpr std::pair<FailureKind, std::string_view> kFailureKindNames[] = {
+    {FailureKind::other, "other"}, {FailureKind::storage, "storage"},
+    {FailureKind::peer, "peer"},   {FailureKind::cancelled, "cancelled"},
+    {FailureKind::sync, "sync"},   {FailureKind::protocol, "protocol"},
+};
+}  // namespace
+
+std::string_view to_string(FailureKind kind) {
+    for (const auto& [k, name] : kFailureKindNames)
+        if (k == kind) return name;
+    return "other";
+}
+
+std::optional<FailureKind> failure_kind_from_string(std::string_view name) {
+    for (const auto& [k, known] : kFailureKindNames)
+        if (known == name) return k;
+    return std::nullopt;
+}
+
 std::string encode_report(const WorkerReport& r) {
     json doc = {{"job", r.job}};
     switch (r.type) {
@@ -108,6 +128,7 @@ std::string encode_report(const WorkerReport& r) {
             break;
         case WorkerReport::Type::failed:
             doc["failed"] = r.error;
+            doc["kind"] = to_string(r.failure);
             break;
     }
     return doc.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -131,6 +152,12 @@ WorkerReport decode_report(std::string_view bytes) {
         } else {
             r.type = WorkerReport::Type::failed;
             r.error = doc.at("failed").get<std::string>();
+            const auto kind = doc.find("kind");
+            if (kind != doc.end()) {
+                const auto known = failure_kind_from_string(kind->get<std::string>());
+                if (!known) throw WorkerProtocolError("report with an unknown failure kind");
+                r.failure = *known;
+            }
         }
         return r;
     } catch (const json::exception&) {

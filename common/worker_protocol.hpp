@@ -20,6 +20,20 @@ struct WorkerJob {
     bool operator==(const WorkerJob&) const = default;
 };
 
+// Why a job failed, so the daemon decides on a kind, never on the text:
+//   storage:   this side's disk (full, read-only, an I/O error); the
+//              transfer fails at once, naming the file.
+//   peer:      the other side refused for good (its disk, its policy);
+//              retrying cannot help.
+//   cancelled: the job was told to stop.
+//   sync:      the received files could not be made durable (fsync/syncfs).
+//   protocol:  a message from the peer or the daemon made no sense.
+//   other:     anything else (a connection lost, a timeout): worth a retry.
+enum class FailureKind { other, storage, peer, cancelled, sync, protocol };
+std::string_view to_string(FailureKind kind);
+// nullopt for a name that is none of the above.
+std::optional<FailureKind> failure_kind_from_string(std::string_view name);
+
 struct WorkerReport {
     enum class Type { progress, done, failed };
     std::uint64_t job = 0;
@@ -32,6 +46,7 @@ struct WorkerReport {
     // progress: of `bytes`, what the receiver had already (a resume): done,
     // but not moved now, so not part of the rate.
     std::uint64_t already_there = 0;
+    FailureKind failure = FailureKind::other;  // failed: what kind of failure
     bool operator==(const WorkerReport&) const = default;
 };
 

@@ -35,6 +35,30 @@ TEST_SUITE("worker_protocol") {
         for (const auto& r : reports) CHECK(decode_report(encode_report(r)) == r);
     }
 
+    TEST_CASE("a failure's kind crosses with it, by name") {
+        using K = FailureKind;
+        struct Row {
+            K kind;
+            const char* name;
+        };
+        for (const Row row :
+             {Row{K::other, "other"}, Row{K::storage, "storage"}, Row{K::peer, "peer"},
+              Row{K::cancelled, "cancelled"}, Row{K::sync, "sync"}, Row{K::protocol, "protocol"}}) {
+            CAPTURE(row.name);
+            CHECK(to_string(row.kind) == row.name);
+            CHECK(failure_kind_from_string(row.name) == row.kind);
+            WorkerReport failed{4, WorkerReport::Type::failed, 0, 0, {}, "", "disk full", 0};
+            failed.failure = row.kind;
+            const std::string bytes = encode_report(failed);
+            CHECK(bytes.find(std::string(R"("kind":")") + row.name + "\"") != std::string::npos);
+            CHECK(decode_report(bytes) == failed);
+        }
+        CHECK_FALSE(failure_kind_from_string("Storage").has_value());
+        CHECK(decode_report(R"({"job":4,"failed":"x"})").failure == K::other);
+        CHECK_THROWS_WITH_AS(decode_report(R"({"job":4,"failed":"x","kind":"disk"})"),
+                             "report with an unknown failure kind", WorkerProtocolError);
+    }
+
     TEST_CASE("a running send job's new rate round-trips, and is told from a job") {
         CHECK(encode_rate({7, 20000000}) == R"({"job":7,"rate":20000000})");
         CHECK(decode_rate(encode_rate({7, 20000000})) == WorkerRate{7, 20000000});
