@@ -307,7 +307,8 @@ private:
         ControlClient client = ControlClient::connect(candidates_);
         client.send(request);
         if (!json_)
-            print_above("[" + local_time(wall_clock_ms()) + "] you: " + sanitize_for_terminal(text));
+            print_above("[" + local_time(wall_clock_ms()) +
+                        "] you: " + sanitize_for_terminal(text));
         in_flight_.push_back({std::move(client), std::move(text)});
     }
 
@@ -347,7 +348,6 @@ private:
         if (!(reply.is_object() && reply.value("ok", false))) exit_code_ = kExitFailed;
         in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(index));
     }
-
 
     std::vector<std::string> candidates_;
     std::string peer_;

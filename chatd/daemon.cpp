@@ -12,11 +12,11 @@
 #include <system_error>
 #include <thread>
 
-#include "clock.hpp"
-#include "random_seed.hpp"
 #include "address.hpp"
+#include "clock.hpp"
 #include "envelope.hpp"
 #include "heap.hpp"
+#include "random_seed.hpp"
 #include "retry.hpp"
 #include "text.hpp"
 
@@ -34,7 +34,6 @@ MessageView received_view(std::int64_t row, IncomingMessage& m) {
 }
 
 constexpr std::size_t kFinishedTransfersKept = 1000;  // in the store; `transfers` shows 100
-
 
 // A page stays well under the control session's 4 MiB reply queue.
 constexpr std::size_t kStreamPageRows = 256;
@@ -314,7 +313,8 @@ void Daemon::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                 });
                 break;
             case DatagramKind::plain:
-                messages.push_back({peer, "", "", std::move(d.text), true, wall_clock_ms(), "", 0, 0});
+                messages.push_back(
+                    {peer, "", "", std::move(d.text), true, wall_clock_ms(), "", 0, 0});
                 break;
             case DatagramKind::message:
                 messages.push_back({peer, std::move(d.name), std::move(d.id), std::move(d.text),

@@ -16,11 +16,11 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "clock.hpp"
-#include "random_seed.hpp"
 #include "accept_target.hpp"
 #include "address.hpp"
+#include "clock.hpp"
 #include "flat_json.hpp"
+#include "random_seed.hpp"
 #include "reopen_target.hpp"
 #include "retry.hpp"
 #include "text.hpp"
@@ -71,7 +71,6 @@ void read_line(std::shared_ptr<asio::ip::tcp::socket> socket,
             read_line(std::move(socket), std::move(buffer), scanned, std::move(done));
         });
 }
-
 
 bool finished(const std::string& state) {
     return state == "done" || state == "failed" || state == "rejected" || state == "cancelled" ||
@@ -185,10 +184,10 @@ struct TransferManager::Incoming {
     std::vector<std::pair<std::string, std::string>> placed;
     Clock::time_point offered_at = Clock::now();
     std::int64_t offered_ms = wall_clock_ms();  // kept across restarts
-    bool restored = false;                // taken back from the store after a restart
-    bool files_stamped = true;            // workers set mode and mtime (older rows: no)
-    Clock::time_point verified_saved;     // when `verified` was last saved
-    bool publishing = false;              // every file verified; a worker syncs them
+    bool restored = false;                      // taken back from the store after a restart
+    bool files_stamped = true;                  // workers set mode and mtime (older rows: no)
+    Clock::time_point verified_saved;           // when `verified` was last saved
+    bool publishing = false;                    // every file verified; a worker syncs them
     int sync_failures = 0;
     ~Incoming() {
         staging.reset();
@@ -197,9 +196,7 @@ struct TransferManager::Incoming {
 };
 
 TransferManager::TransferManager(TransferContext context)
-    : ctx_(std::move(context)),
-      acceptor_(ctx_.io),
-      random_(seeded_engine()) {}
+    : ctx_(std::move(context)), acceptor_(ctx_.io), random_(seeded_engine()) {}
 
 TransferManager::~TransferManager() { stop(); }
 
@@ -851,7 +848,8 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         share_rate_among_jobs(*it->second);
     };
     auto job_id = std::make_shared<std::uint64_t>(0);
-    job.on_done = [this, number, slots, attempt, job_id](bool ok, const std::string& result) {
+    job.on_done = [this, number, slots, attempt, job_id](bool ok, const std::string& result,
+                                                         FailureKind) {
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
         Outgoing& t = *it->second;
@@ -1420,7 +1418,7 @@ void TransferManager::submit_incoming_job(
     Incoming& t, PoolJob job, std::function<void(Incoming&, bool, const std::string&)> done) {
     auto job_id = std::make_shared<std::uint64_t>(0);
     job.on_done = [this, number = t.number, job_id, done = std::move(done)](
-                      bool ok, const std::string& result) {
+                      bool ok, const std::string& result, FailureKind) {
         const auto it = incoming_.find(number);
         if (it == incoming_.end()) return;
         it->second->jobs.erase(*job_id);

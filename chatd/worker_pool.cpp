@@ -114,7 +114,7 @@ void WorkerPool::on_report(std::size_t slot, const std::string& bytes) {
     auto done = std::move(job.on_done);
     worker.running.reset();
     const bool ok = report.type == WorkerReport::Type::done;
-    if (done) done(ok, ok ? report.result_json : report.error);
+    if (done) done(ok, ok ? report.result_json : report.error, report.failure);
     dispatch();
 }
 
@@ -141,7 +141,7 @@ void WorkerPool::on_lost(std::size_t slot, const std::string& why) {
         });
     }
     if (lost && !cancelled && lost->job.on_done) {
-        lost->job.on_done(false, "the worker running it died (" + why + ")");
+        lost->job.on_done(false, "the worker running it died (" + why + ")", FailureKind::other);
     }
     dispatch();
 }
@@ -169,7 +169,7 @@ void WorkerPool::reap(Worker& worker) {
 std::uint64_t WorkerPool::submit(PoolJob job) {
     const std::uint64_t id = next_job_id_++;
     if (stopping_) {
-        if (job.on_done) job.on_done(false, "stopping");
+        if (job.on_done) job.on_done(false, "stopping", FailureKind::cancelled);
         return id;
     }
     queue_.push_back({id, std::move(job), std::nullopt, std::nullopt});
@@ -246,14 +246,15 @@ void WorkerPool::dispatch() {
             if (job.on_done)
                 job.on_done(false,
                             "cannot hand the job to a worker: the daemon is out of "
-                            "file descriptors");
+                            "file descriptors",
+                            FailureKind::other);
             continue;
         }
         const std::string message = encode_job({next.id, job.kind, job.params_json});
         if (!send_with_fds(worker.socket->native_handle(), message, fds)) {
             const std::string why =
                 std::string("cannot hand the job to a worker: ") + std::strerror(errno);
-            if (job.on_done) job.on_done(false, why);
+            if (job.on_done) job.on_done(false, why, FailureKind::other);
             continue;
         }
         job.fds.reset();  // the worker has its own copies now
@@ -274,10 +275,11 @@ void WorkerPool::stop() {
         std::optional<Running> running = std::move(worker.running);
         worker.running.reset();
         reap(worker);
-        if (running && running->job.on_done) running->job.on_done(false, "stopping");
+        if (running && running->job.on_done)
+            running->job.on_done(false, "stopping", FailureKind::cancelled);
     }
     for (auto& queued : queue_) {
-        if (queued.job.on_done) queued.job.on_done(false, "stopping");
+        if (queued.job.on_done) queued.job.on_done(false, "stopping", FailureKind::cancelled);
     }
     queue_.clear();
 }

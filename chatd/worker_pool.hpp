@@ -41,8 +41,9 @@ struct PoolJob {
     // queue first, or start within submit()).
     std::function<void(std::uint64_t job)> on_start;
     std::function<void(const WorkerReport& progress)> on_progress;
-    // ok with the result (a JSON object), or not with the reason.
-    std::function<void(bool ok, const std::string& result_or_error)> on_done;
+    // ok with the result (a JSON object), or not with the reason and its
+    // kind (the worker's, or the pool's own: cancelled when stopping).
+    std::function<void(bool ok, const std::string& result_or_error, FailureKind failure)> on_done;
 };
 
 class WorkerPool {

@@ -77,7 +77,7 @@ PoolJob hash_job(std::vector<int> fds, Outcome& out) {
         out.bytes += report.bytes;
         out.files += report.files;
     };
-    job.on_done = [&out](bool ok, const std::string& text) {
+    job.on_done = [&out](bool ok, const std::string& text, FailureKind) {
         out.finished = true;
         out.ok = ok;
         out.text = text;

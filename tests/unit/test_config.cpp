@@ -119,8 +119,9 @@ TEST_SUITE("config") {
             const char* spec;
             const char* address;
         };
-        for (const Row row : {Row{"alice", "10.0.0.5:7890"}, Row{"bob", "[::1]:7000"},
-                              Row{"10.0.0.9:1", "10.0.0.9:1"}, Row{"Alice", "Alice"}, Row{"", ""}}) {
+        for (const Row row :
+             {Row{"alice", "10.0.0.5:7890"}, Row{"bob", "[::1]:7000"},
+              Row{"10.0.0.9:1", "10.0.0.9:1"}, Row{"Alice", "Alice"}, Row{"", ""}}) {
             CAPTURE(row.spec);
             CHECK(peer_address(config, row.spec) == row.address);
         }
