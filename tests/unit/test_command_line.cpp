@@ -11,6 +11,10 @@ namespace {
 ParseOutcome parse(std::vector<std::string> args) { return parse_command_line(args); }
 // The request a parsed command sends.
 Request request(const ParseOutcome& out) { return request_of(out.invocation->command); }
+template <typename T>
+constexpr std::size_t variant_index() {
+    return Command(T{}).index();
+}
 const SendCommand& send_of(const ParseOutcome& out) {
     return std::get<SendCommand>(out.invocation->command);
 }
@@ -166,5 +170,62 @@ TEST_SUITE("command_line") {
         const auto send = parse({"send", "--help"});
         CHECK(send.exit_code == kExitOk);
         CHECK(send.output.find("max_datagram_bytes (default 65507)") != std::string::npos);
+    }
+
+    TEST_CASE("each command parses into its own struct of the variant") {
+        struct Row {
+            std::vector<std::string> args;
+            std::size_t index;  // in Command
+        };
+        const Row rows[] = {
+            {{"send", "bob", "x"}, variant_index<SendCommand>()},
+            {{"inbox"}, variant_index<InboxCommand>()},
+            {{"chat", "bob"}, variant_index<ChatCommand>()},
+            {{"history"}, variant_index<HistoryCommand>()},
+            {{"transfer", "bob", "f"}, variant_index<TransferCommand>()},
+            {{"transfers"}, variant_index<TransfersCommand>()},
+            {{"accept", "3"}, variant_index<AcceptCommand>()},
+            {{"reject", "3"}, variant_index<RejectCommand>()},
+            {{"cancel", "3"}, variant_index<CancelCommand>()},
+            {{"status"}, variant_index<StatusCommand>()},
+            {{"peers"}, variant_index<PeersCommand>()},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.args.front());
+            const auto out = parse(row.args);
+            REQUIRE(out.invocation);
+            CHECK(out.invocation->command.index() == row.index);
+        }
+        const auto transfer = std::get<TransferCommand>(
+            parse({"transfer", "--no-wait", "bob", "a", "b"}).invocation->command);
+        CHECK(transfer.paths == std::vector<std::string>{"a", "b"});
+        CHECK(transfer.request.peer == "bob");
+        CHECK_FALSE(transfer.request.wait);
+        CHECK(std::get<TransfersCommand>(parse({"transfers", "-w"}).invocation->command)
+                  .request.watch);
+        CHECK(std::get<DecideRequest>(request(parse({"reject", "4"}))).action == "reject");
+    }
+
+    TEST_CASE("an unknown command is told with the list of known ones") {
+        const auto out = parse({"dance"});
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(out.output ==
+              "unknown command 'dance' (commands: send, inbox, chat, history, transfer, "
+              "transfers, accept, reject, cancel, status, peers; see --help)\n");
+    }
+
+    TEST_CASE("a refusal's code picks the exit code") {
+        struct Row {
+            const char* code;
+            int exit_code;
+        };
+        const Row rows[] = {
+            {"bad_request", kExitUsage}, {"bad_peer", kExitUsage}, {"too_large", kExitUsage},
+            {"timeout", kExitFailed},    {"failed", kExitFailed},  {"", kExitFailed},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.code);
+            CHECK(exit_code_for_refusal(row.code) == row.exit_code);
+        }
     }
 }
