@@ -215,10 +215,10 @@ Entry add_transfers(CLI::App& app) {
     cmd->add_flag("-w,--watch", o->request.watch, "redraw live until interrupted");
     cmd->add_option("ID", o->only, "only this one: its number, or 6+ hex digits of its id");
     return {cmd, [o]() -> Command {
-                std::uint64_t number = 0;
-                std::string prefix;
-                if (!o->only.empty()) read_ref_into("transfers", o->only, number, prefix);
-                return *o;
+                TransfersCommand out = *o;
+                if (!out.only.empty())
+                    read_ref_into("transfers", out.only, out.only_number, out.only_prefix);
+                return out;
             }};
 }
 

@@ -45,7 +45,9 @@ struct TransferCommand {
 };
 struct TransfersCommand {
     TransfersRequest request;
-    std::string only;  // ID: that one alone (see read_transfer_ref)
+    std::string only;               // ID: that one alone, as given (see read_transfer_ref)
+    std::uint64_t only_number = 0;  // ID read: our number, or 0
+    std::string only_prefix;        // and the start of the shared id, or empty
 };
 // accept, reject and cancel: one request, three answers worded apart.
 struct AcceptCommand {

@@ -40,7 +40,7 @@ struct ReplyStyle {
     // --json: whether scripts get the final reply as is. `always` (send):
     // a refusal too, which is then not told again on stderr.
     enum class Echo { never, when_ok, always } echo = Echo::never;
-    std::string only;  // transfers ID: only the transfer it names
+    const TransfersCommand* only = nullptr;  // transfers ID: only the transfer it names
     bool following = false;
 };
 
@@ -52,12 +52,11 @@ ReplyStyle shown_as(ReplyStyle::Render render, ReplyStyle::Echo echo) {
 }
 
 // `transfers ID`: whether this listed transfer is the one named.
-bool named_by(const json& transfer, const std::string& ref) {
-    std::uint64_t number = 0;
-    std::string prefix;
-    if (!chat::read_transfer_ref(ref, number, prefix)) return false;
-    return (number != 0 && transfer.value("id", std::uint64_t{0}) == number) ||
-           (!prefix.empty() && transfer.value("transfer_id", "").starts_with(prefix));
+bool named_by(const json& transfer, const TransfersCommand& command) {
+    return (command.only_number != 0 &&
+            transfer.value("id", std::uint64_t{0}) == command.only_number) ||
+           (!command.only_prefix.empty() &&
+            transfer.value("transfer_id", "").starts_with(command.only_prefix));
 }
 
 // The final reply: printed as its command shows it; the exit code.
@@ -91,13 +90,13 @@ int print_replies(ControlClient& client, const ReplyStyle& style, bool json_outp
             continue;
         }
         if (const auto transfer = reply.find("transfer"); transfer != reply.end()) {
-            if (!style.only.empty() && !named_by(*transfer, style.only)) continue;
+            if (style.only != nullptr && !named_by(*transfer, *style.only)) continue;
             ++shown;
             std::cout << (json_output ? transfer->dump() : render_transfer(*transfer)) << "\n";
             continue;
         }
-        if (!style.only.empty() && shown == 0 && reply.value("ok", false)) {
-            std::cerr << render_no_transfer(style.only) << "\n";
+        if (style.only != nullptr && shown == 0 && reply.value("ok", false)) {
+            std::cerr << render_no_transfer(style.only->only) << "\n";
             return kExitFailed;
         }
         if (const auto message = reply.find("message"); message != reply.end()) {
@@ -211,7 +210,7 @@ int handle(const TransferCommand& command, const Context& ctx) {
 int handle(const TransfersCommand& command, const Context& ctx) {
     const bool watch = command.request.watch;
     ReplyStyle style;
-    style.only = command.only;
+    if (!command.only.empty()) style.only = &command;
     for (;;) {
         ControlClient client = ControlClient::connect(ctx.candidates);
         client.send(command.request);

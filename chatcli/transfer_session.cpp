@@ -91,7 +91,7 @@ private:
     // A chatd from before the manifest's own line (still running after an
     // upgrade): the request once more, with the manifest as a field.
     bool resent_for_older_chatd(const json& event) {
-        if (resent_ || event.value("code", "") != "bad_request" ||
+        if (resent_ || event.value("code", "") != codes::bad_request ||
             event.value("error", "") != kManifestMissing)
             return false;
         resent_ = true;

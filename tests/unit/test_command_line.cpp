@@ -201,6 +201,12 @@ TEST_SUITE("command_line") {
         CHECK(transfer.paths == std::vector<std::string>{"a", "b"});
         CHECK(transfer.request.peer == "bob");
         CHECK_FALSE(transfer.request.wait);
+        const auto listed =
+            std::get<TransfersCommand>(parse({"transfers", "A1B2C3"}).invocation->command);
+        CHECK(listed.only_prefix == "a1b2c3");
+        CHECK(listed.only_number == 0);
+        CHECK(std::get<TransfersCommand>(parse({"transfers", "12"}).invocation->command)
+                  .only_number == 12);
         CHECK(std::get<TransfersCommand>(parse({"transfers", "-w"}).invocation->command)
                   .request.watch);
         CHECK(std::get<DecideRequest>(request(parse({"reject", "4"}))).action == "reject");
