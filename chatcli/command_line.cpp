@@ -80,11 +80,6 @@ struct Entry {
     std::function<Command()> finish;
 };
 
-std::size_t read_limit(const std::string& limit, std::size_t otherwise) {
-    if (limit.empty()) return otherwise;
-    return static_cast<std::size_t>(whole_number(limit, "--limit", 0, 1'000'000));
-}
-
 // `accept 3`: the name the error is told under, and the ID given.
 void read_ref_into(const std::string& command, const std::string& ref, std::uint64_t& number,
                    std::string& prefix) {
@@ -139,21 +134,26 @@ Entry add_send(CLI::App& app) {
             }};
 }
 
-Entry add_inbox(CLI::App& app) {
-    struct Options {
-        InboxCommand command;
-        std::string limit;
-    };
-    auto o = std::make_shared<Options>();
-    auto* cmd = app.add_subcommand("inbox", "Show received messages, oldest first.");
-    cmd->add_flag("-f,--follow", o->command.request.follow,
-                  "keep running and print new messages as they arrive");
-    cmd->add_option("-n,--limit", o->limit, "show at most the newest N (default 100)");
-    return {cmd, [o]() -> Command {
-                InboxCommand out = o->command;
-                out.request.limit = read_limit(o->limit, out.request.limit);
+// inbox and history end with -n/--limit, a number read in our own words.
+template <typename Listing>
+Entry with_limit(CLI::App* cmd, std::shared_ptr<Listing> command) {
+    auto limit = std::make_shared<std::string>();
+    cmd->add_option("-n,--limit", *limit, "show at most the newest N (default 100)");
+    return {cmd, [command, limit]() -> Command {
+                Listing out = *command;
+                if (!limit->empty())
+                    out.request.limit =
+                        static_cast<std::size_t>(whole_number(*limit, "--limit", 0, 1'000'000));
                 return out;
             }};
+}
+
+Entry add_inbox(CLI::App& app) {
+    auto command = std::make_shared<InboxCommand>();
+    auto* cmd = app.add_subcommand("inbox", "Show received messages, oldest first.");
+    cmd->add_flag("-f,--follow", command->request.follow,
+                  "keep running and print new messages as they arrive");
+    return with_limit(cmd, command);
 }
 
 Entry add_chat(CLI::App& app) {
@@ -169,19 +169,10 @@ Entry add_chat(CLI::App& app) {
 }
 
 Entry add_history(CLI::App& app) {
-    struct Options {
-        HistoryCommand command;
-        std::string limit;
-    };
-    auto o = std::make_shared<Options>();
+    auto command = std::make_shared<HistoryCommand>();
     auto* cmd = app.add_subcommand("history", "Messages in both directions, with delivery state.");
-    cmd->add_option("PEER", o->command.request.peer, "only this peer");
-    cmd->add_option("-n,--limit", o->limit, "show at most the newest N (default 100)");
-    return {cmd, [o]() -> Command {
-                HistoryCommand out = o->command;
-                out.request.limit = read_limit(o->limit, out.request.limit);
-                return out;
-            }};
+    cmd->add_option("PEER", command->request.peer, "only this peer");
+    return with_limit(cmd, command);
 }
 
 Entry add_transfer(CLI::App& app) {
