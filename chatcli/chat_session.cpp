@@ -1,7 +1,6 @@
 #include "chat_session.hpp"
 
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "input_view.hpp"
 #include "render.hpp"
 #include "signal_fd.hpp"
+#include "status_line.hpp"
 #include "text.hpp"
 
 namespace chat::cli {
@@ -50,12 +50,6 @@ private:
     bool active_ = false;
 };
 
-std::size_t terminal_columns() {
-    winsize size{};
-    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
-    return 80;
-}
-
 struct InFlight {
     ControlClient client;
     std::string text;
@@ -75,7 +69,7 @@ public:
         std::optional<RawTerminal> raw;
         if (tty_) {
             raw.emplace();
-            std::cout << "chatting with " << peer_ << "; Ctrl-D or /quit leaves\n";
+            std::cout << render_chat_banner(peer_) << "\n";
             redraw();
         }
         // SIGINT/SIGTERM/SIGHUP arrive as readable data on a descriptor the
@@ -109,8 +103,7 @@ public:
         }
         if (tty_) std::cout << "\r\033[K" << std::flush;
         if (!in_flight_.empty() && !json_) {
-            std::cerr << in_flight_.size()
-                      << " message(s) not acknowledged yet; they stay in chatd's outbox\n";
+            std::cerr << render_chat_unacknowledged(in_flight_.size()) << "\n";
         }
         return exit_code_;
     }
@@ -134,7 +127,7 @@ private:
         std::size_t cursor_cell = 0;
         for (std::size_t bytes = 0; cursor_cell < cells.size() && bytes < cursor_; ++cursor_cell)
             bytes += cells[cursor_cell].bytes;
-        const std::size_t columns = terminal_columns();
+        const std::size_t columns = terminal_columns(STDOUT_FILENO);
         const std::size_t width = columns > 3 ? columns - 3 : 1;  // less "> " and the last column
         const InputView view = layout_input(cells, cursor_cell, width, first_cell_);
         first_cell_ = view.first_cell;
@@ -152,7 +145,7 @@ private:
 
     bool on_follow_readable(ControlClient& follow) {
         if (!follow.fill()) {
-            print_above("chatcli: chatd closed the connection");
+            print_above(render_said(Said::connection_closed));
             exit_code_ = kExitFailed;
             return false;
         }
@@ -163,9 +156,7 @@ private:
                     json_ ? reply["message"].dump(-1, ' ', false, json::error_handler_t::replace)
                           : render_message(message_from_json(reply["message"])));
             } else if (reply.is_object() && reply.value("ok", true) == false) {
-                std::cerr << (tty_ ? "\r\033[K" : "") << "chatcli: "
-                          << sanitize_for_terminal(localize_times(reply.value("error", "error")))
-                          << "\n";
+                std::cerr << (tty_ ? "\r\033[K" : "") << render_error(reply, "error") << "\n";
                 exit_code_ = reply.value("code", "") == codes::bad_peer ? kExitUsage : kExitFailed;
                 return false;
             }
@@ -306,9 +297,7 @@ private:
         SendRequest request{peer_, text, false, true, kSendTimeoutSeconds, {}};
         ControlClient client = ControlClient::connect(candidates_);
         client.send(request);
-        if (!json_)
-            print_above("[" + local_time(wall_clock_ms()) +
-                        "] you: " + sanitize_for_terminal(text));
+        if (!json_) print_above(render_chat_typed(wall_clock_ms(), text));
         in_flight_.push_back({std::move(client), std::move(text)});
     }
 
@@ -338,12 +327,9 @@ private:
                 print_above(*line);
             }
         } else if (reply.is_object() && reply.value("ok", false)) {
-            print_above("  delivered: " + sanitize_for_terminal(f.text));
+            print_above(render_chat_delivered(f.text));
         } else {
-            const std::string why = reply.is_object() ? reply.value("error", "no reply")
-                                                      : "chatd closed the connection";
-            print_above("  NOT delivered yet: " + sanitize_for_terminal(f.text) + " (" +
-                        sanitize_for_terminal(localize_times(why)) + ")");
+            print_above(render_chat_not_delivered(f.text, reply));
         }
         if (!(reply.is_object() && reply.value("ok", false))) exit_code_ = kExitFailed;
         in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(index));

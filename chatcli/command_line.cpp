@@ -2,8 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <sstream>
+#include <type_traits>
 
 namespace chat::cli {
 namespace {
@@ -68,7 +71,212 @@ std::string usage_sentence(const CLI::ParseError& e, const CLI::App& app) {
     return prefix + what + " (see " + help + ")\n";
 }
 
+// One subcommand: registered with its options, then, once parsed, made
+// into its Command. `finish` throws UsageError for values CLI11 let through.
+// The options are read into state the `finish` closure owns, so it lives as
+// long as the app that writes into it.
+struct Entry {
+    CLI::App* command;
+    std::function<Command()> finish;
+};
+
+// `accept 3`: the name the error is told under, and the ID given.
+void read_ref_into(const std::string& command, const std::string& ref, std::uint64_t& number,
+                   std::string& prefix) {
+    if (!read_transfer_ref(ref, number, prefix)) {
+        throw UsageError{command +
+                         ": ID must be a transfer's number or at least 6 hex digits of its id "
+                         "(got \"" +
+                         ref + "\")"};
+    }
+}
+
+Entry add_send(CLI::App& app) {
+    struct Options {
+        SendCommand command;
+        std::vector<std::string> words;
+        bool no_wait = false;
+        std::string timeout;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand(
+        "send",
+        "Send a message and wait for the peer's acknowledgement.\n"
+        "TEXT is one or more words (joined by spaces), or - to read it from stdin. It must\n"
+        "fit in one UDP datagram: at most chatd's max_datagram_bytes (default 65507) bytes\n"
+        "once encoded; longer text is refused and nothing is sent. Without an ack within\n"
+        "--timeout the command fails (exit 1) and the message stays in chatd's outbox,\n"
+        "retried until it expires (outbox_ttl_seconds, default 24 h).");
+    auto& send = o->command.request;
+    cmd->add_flag("--plain", send.plain, "send raw UTF-8 text, as nc -u does (no ack, no retry)");
+    cmd->add_flag("--no-wait", o->no_wait, "return once queued, without waiting for the ack");
+    cmd->add_flag("--lines", o->command.lines,
+                  "with TEXT -, send each line of stdin as its own message, in order,\n"
+                  "many to a request (empty lines are skipped)");
+    cmd->add_option("--timeout", o->timeout, "seconds to wait for the ack (default 10)");
+    cmd->add_option("PEER", send.peer, "who to send to")->required();
+    cmd->add_option("TEXT", o->words, "the message, or - for stdin")->required();
+    return {cmd, [o]() -> Command {
+                SendCommand out = o->command;
+                if (!o->timeout.empty())
+                    out.request.timeout_seconds =
+                        seconds_number(o->timeout, "--timeout", 0.001, 86400);
+                out.request.wait = !o->no_wait;
+                if (o->words.size() == 1 && o->words[0] == "-") {
+                    out.text_from_stdin = true;
+                } else if (out.lines) {
+                    throw UsageError{"--lines reads the messages from stdin: give - as TEXT"};
+                } else {
+                    for (std::size_t i = 0; i < o->words.size(); ++i)
+                        out.request.text += (i ? " " : "") + o->words[i];
+                }
+                return out;
+            }};
+}
+
+// inbox and history end with -n/--limit, a number read in our own words.
+template <typename Listing>
+Entry with_limit(CLI::App* cmd, std::shared_ptr<Listing> command) {
+    auto limit = std::make_shared<std::string>();
+    cmd->add_option("-n,--limit", *limit, "show at most the newest N (default 100)");
+    return {cmd, [command, limit]() -> Command {
+                Listing out = *command;
+                if (!limit->empty())
+                    out.request.limit =
+                        static_cast<std::size_t>(whole_number(*limit, "--limit", 0, 1'000'000));
+                return out;
+            }};
+}
+
+Entry add_inbox(CLI::App& app) {
+    auto command = std::make_shared<InboxCommand>();
+    auto* cmd = app.add_subcommand("inbox", "Show received messages, oldest first.");
+    cmd->add_flag("-f,--follow", command->request.follow,
+                  "keep running and print new messages as they arrive");
+    return with_limit(cmd, command);
+}
+
+Entry add_chat(CLI::App& app) {
+    auto peer = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand(
+        "chat",
+        "Interactive chat with one peer: each line typed is sent, their messages appear as\n"
+        "they arrive, and delivery is marked when acked. Ctrl-D or /quit leaves. With stdin\n"
+        "not a terminal, sends each line in order and exits at the end of input (exit 1 if\n"
+        "any line was not acknowledged).");
+    cmd->add_option("PEER", *peer, "who to chat with")->required();
+    return {cmd, [peer]() -> Command { return ChatCommand{InboxRequest{0, true, *peer}}; }};
+}
+
+Entry add_history(CLI::App& app) {
+    auto command = std::make_shared<HistoryCommand>();
+    auto* cmd = app.add_subcommand("history", "Messages in both directions, with delivery state.");
+    cmd->add_option("PEER", command->request.peer, "only this peer");
+    return with_limit(cmd, command);
+}
+
+Entry add_transfer(CLI::App& app) {
+    struct Options {
+        TransferCommand command;
+        bool no_wait = false;
+    };
+    auto o = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand(
+        "transfer",
+        "Send files and folders. Shows progress until the receiver has verified every\n"
+        "file (exit 0), or says why not (exit 1). The peer accepts with `chatcli accept`\n"
+        "unless its policy accepts for it. Files are read as you: chatd gets only what\n"
+        "you can read. Special files and links pointing outside what is sent are skipped\n"
+        "with a notice.");
+    cmd->add_flag("--no-wait", o->no_wait,
+                  "return once offered; follow it with `chatcli transfers`");
+    cmd->add_option("PEER", o->command.request.peer, "who to send to")->required();
+    cmd->add_option("PATH", o->command.paths, "files and folders")->required();
+    return {cmd, [o]() -> Command {
+                TransferCommand out = o->command;
+                out.request.wait = !o->no_wait;
+                return out;
+            }};
+}
+
+Entry add_transfers(CLI::App& app) {
+    auto o = std::make_shared<TransfersCommand>();
+    auto* cmd =
+        app.add_subcommand("transfers", "Every transfer, in and out, with state and progress.");
+    cmd->add_flag("-w,--watch", o->request.watch, "redraw live until interrupted");
+    cmd->add_option("ID", o->only, "only this one: its number, or 6+ hex digits of its id");
+    return {cmd, [o]() -> Command {
+                TransfersCommand out = *o;
+                if (!out.only.empty())
+                    read_ref_into("transfers", out.only, out.only_number, out.only_prefix);
+                return out;
+            }};
+}
+
+// accept, reject, cancel: the same ID; accept also takes --to.
+template <typename DecideCommand>
+Entry add_decide(CLI::App& app, const std::string& action, const std::string& description) {
+    struct Options {
+        DecideRequest request;
+        std::string ref;  // our number or the start of the shared id
+    };
+    auto o = std::make_shared<Options>();
+    o->request.action = action;
+    auto* cmd = app.add_subcommand(action, description);
+    cmd->add_option("ID", o->ref, "the transfer's number, or 6+ hex digits of its id")->required();
+    if constexpr (std::is_same_v<DecideCommand, AcceptCommand>) {
+        cmd->add_option("--to", o->request.to,
+                        "directory to receive into (default: transfer.download_dir)");
+    }
+    return {cmd, [o, action]() -> Command {
+                DecideCommand out{o->request};
+                read_ref_into(action, o->ref, out.request.id, out.request.id_prefix);
+                return out;
+            }};
+}
+
+template <typename PlainCommand>
+Entry add_plain(CLI::App& app, const std::string& name, const std::string& description) {
+    return {app.add_subcommand(name, description), [] { return Command{PlainCommand{}}; }};
+}
+
+// In the order --help lists them.
+std::vector<Entry> add_commands(CLI::App& app) {
+    std::vector<Entry> entries;
+    entries.push_back(add_send(app));
+    entries.push_back(add_inbox(app));
+    entries.push_back(add_chat(app));
+    entries.push_back(add_history(app));
+    entries.push_back(add_transfer(app));
+    entries.push_back(add_transfers(app));
+    entries.push_back(add_decide<AcceptCommand>(app, "accept", "Accept an offered transfer."));
+    entries.push_back(add_decide<RejectCommand>(app, "reject", "Reject an offered transfer."));
+    entries.push_back(add_decide<CancelCommand>(app, "cancel", "Cancel a transfer, in or out."));
+    entries.push_back(
+        add_plain<StatusCommand>(app, "status", "Version, addresses, uptime and counters."));
+    entries.push_back(
+        add_plain<PeersCommand>(app, "peers", "Aliases and the peers seen, with last-seen time."));
+    return entries;
+}
+
+std::string unknown_command(const std::string& name, const std::vector<Entry>& entries) {
+    std::string known;
+    for (const auto& entry : entries)
+        known += (known.empty() ? "" : ", ") + entry.command->get_name();
+    return "unknown command '" + name + "' (commands: " + known + "; see --help)\n";
+}
+
 }  // namespace
+
+int exit_code_for_refusal(std::string_view code) {
+    if (code == codes::bad_request || code == codes::bad_peer || code == codes::too_large)
+        return kExitUsage;
+    return kExitFailed;
+}
+
+Request request_of(const Command& command) {
+    return std::visit([](const auto& c) -> Request { return c.request; }, command);
+}
 
 ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     CLI::App app{
@@ -88,169 +296,29 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
                    "chatd's control socket (default: $CHATD_SOCKET, $XDG_RUNTIME_DIR/chatd.sock,\n"
                    "/tmp/chatd-$UID/chatd.sock, then /run/chatd/chatd.sock)");
     app.add_flag("--json", inv.json, "machine-readable output: one JSON object per line");
-
-    SendRequest send;
-    std::vector<std::string> words;
-    bool no_wait = false;
-    auto* send_cmd = app.add_subcommand(
-        "send",
-        "Send a message and wait for the peer's acknowledgement.\n"
-        "TEXT is one or more words (joined by spaces), or - to read it from stdin. It must\n"
-        "fit in one UDP datagram: at most chatd's max_datagram_bytes (default 65507) bytes\n"
-        "once encoded; longer text is refused and nothing is sent. Without an ack within\n"
-        "--timeout the command fails (exit 1) and the message stays in chatd's outbox,\n"
-        "retried until it expires (outbox_ttl_seconds, default 24 h).");
-    send_cmd->add_flag("--plain", send.plain,
-                       "send raw UTF-8 text, as nc -u does (no ack, no retry)");
-    send_cmd->add_flag("--no-wait", no_wait, "return once queued, without waiting for the ack");
-    send_cmd->add_flag("--lines", inv.lines,
-                       "with TEXT -, send each line of stdin as its own message, in order,\n"
-                       "many to a request (empty lines are skipped)");
-    std::string timeout;
-    send_cmd->add_option("--timeout", timeout, "seconds to wait for the ack (default 10)");
-    send_cmd->add_option("PEER", send.peer, "who to send to")->required();
-    send_cmd->add_option("TEXT", words, "the message, or - for stdin")->required();
-
-    InboxRequest inbox;
-    auto* inbox_cmd = app.add_subcommand("inbox", "Show received messages, oldest first.");
-    inbox_cmd->add_flag("-f,--follow", inbox.follow,
-                        "keep running and print new messages as they arrive");
-    std::string limit;
-    inbox_cmd->add_option("-n,--limit", limit, "show at most the newest N (default 100)");
-
-    std::string chat_peer;
-    auto* chat_cmd = app.add_subcommand(
-        "chat",
-        "Interactive chat with one peer: each line typed is sent, their messages appear as\n"
-        "they arrive, and delivery is marked when acked. Ctrl-D or /quit leaves. With stdin\n"
-        "not a terminal, sends each line in order and exits at the end of input (exit 1 if\n"
-        "any line was not acknowledged).");
-    chat_cmd->add_option("PEER", chat_peer, "who to chat with")->required();
-
-    HistoryRequest history;
-    auto* history_cmd =
-        app.add_subcommand("history", "Messages in both directions, with delivery state.");
-    history_cmd->add_option("PEER", history.peer, "only this peer");
-    history_cmd->add_option("-n,--limit", limit, "show at most the newest N (default 100)");
-
-    TransferRequest transfer;
-    bool transfer_no_wait = false;
-    auto* transfer_cmd = app.add_subcommand(
-        "transfer",
-        "Send files and folders. Shows progress until the receiver has verified every\n"
-        "file (exit 0), or says why not (exit 1). The peer accepts with `chatcli accept`\n"
-        "unless its policy accepts for it. Files are read as you: chatd gets only what\n"
-        "you can read. Special files and links pointing outside what is sent are skipped\n"
-        "with a notice.");
-    transfer_cmd->add_flag("--no-wait", transfer_no_wait,
-                           "return once offered; follow it with `chatcli transfers`");
-    transfer_cmd->add_option("PEER", transfer.peer, "who to send to")->required();
-    transfer_cmd->add_option("PATH", inv.paths, "files and folders")->required();
-
-    auto* transfers_cmd =
-        app.add_subcommand("transfers", "Every transfer, in and out, with state and progress.");
-    transfers_cmd->add_flag("-w,--watch", inv.watch, "redraw live until interrupted");
-    transfers_cmd->add_option("ID", inv.only,
-                              "only this one: its number, or 6+ hex digits of its id");
-
-    DecideRequest decide;
-    std::string decide_ref;  // our number or the start of the shared id
-    auto* accept_cmd = app.add_subcommand("accept", "Accept an offered transfer.");
-    accept_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
-        ->required();
-    accept_cmd->add_option("--to", decide.to,
-                           "directory to receive into (default: transfer.download_dir)");
-    auto* reject_cmd = app.add_subcommand("reject", "Reject an offered transfer.");
-    reject_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
-        ->required();
-    auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a transfer, in or out.");
-    cancel_cmd->add_option("ID", decide_ref, "the transfer's number, or 6+ hex digits of its id")
-        ->required();
-
-    auto* status_cmd = app.add_subcommand("status", "Version, addresses, uptime and counters.");
-    auto* peers_cmd =
-        app.add_subcommand("peers", "Aliases and the peers seen, with last-seen time.");
+    const std::vector<Entry> entries = add_commands(app);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     try {
         app.parse(reversed);
     } catch (const CLI::ParseError& e) {
-        if (app.get_subcommands().empty() && !app.remaining().empty() && e.get_exit_code() != 0) {
-            return {std::nullopt, kExitUsage,
-                    "unknown command '" + app.remaining().front() +
-                        "' (commands: send, inbox, chat, history, transfer, transfers, accept, "
-                        "reject, cancel, status, peers; see --help)\n"};
-        }
+        if (app.get_subcommands().empty() && !app.remaining().empty() && e.get_exit_code() != 0)
+            return {std::nullopt, kExitUsage, unknown_command(app.remaining().front(), entries)};
         if (e.get_exit_code() != 0) return {std::nullopt, kExitUsage, usage_sentence(e, app)};
         std::ostringstream out, err;  // --help, --version
         app.exit(e, out, err);
         return {std::nullopt, kExitOk, out.str() + err.str()};
     }
-    // The command's name goes before what is wrong with its number.
-    const auto named = [&](const std::string& what) {
-        return app.get_subcommands().front()->get_name() + ": " + what;
-    };
-    const auto bad_transfer_ref = [&](const std::string& ref) {
-        return "chatcli: " +
-               named("ID must be a transfer's number or at least 6 hex digits of its id (got \"" +
-                     ref + "\")\n");
-    };
-    try {
-        if (!timeout.empty())
-            send.timeout_seconds = seconds_number(timeout, "--timeout", 0.001, 86400);
-        if (!limit.empty())
-            inbox.limit = history.limit =
-                static_cast<std::size_t>(whole_number(limit, "--limit", 0, 1'000'000));
-    } catch (const UsageError& e) {
-        return {std::nullopt, kExitUsage, "chatcli: " + e.text + "\n"};
-    }
-
-    if (send_cmd->parsed()) {
-        inv.command = "send";
-        send.wait = !no_wait;
-        if (words.size() == 1 && words[0] == "-") {
-            inv.text_from_stdin = true;
-        } else if (inv.lines) {
-            return {std::nullopt, kExitUsage,
-                    "chatcli: --lines reads the messages from stdin: give - as TEXT\n"};
-        } else {
-            for (std::size_t i = 0; i < words.size(); ++i) send.text += (i ? " " : "") + words[i];
+    for (const auto& entry : entries) {
+        if (!entry.command->parsed()) continue;
+        try {
+            inv.command = entry.finish();
+        } catch (const UsageError& e) {
+            return {std::nullopt, kExitUsage, "chatcli: " + e.text + "\n"};
         }
-        inv.request = send;
-    } else if (inbox_cmd->parsed()) {
-        inv.command = "inbox";
-        inv.request = inbox;
-    } else if (chat_cmd->parsed()) {
-        inv.command = "chat";
-        inv.request = InboxRequest{0, true, chat_peer};
-    } else if (history_cmd->parsed()) {
-        inv.command = "history";
-        inv.request = history;
-    } else if (status_cmd->parsed()) {
-        inv.command = "status";
-        inv.request = StatusRequest{};
-    } else if (peers_cmd->parsed()) {
-        inv.command = "peers";
-        inv.request = PeersRequest{};
-    } else if (transfer_cmd->parsed()) {
-        inv.command = "transfer";
-        transfer.wait = !transfer_no_wait;
-        inv.request = transfer;
-    } else if (transfers_cmd->parsed()) {
-        inv.command = "transfers";
-        inv.request = TransfersRequest{inv.watch};
-        std::uint64_t number = 0;
-        std::string prefix;
-        if (!inv.only.empty() && !read_transfer_ref(inv.only, number, prefix))
-            return {std::nullopt, kExitUsage, bad_transfer_ref(inv.only)};
-    } else {
-        inv.command = accept_cmd->parsed() ? "accept" : reject_cmd->parsed() ? "reject" : "cancel";
-        decide.action = inv.command;
-        if (!read_transfer_ref(decide_ref, decide.id, decide.id_prefix))
-            return {std::nullopt, kExitUsage, bad_transfer_ref(decide_ref)};
-        inv.request = decide;
+        return {inv, kExitOk, ""};
     }
-    return {inv, kExitOk, ""};
+    return {std::nullopt, kExitUsage, "chatcli: a command is required (see chatcli --help)\n"};
 }
 
 }  // namespace chat::cli

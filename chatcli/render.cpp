@@ -251,3 +251,152 @@ std::string render_offer(const json& o) {
 }
 
 }  // namespace chat::cli
+
+namespace chat::cli {
+
+TransferEvent transfer_event_kind(const json& event) {
+    static constexpr std::pair<std::string_view, TransferEvent> kNames[] = {
+        {"offered", TransferEvent::offered},   {"unanswered", TransferEvent::unanswered},
+        {"waiting", TransferEvent::waiting},   {"accepted", TransferEvent::accepted},
+        {"progress", TransferEvent::progress}, {"file", TransferEvent::file},
+        {"done", TransferEvent::done},
+    };
+    const std::string name = event.value("event", "");
+    for (const auto& [text, kind] : kNames)
+        if (name == text) return kind;
+    return TransferEvent::other;
+}
+
+std::string render_transfer_event(const json& event) {
+    switch (transfer_event_kind(event)) {
+        case TransferEvent::offered:
+            return (event.value("resumed", false) ? "resuming transfer " : "offered transfer ") +
+                   transfer_label(event) + " to " + event.value("to", "") + ": " +
+                   count_of(event.value("files", std::uint64_t{0}), "file", "files") + ", " +
+                   format_bytes(event.value("bytes", std::uint64_t{0}));
+        case TransferEvent::waiting:
+            return "waiting for the peer to accept";
+        case TransferEvent::accepted:
+            return "accepted; sending";
+        case TransferEvent::done:
+            return render_done(event);
+        default:
+            return "";
+    }
+}
+
+std::string render_unanswered(const json& event, bool with_time) {
+    std::string line = render_waiting_for_answer(event.value("peer", ""));
+    if (with_time) line += " " + render_duration(event.value("seconds", std::int64_t{0}));
+    return line;
+}
+
+std::string render_transfer_reply(const json& reply) {
+    return reply.value("state", "") == "offered" ? "follow it with: chatcli transfers" : "";
+}
+
+std::string render_sent(const json& reply) {
+    const std::string state = reply.value("state", "");
+    const std::string to = reply.value("to", "");
+    if (const auto ids = reply.find("ids"); ids != reply.end()) {
+        return state + " " + std::to_string(ids->size()) +
+               (ids->size() == 1 ? " message " : " messages ") +
+               (state == "queued" ? "for " : "to ") + to + "\n";
+    }
+    if (state == "delivered") return "delivered to " + to + "\n";
+    if (state == "queued") return "queued for " + to + " (id " + reply.value("id", "") + ")\n";
+    if (state == "sent")
+        return "sent to " + to + " as plain text (plain peers do not acknowledge)\n";
+    return "";
+}
+
+std::string render_accepted(const json& reply) {
+    return "accepted transfer #" + std::to_string(reply.value("id", 0)) + " into " +
+           reply.value("to", "") + "\n";
+}
+
+std::string render_decided(const json& reply) {
+    return reply.value("state", "") + " transfer #" + std::to_string(reply.value("id", 0)) + "\n";
+}
+
+std::string render_error(const json& reply, std::string_view fallback) {
+    // The daemon names times in UTC (RFC 3339); people read them local.
+    return "chatcli: " +
+           sanitize_for_terminal(localize_times(reply.value("error", std::string(fallback))));
+}
+
+std::string render_notice(std::string_view text) {
+    return "chatcli: " + sanitize_for_terminal(text);
+}
+
+std::string render_failure(std::string_view text) { return "chatcli: " + std::string(text); }
+
+std::string render_said(Said what) {
+    switch (what) {
+        case Said::unexpected_reply:
+            return "chatcli: unexpected reply from chatd";
+        case Said::connection_closed:
+            return "chatcli: chatd closed the connection";
+        case Said::closed_unanswered:
+            return "chatcli: chatd closed the connection without an answer";
+        case Said::nothing_to_send:
+            return "chatcli: nothing to send: every path was skipped (see above)";
+        case Said::stopped_answering:
+            return "chatcli: chatd stopped answering; when it is back, run the same `chatcli "
+                   "transfer` again to resume";
+        case Said::empty_message:
+            return "chatcli: empty message; nothing was sent";
+        case Said::text_not_utf8:
+            return "chatcli: the text is not valid UTF-8; nothing was sent";
+    }
+    return "";
+}
+
+std::string render_no_transfer(std::string_view ref) {
+    return "chatcli: no transfer " + sanitize_for_terminal(ref);
+}
+
+std::string render_cannot_pass_files(std::string_view why) {
+    return "chatcli: cannot pass the files to chatd: " + std::string(why);
+}
+
+std::string render_too_large(std::size_t bytes) {
+    return "chatcli: the message is " + std::to_string(bytes) +
+           " bytes, more than fits in one datagram; nothing was sent";
+}
+
+std::string render_stopped_at_lines(std::size_t first, std::size_t last) {
+    return "chatcli: stopped at lines " + std::to_string(first) + "-" + std::to_string(last) +
+           "; the lines before them were sent";
+}
+
+std::string render_line_not_utf8(std::size_t line) {
+    return "chatcli: line " + std::to_string(line) +
+           " is not valid UTF-8; it and the lines after it were not sent";
+}
+
+std::string render_chat_banner(std::string_view peer) {
+    return "chatting with " + std::string(peer) + "; Ctrl-D or /quit leaves";
+}
+
+std::string render_chat_typed(std::int64_t now_ms, std::string_view text) {
+    return "[" + local_time(now_ms) + "] you: " + sanitize_for_terminal(text);
+}
+
+std::string render_chat_delivered(std::string_view text) {
+    return "  delivered: " + sanitize_for_terminal(text);
+}
+
+std::string render_chat_not_delivered(std::string_view text, const json& reply) {
+    const std::string why =
+        reply.is_object() ? reply.value("error", "no reply") : "chatd closed the connection";
+    return "  NOT delivered yet: " + sanitize_for_terminal(text) + " (" +
+           sanitize_for_terminal(localize_times(why)) + ")";
+}
+
+std::string render_chat_unacknowledged(std::size_t messages) {
+    return std::to_string(messages) +
+           " message(s) not acknowledged yet; they stay in chatd's outbox";
+}
+
+}  // namespace chat::cli

@@ -1,10 +1,14 @@
 #pragma once
-// Human-readable output. Everything a peer controls goes through
-// sanitize_for_terminal, so it is shown, never interpreted.
+// Human-readable output: every line chatcli prints for a person is made
+// here, as a pure function of chatd's reply or event (or of chatcli's own
+// facts), so its exact words are unit-tested. Everything a peer controls
+// goes through sanitize_for_terminal, so it is shown, never interpreted.
+// Lines come without their newline unless they are a block of several.
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "control_protocol.hpp"
 
@@ -60,5 +64,56 @@ std::string render_waiting_for_answer(const std::string& peer);
 // One transfer from `chatcli transfers`, and an incoming offer.
 std::string render_transfer(const nlohmann::json& transfer);
 std::string render_offer(const nlohmann::json& offer);
+
+// A transfer's events as `chatcli transfer` tells them apart (the one
+// place their "event" names are read).
+enum class TransferEvent { offered, unanswered, waiting, accepted, progress, file, done, other };
+TransferEvent transfer_event_kind(const nlohmann::json& event);
+// The line an event prints as it comes: offered, waiting, accepted and
+// done; empty for the others (drawn on the status line, or not shown).
+std::string render_transfer_event(const nlohmann::json& event);
+// `unanswered`: once as a line, or kept current on the status line with
+// how long it has been.
+std::string render_unanswered(const nlohmann::json& event, bool with_time);
+// After the final reply of `transfer --no-wait`: empty unless it is the
+// reply that left the transfer offered.
+std::string render_transfer_reply(const nlohmann::json& reply);
+
+// The final reply of an ok request, as the block to print (newline
+// included; empty when the lines before it were the output).
+std::string render_sent(const nlohmann::json& reply);      // send
+std::string render_accepted(const nlohmann::json& reply);  // accept
+std::string render_decided(const nlohmann::json& reply);   // reject, cancel
+
+// chatcli's own lines, for stderr: "chatcli: " and what went wrong.
+// chatd's refusal, its UTC times in local time.
+std::string render_error(const nlohmann::json& reply, std::string_view fallback = "request failed");
+// Text from elsewhere (a path, a walk's notice): sanitized.
+std::string render_notice(std::string_view text);
+// Our own words or the control client's, as they are.
+std::string render_failure(std::string_view text);
+enum class Said {
+    unexpected_reply,   // a reply line that is not a JSON object
+    connection_closed,  // chatd hung up on a follow
+    closed_unanswered,  // chatd hung up before the final reply
+    nothing_to_send,    // every path of a transfer was skipped
+    stopped_answering,  // chatd went away mid-transfer
+    empty_message,      // send: only blanks
+    text_not_utf8,      // send: TEXT is not UTF-8
+};
+std::string render_said(Said what);
+std::string render_no_transfer(std::string_view ref);
+std::string render_cannot_pass_files(std::string_view why);
+std::string render_too_large(std::size_t bytes);
+std::string render_stopped_at_lines(std::size_t first, std::size_t last);
+std::string render_line_not_utf8(std::size_t line);
+
+// `chatcli chat`'s lines.
+std::string render_chat_banner(std::string_view peer);
+std::string render_chat_typed(std::int64_t now_ms, std::string_view text);
+std::string render_chat_delivered(std::string_view text);
+// `reply` is chatd's refusal, or not an object when it hung up first.
+std::string render_chat_not_delivered(std::string_view text, const nlohmann::json& reply);
+std::string render_chat_unacknowledged(std::size_t messages);
 
 }  // namespace chat::cli

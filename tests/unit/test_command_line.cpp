@@ -9,14 +9,23 @@ using namespace chat::cli;
 
 namespace {
 ParseOutcome parse(std::vector<std::string> args) { return parse_command_line(args); }
+// The request a parsed command sends.
+Request request(const ParseOutcome& out) { return request_of(out.invocation->command); }
+template <typename T>
+constexpr std::size_t variant_index() {
+    return Command(T{}).index();
+}
+const SendCommand& send_of(const ParseOutcome& out) {
+    return std::get<SendCommand>(out.invocation->command);
+}
 }  // namespace
 
 TEST_SUITE("command_line") {
     TEST_CASE("send") {
         auto out = parse({"send", "bob", "hello", "world"});
         REQUIRE(out.invocation);
-        CHECK(out.invocation->command == "send");
-        CHECK(std::get<SendRequest>(out.invocation->request) ==
+        CHECK(std::holds_alternative<SendCommand>(out.invocation->command));
+        CHECK(std::get<SendRequest>(request(out)) ==
               SendRequest{"bob", "hello world", false, true, 10, {}});
 
         out = parse({"--json", "--socket", "/s", "send", "--plain", "--no-wait", "--timeout", "2.5",
@@ -24,43 +33,42 @@ TEST_SUITE("command_line") {
         REQUIRE(out.invocation);
         CHECK(out.invocation->json);
         CHECK(out.invocation->socket == "/s");
-        CHECK(std::get<SendRequest>(out.invocation->request) ==
+        CHECK(std::get<SendRequest>(request(out)) ==
               SendRequest{"[::1]:7", "x", true, false, 2.5, {}});
 
         out = parse({"send", "bob", "-"});
         REQUIRE(out.invocation);
-        CHECK(out.invocation->text_from_stdin);
-        CHECK_FALSE(out.invocation->lines);
+        CHECK(send_of(out).text_from_stdin);
+        CHECK_FALSE(send_of(out).lines);
 
         out = parse({"send", "--lines", "bob", "-"});
         REQUIRE(out.invocation);
-        CHECK(out.invocation->text_from_stdin);
-        CHECK(out.invocation->lines);
+        CHECK(send_of(out).text_from_stdin);
+        CHECK(send_of(out).lines);
     }
 
     TEST_CASE("the other commands") {
-        CHECK(std::get<InboxRequest>(
-                  parse({"inbox", "--follow", "--limit", "5"}).invocation->request) ==
+        CHECK(std::get<InboxRequest>(request(parse({"inbox", "--follow", "--limit", "5"}))) ==
               InboxRequest{5, true, ""});
-        CHECK(std::get<InboxRequest>(parse({"chat", "bob"}).invocation->request) ==
+        CHECK(std::get<InboxRequest>(request(parse({"chat", "bob"}))) ==
               InboxRequest{0, true, "bob"});
-        CHECK(parse({"chat", "bob"}).invocation->command == "chat");
-        CHECK(std::get<HistoryRequest>(parse({"history", "bob"}).invocation->request) ==
+        CHECK(std::holds_alternative<ChatCommand>(parse({"chat", "bob"}).invocation->command));
+        CHECK(std::get<HistoryRequest>(request(parse({"history", "bob"}))) ==
               HistoryRequest{"bob", 100});
-        CHECK(std::get<HistoryRequest>(parse({"history"}).invocation->request) ==
-              HistoryRequest{"", 100});
-        CHECK(std::holds_alternative<StatusRequest>(parse({"status"}).invocation->request));
-        CHECK(std::holds_alternative<PeersRequest>(parse({"peers"}).invocation->request));
+        CHECK(std::get<HistoryRequest>(request(parse({"history"}))) == HistoryRequest{"", 100});
+        CHECK(std::holds_alternative<StatusRequest>(request(parse({"status"}))));
+        CHECK(std::holds_alternative<PeersRequest>(request(parse({"peers"}))));
     }
 
     TEST_CASE("a transfer is named by our number or the start of the id both sides share") {
         const auto decide = [](std::vector<std::string> args) {
-            return std::get<DecideRequest>(parse(std::move(args)).invocation->request);
+            return std::get<DecideRequest>(request(parse(std::move(args))));
         };
         CHECK(decide({"accept", "3"}) == DecideRequest{"accept", 3, "", ""});
         CHECK(decide({"cancel", "A1B2C3d4"}) == DecideRequest{"cancel", 0, "", "a1b2c3d4"});
         CHECK(decide({"reject", "123456"}) == DecideRequest{"reject", 123456, "", "123456"});
-        CHECK(parse({"transfers", "a1b2c3"}).invocation->only == "a1b2c3");
+        CHECK(std::get<TransfersCommand>(parse({"transfers", "a1b2c3"}).invocation->command).only ==
+              "a1b2c3");
         CHECK(parse({"transfers", "abc"}).exit_code == kExitUsage);
         for (const char* bad : {"abc", "a1b2c", "0", "xyz123", "-3"}) {
             CAPTURE(bad);
@@ -108,11 +116,11 @@ TEST_SUITE("command_line") {
         REQUIRE(out.invocation);
         CHECK(out.invocation->json);
         CHECK(out.invocation->socket == "/s");
-        CHECK(std::get<SendRequest>(out.invocation->request).text == "hi");
+        CHECK(std::get<SendRequest>(request(out)).text == "hi");
         out = parse({"accept", "7", "--to", "d", "--json"});
         REQUIRE(out.invocation);
         CHECK(out.invocation->json);
-        CHECK(std::get<DecideRequest>(out.invocation->request).id == 7);
+        CHECK(std::get<DecideRequest>(request(out)).id == 7);
     }
 
     TEST_CASE("usage errors are plain sentences of our own") {
@@ -162,5 +170,68 @@ TEST_SUITE("command_line") {
         const auto send = parse({"send", "--help"});
         CHECK(send.exit_code == kExitOk);
         CHECK(send.output.find("max_datagram_bytes (default 65507)") != std::string::npos);
+    }
+
+    TEST_CASE("each command parses into its own struct of the variant") {
+        struct Row {
+            std::vector<std::string> args;
+            std::size_t index;  // in Command
+        };
+        const Row rows[] = {
+            {{"send", "bob", "x"}, variant_index<SendCommand>()},
+            {{"inbox"}, variant_index<InboxCommand>()},
+            {{"chat", "bob"}, variant_index<ChatCommand>()},
+            {{"history"}, variant_index<HistoryCommand>()},
+            {{"transfer", "bob", "f"}, variant_index<TransferCommand>()},
+            {{"transfers"}, variant_index<TransfersCommand>()},
+            {{"accept", "3"}, variant_index<AcceptCommand>()},
+            {{"reject", "3"}, variant_index<RejectCommand>()},
+            {{"cancel", "3"}, variant_index<CancelCommand>()},
+            {{"status"}, variant_index<StatusCommand>()},
+            {{"peers"}, variant_index<PeersCommand>()},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.args.front());
+            const auto out = parse(row.args);
+            REQUIRE(out.invocation);
+            CHECK(out.invocation->command.index() == row.index);
+        }
+        const auto transfer = std::get<TransferCommand>(
+            parse({"transfer", "--no-wait", "bob", "a", "b"}).invocation->command);
+        CHECK(transfer.paths == std::vector<std::string>{"a", "b"});
+        CHECK(transfer.request.peer == "bob");
+        CHECK_FALSE(transfer.request.wait);
+        const auto listed =
+            std::get<TransfersCommand>(parse({"transfers", "A1B2C3"}).invocation->command);
+        CHECK(listed.only_prefix == "a1b2c3");
+        CHECK(listed.only_number == 0);
+        CHECK(std::get<TransfersCommand>(parse({"transfers", "12"}).invocation->command)
+                  .only_number == 12);
+        CHECK(std::get<TransfersCommand>(parse({"transfers", "-w"}).invocation->command)
+                  .request.watch);
+        CHECK(std::get<DecideRequest>(request(parse({"reject", "4"}))).action == "reject");
+    }
+
+    TEST_CASE("an unknown command is told with the list of known ones") {
+        const auto out = parse({"dance"});
+        CHECK(out.exit_code == kExitUsage);
+        CHECK(out.output ==
+              "unknown command 'dance' (commands: send, inbox, chat, history, transfer, "
+              "transfers, accept, reject, cancel, status, peers; see --help)\n");
+    }
+
+    TEST_CASE("a refusal's code picks the exit code") {
+        struct Row {
+            const char* code;
+            int exit_code;
+        };
+        const Row rows[] = {
+            {"bad_request", kExitUsage}, {"bad_peer", kExitUsage}, {"too_large", kExitUsage},
+            {"timeout", kExitFailed},    {"failed", kExitFailed},  {"", kExitFailed},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.code);
+            CHECK(exit_code_for_refusal(row.code) == row.exit_code);
+        }
     }
 }
