@@ -24,23 +24,6 @@ Endpoint endpoint_of(const asio::ip::udp::endpoint& entry) {
 
 }  // namespace
 
-PeerSpeech peer_speech(bool speaks_envelope, bool speaks_plain) {
-    if (!speaks_envelope) return PeerSpeech::plain;
-    return speaks_plain ? PeerSpeech::both : PeerSpeech::chatd;
-}
-
-const char* to_string(PeerSpeech speech) {
-    switch (speech) {
-        case PeerSpeech::chatd:
-            return "chatd";
-        case PeerSpeech::plain:
-            return "plain";
-        case PeerSpeech::both:
-            return "both";
-    }
-    return "plain";
-}
-
 PeerDirectory::PeerDirectory(asio::io_context& io, const Config& config)
     : config_(config), resolver_(io) {}
 
@@ -78,7 +61,7 @@ void PeerDirectory::note_message(const std::string& peer, bool plain) {
 
 bool PeerDirectory::plain_only(const std::string& peer) const {
     const auto mode = modes_.find(peer);
-    return mode != modes_.end() && mode->second.plain && !mode->second.envelope;
+    return mode != modes_.end() && mode->second.plain_only();
 }
 
 void PeerDirectory::resolve(const std::string& spec, Resolved done) {
@@ -175,7 +158,7 @@ std::string PeerDirectory::peers_line(const std::vector<PeerRow>& rows) const {
     for (const auto& p : rows) {
         json entry = {{"address", p.address},
                       {"last_seen", format_rfc3339(p.last_seen_ms)},
-                      {"speaks", to_string(peer_speech(p.speaks_envelope, p.speaks_plain))}};
+                      {"speaks", to_string(PeerModes{p.speaks_envelope, p.speaks_plain}.speech())}};
         if (!p.name.empty()) entry["name"] = p.name;
         peers.push_back(std::move(entry));
     }

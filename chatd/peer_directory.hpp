@@ -15,17 +15,13 @@
 #include "config.hpp"
 #include "control_server.hpp"
 #include "net.hpp"
+#include "peer_modes.hpp"
 #include "store.hpp"
 
 namespace chat {
 
 class StoreWorker;
 class UdpTransport;
-
-// How `peers` names what a peer speaks; the one place of those words.
-enum class PeerSpeech { chatd, plain, both };
-PeerSpeech peer_speech(bool speaks_envelope, bool speaks_plain);
-const char* to_string(PeerSpeech speech);
 
 class PeerDirectory {
 public:
@@ -70,16 +66,11 @@ public:
     std::string peers_line(const std::vector<PeerRow>& peers) const;
 
 private:
-    struct Mode {
-        bool envelope = false;
-        bool plain = false;
-    };
-
     const Config& config_;
     asio::ip::udp::resolver resolver_;
     const UdpTransport* transport_ = nullptr;
     StoreWorker* store_ = nullptr;
-    std::unordered_map<std::string, Mode> modes_;
+    std::unordered_map<std::string, PeerModes> modes_;
 };
 
 }  // namespace chat

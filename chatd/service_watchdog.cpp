@@ -64,12 +64,7 @@ void ServiceWatchdog::on_tick() {
 // The control loop answers by running this; the others by the probes of
 // the last tick having come back.
 void ServiceWatchdog::check_loops() {
-    const auto probes = transport_->probes_received();
-    const auto store_beats = store_beats_.load();
-    std::string stuck;
-    if (probes_out_ && probes == probes_seen_) stuck = "the UDP receiver or sender";
-    if (probes_out_ && store_beats == store_beats_seen_)
-        stuck += (stuck.empty() ? "" : " and ") + std::string("the store");
+    const std::string stuck = probes_.tick(transport_->probes_received(), store_beats_.load());
     if (stuck.empty()) {
         notifier_.notify("WATCHDOG=1");
         if (std::exchange(withheld_, false))
@@ -77,11 +72,8 @@ void ServiceWatchdog::check_loops() {
     } else if (!std::exchange(withheld_, true)) {
         log_->error("{} stopped answering; withholding the watchdog ping", stuck);
     }
-    probes_seen_ = probes;
-    store_beats_seen_ = store_beats;
     transport_->send_probe();
     store_->submit({[](Store&) {}, [this](bool) { store_beats_.fetch_add(1); }});
-    probes_out_ = true;
 }
 
 }  // namespace chat

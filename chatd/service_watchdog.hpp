@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "loop_probes.hpp"
 #include "paths.hpp"
 #include "service_notify.hpp"
 
@@ -55,10 +56,8 @@ private:
     Status status_;
     bool started_ = false;
     std::string last_status_;
-    bool probes_out_ = false;  // probes sent at the last tick, to be answered by the next
-    std::uint64_t probes_seen_ = 0;
+    LoopProbes probes_;
     std::atomic<std::uint64_t> store_beats_{0};  // bumped by the store thread
-    std::uint64_t store_beats_seen_ = 0;
     bool withheld_ = false;
 };
 
