@@ -54,6 +54,17 @@ std::vector<std::uint64_t> MessageOrder::skip_gap(const std::string& stream) {
     return shown;
 }
 
+std::vector<std::uint64_t> MessageOrder::skip_gaps_through(const std::string& stream,
+                                                           std::uint64_t seq) {
+    std::vector<std::uint64_t> shown;
+    std::vector<std::uint64_t> due;
+    do {
+        due = skip_gap(stream);
+        shown.insert(shown.end(), due.begin(), due.end());
+    } while (!due.empty() && due.back() < seq);
+    return shown;
+}
+
 std::uint64_t MessageOrder::next(const std::string& stream) const {
     const auto it = streams_.find(stream);
     return it == streams_.end() ? 0 : it->second.next;

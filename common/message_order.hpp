@@ -34,6 +34,9 @@ public:
     // Gives up waiting for the oldest gap: the first held message and the
     // run after it are shown.
     std::vector<std::uint64_t> skip_gap(const std::string& stream);
+    // Skips gaps until `seq` has been shown or nothing is held: every seq
+    // shown on the way, in order (how overdue held messages are released).
+    std::vector<std::uint64_t> skip_gaps_through(const std::string& stream, std::uint64_t seq);
 
     // The next seq to show (0: unknown stream), and what is held.
     std::uint64_t next(const std::string& stream) const;

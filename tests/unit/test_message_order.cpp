@@ -125,4 +125,28 @@ TEST_SUITE("message_order") {
         CHECK(order.size() == 1);
         CHECK(order.knows("waiting"));
     }
+
+    TEST_CASE("skip_gaps_through skips every gap up to the overdue seq") {
+        struct Case {
+            const char* name;
+            Seqs held;  // arrived with floor 1 after 1 was shown
+            std::uint64_t through;
+            Seqs shown;
+            std::uint64_t next;
+        };
+        const Case cases[] = {
+            {"one gap", {3, 4}, 3, {3, 4}, 5},
+            {"two gaps, the later one overdue", {3, 5, 6}, 5, {3, 5, 6}, 7},
+            {"two gaps, only the first overdue", {3, 5}, 3, {3}, 4},
+            {"nothing held", {}, 9, {}, 2},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.name);
+            MessageOrder order;
+            order.arrive("s", 1, 1);
+            for (const auto seq : c.held) REQUIRE(order.arrive("s", seq, 1).empty());
+            CHECK(order.skip_gaps_through("s", c.through) == c.shown);
+            CHECK(order.next("s") == c.next);
+        }
+    }
 }
