@@ -11,13 +11,15 @@
 #include <fstream>
 #include <vector>
 
+#include "unique_fd.hpp"
+
 namespace chat {
 namespace {
 
 constexpr int kMaxLinks = 40;  // the kernel's limit too
 
 struct OpenDir {
-    int fd;
+    UniqueFd fd;
     struct stat st;
     std::string path;
 };
@@ -55,24 +57,14 @@ AcceptTarget open_accept_target(const std::string& path, const UserIds& who) {
     const UnknownIds unknown = unknown_ids();
     const std::string you = "uid " + std::to_string(who.uid);
     std::vector<OpenDir> dirs;  // from "/" to where the walk is
-    struct Closer {
-        std::vector<OpenDir>& dirs;
-        ~Closer() {
-            for (const auto& d : dirs) ::close(d.fd);
-        }
-    } closer{dirs};
-    const auto push = [&](int fd, std::string at) {
+    const auto push = [&](UniqueFd fd, std::string at) {
         struct stat st;
-        if (::fstat(fd, &st) != 0) {
-            const int error = errno;
-            ::close(fd);
-            throw fail(std::strerror(error));
-        }
-        dirs.push_back({fd, st, std::move(at)});
+        if (::fstat(fd.get(), &st) != 0) throw fail(std::strerror(errno));
+        dirs.push_back({std::move(fd), st, std::move(at)});
     };
-    const int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0) throw fail(std::strerror(errno));
-    push(root, "/");
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw fail(std::strerror(errno));
+    push(std::move(root), "/");
 
     std::deque<std::string> pending;
     split_into(pending, path);
@@ -82,10 +74,7 @@ AcceptTarget open_accept_target(const std::string& path, const UserIds& who) {
         pending.pop_front();
         if (name == ".") continue;
         if (name == "..") {
-            if (dirs.size() > 1) {
-                ::close(dirs.back().fd);
-                dirs.pop_back();
-            }
+            if (dirs.size() > 1) dirs.pop_back();
             continue;
         }
         const OpenDir& here = dirs.back();
@@ -95,30 +84,26 @@ AcceptTarget open_accept_target(const std::string& path, const UserIds& who) {
             throw fail(you + " may not search " + here.path);
         }
         const std::string next_path = (here.path == "/" ? "/" : here.path + "/") + name;
-        const int fd =
-            ::openat(here.fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0) {
-            push(fd, next_path);
+        if (UniqueFd fd(::openat(here.fd.get(), name.c_str(),
+                                 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            fd) {
+            push(std::move(fd), next_path);
             continue;
         }
         const int error = errno;
         struct stat st;
         if ((error == ENOTDIR || error == ELOOP) &&
-            ::fstatat(here.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            ::fstatat(here.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
             S_ISLNK(st.st_mode)) {
             if (++links > kMaxLinks) throw fail(std::strerror(ELOOP));
             std::vector<char> target(static_cast<std::size_t>(st.st_size) + 1);
-            const ssize_t n = ::readlinkat(here.fd, name.c_str(), target.data(), target.size());
+            const ssize_t n =
+                ::readlinkat(here.fd.get(), name.c_str(), target.data(), target.size());
             if (n < 0 || static_cast<std::size_t>(n) >= target.size()) {
                 throw fail("cannot read the link " + next_path);
             }
             const std::string to(target.data(), static_cast<std::size_t>(n));
-            if (!to.empty() && to.front() == '/') {
-                while (dirs.size() > 1) {
-                    ::close(dirs.back().fd);
-                    dirs.pop_back();
-                }
-            }
+            if (!to.empty() && to.front() == '/') dirs.resize(1);
             split_into(pending, to);
             continue;
         }
@@ -132,17 +117,14 @@ AcceptTarget open_accept_target(const std::string& path, const UserIds& who) {
     // The daemon writes with its own rights as well: say so now, not as a
     // failure to create the staging tree.
     struct statvfs fs;
-    if (::fstatvfs(target.fd, &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
+    if (::fstatvfs(target.fd.get(), &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
         throw fail("chatd may not write there (" + std::string(std::strerror(EROFS)) + ")");
     }
-    const int fd = ::openat(target.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw fail(std::strerror(errno));
-    if (::faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
-        const int error = errno;
-        ::close(fd);
-        throw fail("chatd may not write there (" + std::string(std::strerror(error)) + ")");
-    }
-    return {fd, target.path};
+    UniqueFd fd(::openat(target.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw fail(std::strerror(errno));
+    if (::faccessat(fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0)
+        throw fail("chatd may not write there (" + std::string(std::strerror(errno)) + ")");
+    return {fd.release(), target.path};
 }
 
 }  // namespace chat

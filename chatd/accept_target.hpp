@@ -23,7 +23,9 @@ public:
 };
 
 struct AcceptTarget {
-    int fd = -1;       // O_RDONLY | O_DIRECTORY; the caller closes it
+    // O_RDONLY | O_DIRECTORY; the caller closes it (an int, not a UniqueFd,
+    // while the transfer keeps its download directory as an int).
+    int fd = -1;
     std::string path;  // the same directory, resolved (no links, no "..")
 };
 

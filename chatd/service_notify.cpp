@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "unique_fd.hpp"
+
 namespace chat {
 
 ServiceNotifier::ServiceNotifier(std::string socket) : socket_(std::move(socket)) {}
@@ -19,11 +21,10 @@ bool ServiceNotifier::notify(std::string_view state) const {
     std::memcpy(address.sun_path, socket_.data(), socket_.size());
     if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
     const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_.size());
-    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+    const UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return false;
+    const ssize_t sent = ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
                                   reinterpret_cast<const sockaddr*>(&address), length);
-    ::close(fd);
     return sent == static_cast<ssize_t>(state.size());
 }
 

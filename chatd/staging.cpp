@@ -52,12 +52,11 @@ int open_beneath(int root, const std::string& path, int flags, mode_t mode) {
 
 // Empties the directory `dir` (closed here), depth first, unlinking each
 // name relative to its parent's descriptor: a link is removed, not followed.
-bool empty_dir(int dir) {
+bool empty_dir(UniqueFd owned) {
+    const int dir = owned.get();
     DIR* stream = ::fdopendir(dir);
-    if (!stream) {
-        ::close(dir);
-        return false;
-    }
+    if (!stream) return false;
+    (void)owned.release();  // the stream closes it now
     bool ok = true;
     int error = 0;
     while (const dirent* e = ::readdir(stream)) {
@@ -68,9 +67,9 @@ bool empty_dir(int dir) {
             ok = false, error = errno;
             continue;
         }
-        const int sub =
-            ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0 || !empty_dir(sub) || ::unlinkat(dir, name.c_str(), AT_REMOVEDIR) != 0) {
+        UniqueFd sub(::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub || !empty_dir(std::move(sub)) ||
+            ::unlinkat(dir, name.c_str(), AT_REMOVEDIR) != 0) {
             ok = false, error = errno;
         }
     }
@@ -95,21 +94,17 @@ bool write_all(int fd, const char* data, std::size_t size) {
 StagingTree::StagingTree(int parent_fd, const std::string& name) : parent_(parent_fd), name_(name) {
     if (::mkdirat(parent_fd, name.c_str(), 0700) != 0 && errno != EEXIST)
         fail("cannot create", name);
-    root_ = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (root_ < 0) fail("cannot open", name);
-}
-
-StagingTree::~StagingTree() {
-    if (root_ >= 0) ::close(root_);
+    root_.reset(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root_) fail("cannot open", name);
 }
 
 bool StagingTree::remove() {
-    if (root_ < 0) return true;
-    const int dir = ::dup(root_);
-    if (dir < 0 || !empty_dir(dir)) return false;
+    if (!root_) return true;
+    UniqueFd dir(::dup(root_.get()));
+    if (!dir || !empty_dir(std::move(dir))) return false;
     // Only the directory emptied: if its name now leads elsewhere, that stays.
     struct stat ours, named;
-    if (::fstat(root_, &ours) != 0) return false;
+    if (::fstat(root_.get(), &ours) != 0) return false;
     if (::fstatat(parent_, name_.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 ||
         ours.st_dev != named.st_dev || ours.st_ino != named.st_ino) {
         return true;
@@ -117,23 +112,22 @@ bool StagingTree::remove() {
     return ::unlinkat(parent_, name_.c_str(), AT_REMOVEDIR) == 0;
 }
 
-int StagingTree::open_parent(const std::string& path, std::string& leaf) {
+UniqueFd StagingTree::open_parent(const std::string& path, std::string& leaf) {
     if (auto why = check_relative_path(path))
         throw StagingError("refused path '" + path + "': " + *why);
-    int dir = ::dup(root_);
+    UniqueFd dir(::dup(root_.get()));
     std::size_t start = 0;
     for (auto slash = path.find('/'); slash != std::string::npos; slash = path.find('/', start)) {
         const std::string part = path.substr(start, slash - start);
-        const int next =
-            ::openat(dir, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        ::close(dir);
-        if (next < 0) {
+        UniqueFd next(
+            ::openat(dir.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next) {
             if (errno == ELOOP || errno == ENOTDIR) {
                 throw StagingError("refused path '" + path + "': goes through a link or a file");
             }
             fail("cannot open directory of", path);
         }
-        dir = next;
+        dir = std::move(next);
         start = slash + 1;
     }
     leaf = path.substr(start);
@@ -145,13 +139,13 @@ std::vector<std::string> StagingTree::prepare(const Manifest& manifest) {
     for (const auto& e : manifest.entries) {
         if (e.type == EntryType::file) continue;
         std::string leaf;
-        const int dir = open_parent(e.path, leaf);
+        const UniqueFd dir = open_parent(e.path, leaf);
         int rc = 0;
         if (e.type == EntryType::directory) {
-            rc = ::mkdirat(dir, leaf.c_str(), 0700);
+            rc = ::mkdirat(dir.get(), leaf.c_str(), 0700);
             if (rc != 0 && errno == EEXIST) {
                 struct stat st;
-                rc = (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                rc = (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                       S_ISDIR(st.st_mode))
                          ? 0
                          : -1;
@@ -159,57 +153,49 @@ std::vector<std::string> StagingTree::prepare(const Manifest& manifest) {
         } else if (auto why = check_link_target(e.path, e.link_target)) {
             skipped.push_back(e.path + ": " + *why);
         } else {
-            rc = ::symlinkat(e.link_target.c_str(), dir, leaf.c_str());
+            rc = ::symlinkat(e.link_target.c_str(), dir.get(), leaf.c_str());
             if (rc != 0 && errno == EEXIST) rc = 0;  // resumed: made already
         }
-        const int saved = errno;
-        ::close(dir);
-        errno = saved;
         if (rc != 0) fail("cannot create", e.path);
     }
     return skipped;
 }
 
-int StagingTree::open_at(const std::string& path, int flags, mode_t mode) {
+UniqueFd StagingTree::open_at(const std::string& path, int flags, mode_t mode) {
     if (auto why = check_relative_path(path))
         throw StagingError("refused path '" + path + "': " + *why);
-    if (const int fd = open_beneath(root_, path, flags, mode); fd >= 0 || errno != ENOSYS) {
-        if (fd < 0 && (errno == ELOOP || errno == EXDEV || errno == ENOTDIR))
+    if (UniqueFd fd(open_beneath(root_.get(), path, flags, mode)); fd || errno != ENOSYS) {
+        if (!fd && (errno == ELOOP || errno == EXDEV || errno == ENOTDIR))
             throw StagingError("refused path '" + path + "': goes through a link or a file");
         return fd;
     }
     std::string leaf;
-    const int dir = open_parent(path, leaf);
-    const int fd = ::openat(dir, leaf.c_str(), flags | O_NOFOLLOW, mode);
-    const int saved = errno;
-    ::close(dir);
-    errno = saved;
-    if (fd < 0 && errno == ELOOP)
+    const UniqueFd dir = open_parent(path, leaf);
+    UniqueFd fd(::openat(dir.get(), leaf.c_str(), flags | O_NOFOLLOW, mode));
+    if (!fd && errno == ELOOP)
         throw StagingError("refused path '" + path + "': goes through a link or a file");
     return fd;
 }
 
-int StagingTree::open_for_write(const std::string& path, bool truncate) {
+UniqueFd StagingTree::open_for_write(const std::string& path, bool truncate) {
     const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0);
-    const int fd = open_at(path, flags, 0600);
-    if (fd < 0) fail("cannot create", path);
+    UniqueFd fd = open_at(path, flags, 0600);
+    if (!fd) fail("cannot create", path);
     struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw StagingError("refused path '" + path + "': not a regular file");
-    }
     return fd;
 }
 
-int StagingTree::create_new(const std::string& path, mode_t mode) {
-    const int fd = open_at(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0 && errno != EEXIST) fail("cannot create", path);
+UniqueFd StagingTree::create_new(const std::string& path, mode_t mode) {
+    UniqueFd fd = open_at(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (!fd && errno != EEXIST) fail("cannot create", path);
     return fd;
 }
 
-int StagingTree::open_for_read(const std::string& path) {
-    const int fd = open_at(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0 && errno != ENOENT) fail("cannot open", path);
+UniqueFd StagingTree::open_for_read(const std::string& path) {
+    UniqueFd fd = open_at(path, O_RDONLY | O_CLOEXEC, 0);
+    if (!fd && errno != ENOENT) fail("cannot open", path);
     return fd;
 }
 
@@ -234,14 +220,11 @@ void StagingTree::stamp(const Manifest& manifest, bool files_stamped) {
         // A directory keeps owner rwx, or its own tree could not be moved.
         const mode_t mode = e->mode | (e->type == EntryType::directory ? S_IRWXU : 0);
         std::string leaf;
-        const int dir = open_parent(e->path, leaf);
+        const UniqueFd dir = open_parent(e->path, leaf);
         const timespec times[2] = {{0, UTIME_OMIT}, to_timespec(e->mtime_ns)};
-        const bool ok = ::fchmodat(dir, leaf.c_str(), mode, 0) == 0 &&
-                        ::utimensat(dir, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0;
-        const int saved = errno;
-        ::close(dir);
-        errno = saved;
-        if (!ok) fail("cannot set mode or time of", e->path);
+        if (::fchmodat(dir.get(), leaf.c_str(), mode, 0) != 0 ||
+            ::utimensat(dir.get(), leaf.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+            fail("cannot set mode or time of", e->path);
     }
 }
 
@@ -252,7 +235,7 @@ std::vector<std::pair<std::string, std::string>> StagingTree::place(const Manife
         for (;;) {
             const std::string name =
                 unused_name(top, [&](const std::string& n) { return exists_at(download_fd, n); });
-            if (rename_noreplace(root_, top.c_str(), download_fd, name.c_str()) == 0) {
+            if (rename_noreplace(root_.get(), top.c_str(), download_fd, name.c_str()) == 0) {
                 placed.emplace_back(top, name);
                 break;
             }
@@ -268,7 +251,7 @@ std::vector<std::pair<std::string, std::string>> StagingTree::publish(const Mani
                                                                       bool files_stamped) {
     stamp(manifest, files_stamped);
     // One sync of the file system instead of one fsync per file.
-    if (::syncfs(root_) != 0) fail("cannot sync", name_);
+    if (::syncfs(root_.get()) != 0) fail("cannot sync", name_);
     return place(manifest, download_fd);
 }
 

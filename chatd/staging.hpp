@@ -3,7 +3,9 @@
 // directory next to the download dir. Every path is walked from the
 // staging root's descriptor one component at a time with O_NOFOLLOW, so a
 // name can never lead outside it or write through a link, whatever the
-// manifest said. publish() moves the finished tree into place.
+// manifest said. publish() moves the finished tree into place. Holds no
+// thread: a tree belongs to whoever made it (the daemon's io thread, or a
+// worker process for the tree's root descriptor it was passed).
 #include <sys/types.h>
 
 #include <stdexcept>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "manifest.hpp"
+#include "unique_fd.hpp"
 
 namespace chat {
 
@@ -25,23 +28,22 @@ public:
     // Opens (creating it 0700 if needed) `name` under the directory
     // `parent_fd`: the transfer's staging root.
     StagingTree(int parent_fd, const std::string& name);
-    ~StagingTree();
     StagingTree(const StagingTree&) = delete;
     StagingTree& operator=(const StagingTree&) = delete;
 
-    int root_fd() const { return root_; }
+    int root_fd() const { return root_.get(); }
 
     // Creates every directory of the manifest (0700 until publish) and its
     // links that stay inside (others are skipped and returned, with why).
     std::vector<std::string> prepare(const Manifest& manifest);
     // A descriptor to write `path` (created 0600; kept, or truncated).
-    int open_for_write(const std::string& path, bool truncate);
+    UniqueFd open_for_write(const std::string& path, bool truncate);
     // A descriptor to write `path`, created here with `mode` (less the
-    // umask); -1 with errno EEXIST if it is there already. O_EXCL proves
-    // it a new regular file, so it needs no fstat.
-    int create_new(const std::string& path, mode_t mode);
-    // A descriptor to read `path`, or -1 if it does not exist.
-    int open_for_read(const std::string& path);
+    // umask); none (-1) with errno EEXIST if it is there already. O_EXCL
+    // proves it a new regular file, so it needs no fstat.
+    UniqueFd create_new(const std::string& path, mode_t mode);
+    // A descriptor to read `path`, or none (-1) if it does not exist.
+    UniqueFd open_for_read(const std::string& path);
 
     // Applies modes and mtimes (files, then directories deepest first),
     // makes everything durable with one syncfs, then renames each top-level
@@ -67,14 +69,14 @@ public:
 private:
     // The directory holding `path`, and its last component (walked one
     // component at a time with O_NOFOLLOW).
-    int open_parent(const std::string& path, std::string& leaf);
+    UniqueFd open_parent(const std::string& path, std::string& leaf);
     // `path` opened under the root without following any link: openat2
     // where the kernel has it, else the walk above. -1 with errno.
-    int open_at(const std::string& path, int flags, mode_t mode);
+    UniqueFd open_at(const std::string& path, int flags, mode_t mode);
 
     int parent_;
     std::string name_;
-    int root_ = -1;
+    UniqueFd root_;
 };
 
 // Reads/writes that retry on EINTR and short counts.

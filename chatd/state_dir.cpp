@@ -42,10 +42,10 @@ void CreatedDirectories::create(const std::string& dir, bool parents) {
 
 void CreatedDirectories::remove(const std::vector<std::string>& files_made) noexcept {
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        const int dir = ::open(it->dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dir >= 0) {
-            for (const auto& name : files_made) ::unlinkat(dir, name.c_str(), 0);
-            ::close(dir);
+        if (const UniqueFd dir(
+                ::open(it->dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            dir) {
+            for (const auto& name : files_made) ::unlinkat(dir.get(), name.c_str(), 0);
         }
         // Up to the topmost made; the first that is not empty stops it.
         for (fs::path d = it->dir; ::rmdir(d.c_str()) == 0 && d != it->topmost;
@@ -57,14 +57,12 @@ void CreatedDirectories::remove(const std::vector<std::string>& files_made) noex
 
 StateDirLock::StateDirLock(const std::string& state_dir) {
     const std::string path = (fs::path(state_dir) / "chatd.lock").string();
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd_ < 0) throw errno_error("cannot open " + path);
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd_) throw errno_error("cannot open " + path);
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
         char text[32] = {};
-        const ssize_t n = ::pread(fd_, text, sizeof text - 1, 0);
-        ::close(fd_);
-        fd_ = -1;
+        const ssize_t n = ::pread(fd_.get(), text, sizeof text - 1, 0);
         if (err != EWOULDBLOCK) {
             errno = err;
             throw errno_error("cannot lock " + path);
@@ -76,27 +74,16 @@ StateDirLock::StateDirLock(const std::string& state_dir) {
                                  " (it holds " + path + ")");
     }
     const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::fchmod(fd_, 0600) != 0 || ::ftruncate(fd_, 0) != 0 ||
-        ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
-        const auto error = errno_error("cannot write " + path);
-        ::close(fd_);
-        fd_ = -1;
-        throw error;
+    if (::fchmod(fd_.get(), 0600) != 0 || ::ftruncate(fd_.get(), 0) != 0 ||
+        ::pwrite(fd_.get(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+        throw errno_error("cannot write " + path);
     }
 }
 
-StateDirLock::~StateDirLock() {
-    // The file stays: removing it would race a daemon that opened it and
-    // waits to lock it.
-    if (fd_ >= 0) ::close(fd_);
-}
-
 void make_store_files_private(const std::string& db_path) {
-    const int fd = ::open(db_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) throw errno_error("cannot open " + db_path);
-    const bool made_private = ::fchmod(fd, 0600) == 0;
-    ::close(fd);
-    if (!made_private) throw errno_error("cannot make " + db_path + " private");
+    const UniqueFd fd(::open(db_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw errno_error("cannot open " + db_path);
+    if (::fchmod(fd.get(), 0600) != 0) throw errno_error("cannot make " + db_path + " private");
     for (const char* suffix : {"-wal", "-shm", "-journal"}) {
         const std::string path = db_path + suffix;
         if (::chmod(path.c_str(), 0600) != 0 && errno != ENOENT)

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "unique_fd.hpp"
+
 namespace chat {
 
 // Directories one start created, removed again when that start fails: a
@@ -37,13 +39,14 @@ class StateDirLock {
 public:
     // Throws std::runtime_error ("state directory D is in use by chatd pid
     // N") if another process holds it, or if the file cannot be opened.
+    // The file stays when the lock goes: removing it would race a daemon
+    // that opened it and waits to lock it.
     explicit StateDirLock(const std::string& state_dir);
-    ~StateDirLock();
     StateDirLock(const StateDirLock&) = delete;
     StateDirLock& operator=(const StateDirLock&) = delete;
 
 private:
-    int fd_ = -1;
+    UniqueFd fd_;
 };
 
 // The database and its -wal, -shm and -journal files are 0600 before SQLite

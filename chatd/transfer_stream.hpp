@@ -16,6 +16,9 @@
 // neither side can block the other). H is XXH3-128 of the whole file: the
 // receiver hashes its staged prefix plus what arrives, so a resumed file is
 // verified end to end too. The per-file lines are common/stream_lines'.
+//
+// The sender is transfer_send.cpp, the receiver transfer_receive.cpp, what
+// they share stream_io.*; each runs on the one thread of a worker process.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "worker_protocol.hpp"  // FileStamp, StreamFile
+#include "worker_protocol.hpp"  // FailureKind, FileStamp, StreamFile
 
 namespace chat {
 
@@ -34,9 +37,17 @@ namespace chat {
 using StreamProgress = std::function<void(
     std::int64_t bytes, const std::vector<std::size_t>& verified, std::uint64_t already_there)>;
 
+// Why a stream failed: the text for the user, and its kind for the daemon
+// (storage: ours; peer: the receiver's own, reported to the sender;
+// protocol: a line that broke the protocol; other: worth resuming).
 class StreamError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit StreamError(const std::string& what, FailureKind kind = FailureKind::other)
+        : std::runtime_error(what), kind_(kind) {}
+    FailureKind kind() const { return kind_; }
+
+private:
+    FailureKind kind_;
 };
 
 struct SendRequestParams {
@@ -65,7 +76,8 @@ std::vector<std::size_t> receive_files(int socket, int staging_root,
                                        const StreamProgress& progress, bool fresh = false);
 
 // Failures of the receiver's own storage (disk full, a refused path) start
-// with this; they are final, not worth resuming.
+// with this (FailureKind::storage); they are final, not worth resuming. The
+// sender's text for them starts with kReceiverFailed (FailureKind::peer).
 inline constexpr const char* kStorageFailure = "cannot store ";
 inline constexpr const char* kReceiverFailed = "the receiver failed: ";
 

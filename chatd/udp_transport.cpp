@@ -25,20 +25,17 @@ UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_b
       receive_buffer_bytes_(receive_buffer_bytes),
       counters_(counters),
       log_(std::move(log)) {
-    fd_ = ::socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "UDP socket");
+    fd_.reset(::socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd_) throw std::system_error(errno, std::generic_category(), "UDP socket");
     if (family_ == AF_INET6) {
         const int off = 0;  // dual stack: IPv4 peers arrive as mapped addresses
-        ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        ::setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     }
     // Room for bursts; the kernel caps this at net.core.rmem_max.
     const int kernel_buffer = 4 << 20;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kernel_buffer, sizeof kernel_buffer);
-    if (::bind(fd_, bind_to.addr(), bind_to.length) != 0) {
-        const int err = errno;
-        ::close(fd_);
-        fd_ = -1;
-        throw std::system_error(err, std::generic_category(),
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &kernel_buffer, sizeof kernel_buffer);
+    if (::bind(fd_.get(), bind_to.addr(), bind_to.length) != 0) {
+        throw std::system_error(errno, std::generic_category(),
                                 "cannot bind UDP " + endpoint_key(bind_to));
     }
     std::random_device random;
@@ -65,7 +62,7 @@ UdpTransport::~UdpTransport() { stop(); }
 Endpoint UdpTransport::local_endpoint() const {
     Endpoint e;
     e.length = sizeof e.storage;
-    ::getsockname(fd_, e.addr(), &e.length);
+    ::getsockname(fd_.get(), e.addr(), &e.length);
     return e;
 }
 
@@ -88,12 +85,11 @@ bool UdpTransport::send(const Endpoint& to, std::string bytes) {
 void UdpTransport::stop() {
     if (stopping_.exchange(true)) return;
     // shutdown() wakes a recvmsg blocked on this socket, even unconnected.
-    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    if (fd_) ::shutdown(fd_.get(), SHUT_RDWR);
     outbound_.close();
     if (receiver_.joinable()) receiver_.join();
     if (sender_.joinable()) sender_.join();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    fd_.reset();
 }
 
 void UdpTransport::receive_loop(const Handler& handler, const BatchEnd& batch_end) {
@@ -114,7 +110,8 @@ void UdpTransport::receive_loop(const Handler& handler, const BatchEnd& batch_en
             messages[i].msg_hdr.msg_iov = &iov[i];
             messages[i].msg_hdr.msg_iovlen = 1;
         }
-        const int n = ::recvmmsg(fd_, messages.data(), kReceiveBatch, MSG_WAITFORONE, nullptr);
+        const int n =
+            ::recvmmsg(fd_.get(), messages.data(), kReceiveBatch, MSG_WAITFORONE, nullptr);
         if (stopping_.load()) break;
         if (n < 0) {
             if (errno != EINTR) log_->warn("UDP receive failed: {}", std::strerror(errno));
@@ -144,7 +141,7 @@ void UdpTransport::send_loop() {
             std::this_thread::sleep_for(item->stall);
             continue;
         }
-        const ssize_t n = ::sendto(fd_, item->bytes.data(), item->bytes.size(), MSG_NOSIGNAL,
+        const ssize_t n = ::sendto(fd_.get(), item->bytes.data(), item->bytes.size(), MSG_NOSIGNAL,
                                    item->to.addr(), item->to.length);
         if (n < 0) {
             bump(counters_.send_errors);

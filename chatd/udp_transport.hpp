@@ -14,6 +14,7 @@
 #include "bounded_queue.hpp"
 #include "counters.hpp"
 #include "net.hpp"
+#include "unique_fd.hpp"
 
 namespace spdlog {
 class logger;
@@ -69,7 +70,7 @@ private:
     void receive_loop(const Handler& handler, const BatchEnd& batch_end);
     void send_loop();
 
-    int fd_ = -1;
+    UniqueFd fd_;  // closed by stop(), once both threads are joined
     int family_ = 0;
     std::size_t receive_buffer_bytes_;
     Counters& counters_;

@@ -65,15 +65,27 @@ public:
                 continue;
             }
             current_job_ = job.id;
-            try {
-                run_job(job, fds);
-            } catch (const std::exception& e) {
-                fail(e.what());
-            }
+            run_reporting_failure(job, fds);
         }
     }
 
 private:
+    // Runs a job; a failure is reported with its kind, so the daemon never
+    // reads the text to decide.
+    void run_reporting_failure(const WorkerJob& job, OwnedFds& fds) {
+        try {
+            run_job(job, fds);
+        } catch (const StreamError& e) {
+            fail(e.what(), e.kind());
+        } catch (const WorkerProtocolError& e) {
+            fail(e.what(), FailureKind::protocol);
+        } catch (const json::exception& e) {  // a job's parameters missing or mistyped
+            fail(e.what(), FailureKind::protocol);
+        } catch (const std::exception& e) {  // StagingError among others
+            fail(e.what(), FailureKind::other);
+        }
+    }
+
     void run_job(const WorkerJob& job, OwnedFds& fds) {
         if (job.kind == "hash") return hash_files(fds);
         if (job.kind == "send" || job.kind == "receive") {
@@ -83,7 +95,7 @@ private:
             return receive_job(files, params, fds);
         }
         if (job.kind == "sync") return sync_job(fds);
-        fail("unknown job kind '" + job.kind + "'");
+        fail("unknown job kind '" + job.kind + "'", FailureKind::protocol);
     }
 
     StreamProgress reporter() {
@@ -106,19 +118,8 @@ private:
         p.max_bytes_per_second = params.value("max_rate", std::uint64_t{0});
         p.rate_updates = [this] { return rate_update(); };
         p.files = std::move(files);
-        try {
-            const auto wire = send_files(p, fds.get(), reporter());
-            send({current_job_,
-                  WorkerReport::Type::done,
-                  0,
-                  0,
-                  {},
-                  json{{"wire_bytes", wire}}.dump(),
-                  "",
-                  0});
-        } catch (const StreamError& e) {
-            fail(e.what());
-        }
+        const auto wire = send_files(p, fds.get(), reporter());
+        done(json{{"wire_bytes", wire}}.dump());
     }
 
     // The newest rate the daemon sent for this job, if any came (read
@@ -144,36 +145,31 @@ private:
     // which can take seconds when the file system holds much dirty data,
     // runs here and not in the daemon's event loop. fds: the staging root.
     void sync_job(OwnedFds& fds) {
-        if (fds.size() != 1) return fail("a sync job needs the staging directory");
+        if (fds.size() != 1)
+            return fail("a sync job needs the staging directory", FailureKind::protocol);
         // Tests make the sync slow, to see the daemon answer meanwhile.
         if (const char* hooks = std::getenv("CHATD_TEST_HOOKS");
             hooks && hooks == std::string("1")) {
             if (const char* ms = std::getenv("CHATD_TEST_SYNC_DELAY_MS"))
                 std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms)));
         }
-        if (::syncfs(fds.get()[0]) != 0)
-            return fail(std::string("cannot sync the received files: ") + std::strerror(errno));
-        send({current_job_, WorkerReport::Type::done, 0, 0, {}, "{}", "", 0});
+        if (::syncfs(fds.get()[0]) != 0) {
+            return fail(std::string("cannot sync the received files: ") + std::strerror(errno),
+                        FailureKind::sync);
+        }
+        done("{}");
     }
 
     // Serves one accepted connection; fds are the socket and the staging root.
     void receive_job(const std::vector<StreamFile>& files, const json& params, OwnedFds& fds) {
-        if (fds.size() != 2) return fail("a receive job needs a socket and a staging directory");
-        try {
-            const auto verified =
-                receive_files(fds.get()[0], fds.get()[1], files, params.value("timeout", 30),
-                              reporter(), params.value("fresh", false));
-            send({current_job_,
-                  WorkerReport::Type::done,
-                  0,
-                  0,
-                  {},
-                  json{{"verified", verified}}.dump(),
-                  "",
-                  0});
-        } catch (const std::runtime_error& e) {  // StreamError, StagingError
-            fail(e.what());
+        if (fds.size() != 2) {
+            return fail("a receive job needs a socket and a staging directory",
+                        FailureKind::protocol);
         }
+        const auto verified =
+            receive_files(fds.get()[0], fds.get()[1], files, params.value("timeout", 30),
+                          reporter(), params.value("fresh", false));
+        done(json{{"verified", verified}}.dump());
     }
 
     // Hashes each descriptor to its end: the check a receiver makes of a
@@ -188,7 +184,10 @@ private:
             for (;;) {
                 const ssize_t n = ::read(fd, buffer_.data(), buffer_.size());
                 if (n < 0 && errno == EINTR) continue;
-                if (n < 0) return fail(std::string("read failed: ") + std::strerror(errno));
+                if (n < 0) {
+                    return fail(std::string("read failed: ") + std::strerror(errno),
+                                FailureKind::other);
+                }
                 if (n == 0) break;
                 hash.update(buffer_.data(), static_cast<std::size_t>(n));
                 size += static_cast<std::uint64_t>(n);
@@ -201,22 +200,28 @@ private:
             hashes.push_back(hash.hex());
             sizes.push_back(size);
         }
-        send({current_job_,
-              WorkerReport::Type::done,
-              0,
-              0,
-              {},
-              json{{"hashes", hashes}, {"sizes", sizes}}.dump(),
-              "",
-              0});
+        done(json{{"hashes", hashes}, {"sizes", sizes}}.dump());
     }
 
     void progress(std::int64_t bytes, std::uint64_t files) {
         send({current_job_, WorkerReport::Type::progress, bytes, files, {}, "", "", 0});
     }
 
-    void fail(const std::string& why) {
-        send({current_job_, WorkerReport::Type::failed, 0, 0, {}, "", why, 0});
+    void done(const std::string& result_json) {
+        WorkerReport report;
+        report.job = current_job_;
+        report.type = WorkerReport::Type::done;
+        report.result_json = result_json;
+        send(report);
+    }
+
+    void fail(const std::string& why, FailureKind kind) {
+        WorkerReport report;
+        report.job = current_job_;
+        report.type = WorkerReport::Type::failed;
+        report.error = why;
+        report.failure = kind;
+        send(report);
     }
 
     void send(const WorkerReport& report) {

@@ -16,6 +16,8 @@
 #include <thread>
 #include <utility>
 
+#include "unique_fd.hpp"
+
 extern char** environ;
 
 namespace chat {
@@ -45,29 +47,25 @@ void WorkerPool::spawn(Worker& worker) {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
         throw std::system_error(errno, std::generic_category(), "worker socketpair");
     }
+    UniqueFd ours(pair[0]), theirs(pair[1]);
     // dup2 onto the same number would keep close-on-exec set; avoid it.
-    if (pair[1] == kWorkerFd) {
-        const int moved = ::fcntl(pair[1], F_DUPFD_CLOEXEC, kWorkerFd + 1);
-        ::close(pair[1]);
-        pair[1] = moved;
-    }
+    if (theirs.get() == kWorkerFd)
+        theirs = UniqueFd(::fcntl(theirs.get(), F_DUPFD_CLOEXEC, kWorkerFd + 1));
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pair[1], kWorkerFd);
+    posix_spawn_file_actions_adddup2(&actions, theirs.get(), kWorkerFd);
     const std::string fd_text = std::to_string(kWorkerFd);
     char* argv[] = {const_cast<char*>("chatd"), const_cast<char*>("--worker"),
                     const_cast<char*>(fd_text.c_str()), nullptr};
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, executable_.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
-    ::close(pair[1]);
-    if (rc != 0) {
-        ::close(pair[0]);
+    theirs.reset();
+    if (rc != 0)
         throw std::system_error(rc, std::generic_category(), "cannot start worker " + executable_);
-    }
     worker.pid = pid;
-    worker.socket =
-        std::make_unique<Socket>(io_, asio::generic::seq_packet_protocol(AF_UNIX, 0), pair[0]);
+    worker.socket = std::make_unique<Socket>(io_, asio::generic::seq_packet_protocol(AF_UNIX, 0),
+                                             ours.release());
     log_->debug("worker {} started", pid);
 }
 

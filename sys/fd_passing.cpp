@@ -1,11 +1,8 @@
 #include "fd_passing.hpp"
 
-#include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -83,27 +80,6 @@ ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std
         return ReceiveResult::truncated;
     }
     return ReceiveResult::message;
-}
-
-void raise_open_file_limit() {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-}
-
-void reserve_descriptor_table(std::size_t count) {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    const auto highest = std::min<rlim_t>(limit.rlim_cur, count);
-    if (highest < 2) return;
-    // The table never shrinks: one descriptor at the top grows it for good.
-    const int any = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (any < 0) return;
-    const int top = ::fcntl(any, F_DUPFD_CLOEXEC, static_cast<int>(highest - 1));
-    if (top >= 0) ::close(top);
-    ::close(any);
 }
 
 }  // namespace chat

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "limits.hpp"  // callers that raise the limits before passing many
+
 namespace chat {
 
 // Owns descriptors and closes them, unless released.
@@ -38,16 +40,5 @@ enum class ReceiveResult { message, closed, error, truncated };
 // Receives one message (at most max_bytes) and its descriptors.
 ReceiveResult receive_with_fds(int socket, std::string& data, OwnedFds& fds, std::size_t max_bytes,
                                int flags = 0);
-
-// A transfer holds one descriptor per file, on both sides of the control
-// socket: raise the soft RLIMIT_NOFILE to the hard one (often 1024 ->
-// 524288), as systemd advises for programs that need many.
-void raise_open_file_limit();
-
-// Grows this process's descriptor table to hold `count` descriptors (at
-// most the soft limit). Call it before any thread starts: in a threaded
-// process each doubling waits for an RCU grace period (10-25 ms here), and
-// receiving 20,000 descriptors for a transfer paid five of them.
-void reserve_descriptor_table(std::size_t count);
 
 }  // namespace chat

@@ -67,6 +67,7 @@ struct Outcome {
     std::string text;
     std::int64_t bytes = 0;
     std::uint64_t files = 0;
+    FailureKind failure = FailureKind::other;  // of a failed job
 };
 
 PoolJob hash_job(std::vector<int> fds, Outcome& out) {
@@ -77,10 +78,11 @@ PoolJob hash_job(std::vector<int> fds, Outcome& out) {
         out.bytes += report.bytes;
         out.files += report.files;
     };
-    job.on_done = [&out](bool ok, const std::string& text, FailureKind) {
+    job.on_done = [&out](bool ok, const std::string& text, FailureKind failure) {
         out.finished = true;
         out.ok = ok;
         out.text = text;
+        out.failure = failure;
     };
     return job;
 }
@@ -361,7 +363,7 @@ PoolJob send_job(Fixture& f, const Tree& t, std::uint16_t port, Outcome& out) {
     return job;
 }
 
-PoolJob receive_job(const Tree& t, int socket, int staging_fd, Outcome& out) {
+PoolJob receive_job(const Tree& t, int socket, int staging_fd, Outcome& out, bool fresh = false) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& file : t.files) {
         nlohmann::json entry = {{"i", file.index}, {"path", file.path}, {"size", file.size}};
@@ -373,7 +375,9 @@ PoolJob receive_job(const Tree& t, int socket, int staging_fd, Outcome& out) {
     }
     PoolJob job = hash_job({socket, ::dup(staging_fd)}, out);
     job.kind = "receive";
-    job.params_json = nlohmann::json{{"timeout", 20}, {"files", files}}.dump();
+    nlohmann::json params = {{"timeout", 20}, {"files", files}};
+    if (fresh) params["fresh"] = true;
+    job.params_json = params.dump();
     return job;
 }
 
@@ -640,4 +644,79 @@ TEST_CASE("a full disk fails the transfer with the receiver's reason, not a brok
     CHECK(received.text == "cannot store 'dir/big': No space left on device");
     CHECK(sent.text == "the receiver failed: cannot store 'dir/big': No space left on device");
     ::close(root);
+}
+
+TEST_CASE("a failed job says what kind of failure it was") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 2, f.log);
+    pool.start();
+
+    SUBCASE("the receiver's storage: storage there, peer at the sender") {
+        Tree t;
+        t.contents = {"abc"};
+        t.files = {{0, "dir/x", 3, std::nullopt}};
+        std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
+        const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        StagingTree staging(root, "staging");
+        std::ofstream(f.dir / "staging" / "dir") << "a file where a directory should be";
+
+        Outcome sent, received;
+        Link link;
+        pool.submit(send_job(f, t, link.port, sent));
+        REQUIRE(f.run_until([&] { return pool.busy() >= 1; }));
+        StreamHeader header;
+        const int socket = link.accept_with_header(header);
+        pool.submit(receive_job(t, socket, staging.root_fd(), received, true));
+        REQUIRE(f.run_until([&] { return sent.finished && received.finished; }));
+        CHECK_FALSE(received.ok);
+        CHECK(received.text.rfind(kStorageFailure, 0) == 0);
+        CHECK(received.failure == FailureKind::storage);
+        CHECK_FALSE(sent.ok);
+        CHECK(sent.text == kReceiverFailed + received.text);
+        CHECK(sent.failure == FailureKind::peer);
+        ::close(root);
+    }
+
+    SUBCASE("a malformed line from the peer: protocol") {
+        Tree t;
+        t.contents = {"abc"};
+        t.files = {{0, "only", 3, std::nullopt}};
+        const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int pair[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+        Outcome received;
+        pool.submit(receive_job(t, pair[1], root, received));
+        const std::string mistyped = "{\"file\":\"0\",\"offset\":0}\n";
+        REQUIRE(write_all(pair[0], mistyped.data(), mistyped.size()));
+        REQUIRE(f.run_until([&] { return received.finished; }));
+        CHECK_FALSE(received.ok);
+        CHECK(received.text == "the peer sent a bad line");
+        CHECK(received.failure == FailureKind::protocol);
+        ::close(pair[0]);
+        ::close(root);
+    }
+
+    SUBCASE("a job the worker cannot make sense of: protocol") {
+        Outcome out;
+        PoolJob job = hash_job({}, out);
+        job.kind = "sync";  // without its staging directory
+        CHECK(failure_of(f, pool, std::move(job), out) == "a sync job needs the staging directory");
+        CHECK(out.failure == FailureKind::protocol);
+    }
+
+    SUBCASE("a connection that fails: other") {
+        Tree t;
+        t.contents = {"abc"};
+        t.files = {{0, "only", 3, std::nullopt}};
+        std::ofstream(f.dir / "src0", std::ios::binary) << t.contents[0];
+        std::uint16_t closed_port = 0;
+        {
+            Link gone;  // bound, then closed: nobody listens there
+            closed_port = gone.port;
+        }
+        Outcome sent;
+        CHECK(failure_of(f, pool, send_job(f, t, closed_port, sent), sent)
+                  .rfind("cannot connect to 127.0.0.1:", 0) == 0);
+        CHECK(sent.failure == FailureKind::other);
+    }
 }

@@ -36,9 +36,8 @@ struct Dirs {
 };
 
 void write_file(StagingTree& tree, const std::string& path, const std::string& content) {
-    const int fd = tree.open_for_write(path, true);
-    REQUIRE(write_all(fd, content.data(), content.size()));
-    ::close(fd);
+    const UniqueFd fd = tree.open_for_write(path, true);
+    REQUIRE(write_all(fd.get(), content.data(), content.size()));
 }
 
 std::string read(const fs::path& path) {
@@ -166,17 +165,17 @@ TEST_SUITE("staging") {
         fs::create_symlink(d.outside / "victim", root / "planted");
         const mode_t saved = ::umask(022);
 
-        const int fd = tree.create_new("dir/new", 0640);
-        REQUIRE(fd >= 0);
+        UniqueFd fd = tree.create_new("dir/new", 0640);
+        REQUIRE(fd.get() >= 0);
         struct stat st;
-        REQUIRE(::fstat(fd, &st) == 0);
+        REQUIRE(::fstat(fd.get(), &st) == 0);
         CHECK((st.st_mode & 07777) == 0640);
-        ::close(fd);
+        fd.reset();
         errno = 0;
-        CHECK(tree.create_new("dir/new", 0640) == -1);  // there already
+        CHECK(tree.create_new("dir/new", 0640).get() == -1);  // there already
         CHECK(errno == EEXIST);
         errno = 0;
-        CHECK(tree.create_new("planted", 0600) == -1);  // a link is not followed
+        CHECK(tree.create_new("planted", 0600).get() == -1);  // a link is not followed
         CHECK(errno == EEXIST);
         CHECK_THROWS_WITH_AS(tree.create_new("dir/link/x", 0600),
                              "refused path 'dir/link/x': goes through a link or a file",
@@ -189,12 +188,12 @@ TEST_SUITE("staging") {
         Dirs d;
         StagingTree tree(d.download_fd, ".chatd-staging-4");
         write_file(tree, "f", "12345");
-        int fd = tree.open_for_write("f", false);
-        ::close(fd);
+        UniqueFd fd = tree.open_for_write("f", false);
+        fd.reset();
         CHECK(read(d.download / ".chatd-staging-4" / "f") == "12345");
         fd = tree.open_for_read("f");
-        CHECK(fd >= 0);
-        ::close(fd);
-        CHECK(tree.open_for_read("missing") == -1);
+        CHECK(fd.get() >= 0);
+        fd.reset();
+        CHECK(tree.open_for_read("missing").get() == -1);
     }
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Socket addresses: numeric parsing, canonical "ip:port" keys, and the
-// IPv4/IPv6 family rules of one bound UDP socket.
+// IPv4/IPv6 family rules of one bound UDP socket. Pure functions, no state.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
