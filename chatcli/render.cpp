@@ -321,8 +321,12 @@ std::string render_decided(const json& reply) {
 
 std::string render_error(const json& reply, std::string_view fallback) {
     // The daemon names times in UTC (RFC 3339); people read them local.
-    return "chatcli: " +
-           sanitize_for_terminal(localize_times(reply.value("error", std::string(fallback))));
+    // An empty error says no more than a missing one: never a bare "chatcli: ".
+    const auto error = reply.is_object() ? reply.find("error") : reply.end();
+    const bool said =
+        error != reply.end() && error->is_string() && !error->get_ref<const std::string&>().empty();
+    return "chatcli: " + sanitize_for_terminal(localize_times(said ? error->get<std::string>()
+                                                                   : std::string(fallback)));
 }
 
 std::string render_notice(std::string_view text) {

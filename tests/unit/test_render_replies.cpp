@@ -117,6 +117,9 @@ TEST_SUITE("render_replies") {
               "chatcli: bad^[[2J");
         CHECK(render_error(json::parse(R"({"ok":false})")) == "chatcli: request failed");
         CHECK(render_error(json::parse(R"({"ok":false})"), "error") == "chatcli: error");
+        // An empty or mistyped error is no error text: the fallback says something.
+        CHECK(render_error(json::parse(R"({"ok":false,"error":""})")) == "chatcli: request failed");
+        CHECK(render_error(json::parse(R"({"ok":false,"error":7})")) == "chatcli: request failed");
         CHECK(render_notice("skipped a\x07") == "chatcli: skipped a^G");
         CHECK(render_failure("chatd is not reachable; tried: /s") ==
               "chatcli: chatd is not reachable; tried: /s");
