@@ -25,6 +25,7 @@
 #include "retry.hpp"
 #include "text.hpp"
 #include "transfer_stream.hpp"
+#include "worker_jobs.hpp"
 
 namespace chat {
 namespace {
@@ -72,11 +73,6 @@ void read_line(std::shared_ptr<asio::ip::tcp::socket> socket,
         });
 }
 
-bool finished(const std::string& state) {
-    return state == "done" || state == "failed" || state == "rejected" || state == "cancelled" ||
-           state == "expired";
-}
-
 asio::ip::address address_of(const std::string& peer_key) {
     return asio::ip::make_address(parse_host_port(peer_key).host);
 }
@@ -112,6 +108,17 @@ bool same_token(const std::string& a, const std::string& b) {
     return diff == 0;
 }
 
+// Every change of a transfer's state goes through here: a move its state
+// machine (transfer_state.hpp) does not allow is a bug, and logged as one.
+template <typename State>
+void move_state(spdlog::logger& log, std::uint64_t number, State& state, State to) {
+    if (state != to && !can_move(state, to)) {
+        log.error("transfer {}: {} -> {} is not a move its state machine allows", number,
+                  to_string(state), to_string(to));
+    }
+    state = to;
+}
+
 }  // namespace
 
 struct TransferManager::Outgoing {
@@ -124,9 +131,7 @@ struct TransferManager::Outgoing {
     std::vector<std::string> names;         // top-level names, kept for listings
     std::vector<std::size_t> file_entries;  // manifest entry of each descriptor
     std::shared_ptr<OwnedFds> fds;          // shared with the queued send jobs
-    // offered, waiting, sending, finishing (waiting for the receiver to
-    // publish), done, failed, rejected, cancelled; interrupted after a restart.
-    std::string state = "offered";
+    OutgoingState state = OutgoingState::offered;
     std::string reason;
     std::uint64_t run = 1;
     std::set<std::uint64_t> jobs;  // in the worker pool
@@ -160,8 +165,7 @@ struct TransferManager::Incoming {
     Endpoint from;
     std::string name;
     TransferOffer offer;
-    // offered, accepted, receiving, done, failed, rejected, cancelled, expired
-    std::string state = "offered";
+    IncomingState state = IncomingState::offered;
     std::string reason;
     // What the sender is told instead, when `reason` is about our own
     // storage: local paths and errors stay on this host.
@@ -259,7 +263,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                 t->id = row.wire_id;
                 t->peer = row.peer;
                 t->to = *endpoint;
-                t->state = row.state;
+                t->state = outgoing_state_from_string(row.state).value();
                 t->reason = doc.value("reason", "");
                 t->run = doc.value("run", std::uint64_t{1});
                 t->wire_bytes = doc.value("wire_bytes", std::uint64_t{0});
@@ -269,7 +273,8 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                 std::uint64_t total_bytes = doc.value("bytes", std::uint64_t{0});
                 std::size_t total_files = doc.value("files", std::size_t{0});
                 t->names = doc.value("names", std::vector<std::string>{});
-                if (t->state == "failed" || !finished(t->state) || !doc.contains("names")) {
+                if (t->state == OutgoingState::failed || !is_finished(t->state) ||
+                    !doc.contains("names")) {
                     t->manifest = decode_manifest(*row.manifest);
                     t->manifest_text = *row.manifest;
                     for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
@@ -280,14 +285,14 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                     total_bytes = t->manifest.total_bytes();
                     total_files = t->manifest.file_count();
                 }
-                if (!finished(t->state)) {
+                if (!is_finished(t->state)) {
                     // Its descriptors went with the old process.
-                    t->state = "interrupted";
+                    move_state(*ctx_.log, t->number, t->state, OutgoingState::interrupted);
                     t->reason = "chatd restarted: send the same paths again to resume";
                     ++resumable;
                 }
                 t->tracker = std::make_unique<ProgressTracker>(total_bytes, total_files, now);
-                if (t->state == "done")
+                if (t->state == OutgoingState::done)
                     t->tracker->add(static_cast<std::int64_t>(total_bytes), total_files, now);
                 release_manifest(*t);
                 t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
@@ -299,7 +304,7 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             t->id = row.wire_id;
             t->peer = row.peer;
             t->from = *endpoint;
-            t->state = row.state;
+            t->state = incoming_state_from_string(row.state).value();
             t->name = doc.value("name", "");
             t->reason = doc.value("reason", "");
             t->peer_reason = doc.value("peer_reason", "");
@@ -321,17 +326,18 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
                         offer.at("names").get<std::vector<std::string>>(), t->run};
             for (const auto& p : doc.value("placed", json::array()))
                 t->placed.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
-            if (row.manifest && !finished(t->state)) t->manifest = decode_manifest(*row.manifest);
+            if (row.manifest && !is_finished(t->state))
+                t->manifest = decode_manifest(*row.manifest);
             for (const auto& i : doc.value("verified", json::array()))
                 t->verified.insert(i.get<std::size_t>());
             t->files_stamped = doc.value("files_stamped", false);
-            if (t->state == "done") {  // listed whole, as before the restart
+            if (t->state == IncomingState::done) {  // listed whole, as before the restart
                 t->tracker = std::make_unique<ProgressTracker>(t->offer.bytes, t->offer.files, now);
                 t->tracker->add(static_cast<std::int64_t>(t->offer.bytes), t->offer.files, now);
             }
             Incoming& ref = *t;
             incoming_[t->number] = std::move(t);
-            if (ref.state != "accepted" && ref.state != "receiving") continue;
+            if (!is_active(ref.state)) continue;
             // Take the staging tree back, with what it holds.
             int fd = -1;
             try {
@@ -366,14 +372,14 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
 
 void TransferManager::forget_old() {
     std::size_t count = 0;
-    for (const auto& [n, t] : outgoing_) count += finished(t->state);
-    for (const auto& [n, t] : incoming_) count += finished(t->state);
+    for (const auto& [n, t] : outgoing_) count += is_finished(t->state);
+    for (const auto& [n, t] : incoming_) count += is_finished(t->state);
     // Both maps are ordered by number, oldest first.
     auto out = outgoing_.begin();
     auto in = incoming_.begin();
     while (count > kFinishedKeptInMemory) {
-        while (out != outgoing_.end() && !finished(out->second->state)) ++out;
-        while (in != incoming_.end() && !finished(in->second->state)) ++in;
+        while (out != outgoing_.end() && !is_finished(out->second->state)) ++out;
+        while (in != incoming_.end() && !is_finished(in->second->state)) ++in;
         if (out == outgoing_.end() && in == incoming_.end()) break;
         if (in == incoming_.end() || (out != outgoing_.end() && out->first < in->first)) {
             out = outgoing_.erase(out);
@@ -385,17 +391,18 @@ void TransferManager::forget_old() {
 }
 
 void TransferManager::save(const Outgoing& t, bool with_manifest) {
-    persist_row({static_cast<std::int64_t>(t.number), t.id, "out", t.peer, t.state,
-                 json{{"run", t.run},
-                      {"reason", t.reason},
-                      {"wire_bytes", t.wire_bytes},
-                      {"placed", t.placed},
-                      {"names", t.names},
-                      {"files", t.tracker ? t.tracker->snapshot(Clock::now()).total_files : 0},
-                      {"bytes", t.tracker ? t.tracker->snapshot(Clock::now()).total_bytes : 0}}
-                     .dump(-1, ' ', false, json::error_handler_t::replace),
-                 with_manifest ? std::optional(t.manifest_text) : std::nullopt, 0},
-                {});
+    persist_row(
+        {static_cast<std::int64_t>(t.number), t.id, "out", t.peer, std::string(to_string(t.state)),
+         json{{"run", t.run},
+              {"reason", t.reason},
+              {"wire_bytes", t.wire_bytes},
+              {"placed", t.placed},
+              {"names", t.names},
+              {"files", t.tracker ? t.tracker->snapshot(Clock::now()).total_files : 0},
+              {"bytes", t.tracker ? t.tracker->snapshot(Clock::now()).total_bytes : 0}}
+             .dump(-1, ' ', false, json::error_handler_t::replace),
+         with_manifest ? std::optional(t.manifest_text) : std::nullopt, 0},
+        {});
 }
 
 void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
@@ -422,10 +429,11 @@ void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
                               {"gid", t.accepted_by->gid},
                               {"groups", t.accepted_by->groups}};
     }
-    persist_row({static_cast<std::int64_t>(t.number), t.id, "in", t.peer, t.state,
-                 doc.dump(-1, ' ', false, json::error_handler_t::replace),
-                 manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
-                std::move(then));
+    persist_row(
+        {static_cast<std::int64_t>(t.number), t.id, "in", t.peer, std::string(to_string(t.state)),
+         doc.dump(-1, ' ', false, json::error_handler_t::replace),
+         manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
+        std::move(then));
 }
 
 void TransferManager::persist_row(TransferRow row, std::function<void(bool)> then) {
@@ -436,11 +444,8 @@ void TransferManager::persist_row(TransferRow row, std::function<void(bool)> the
 
 std::size_t TransferManager::active() const {
     std::size_t count = 0;
-    for (const auto& [n, t] : outgoing_)
-        count += (t->state == "offered" || t->state == "waiting" || t->state == "sending" ||
-                  t->state == "finishing");
-    for (const auto& [n, t] : incoming_)
-        count += (t->state == "accepted" || t->state == "receiving");
+    for (const auto& [n, t] : outgoing_) count += is_active(t->state);
+    for (const auto& [n, t] : incoming_) count += is_active(t->state);
     return count;
 }
 
@@ -470,7 +475,8 @@ TransferManager::Incoming* TransferManager::incoming_by_id(const std::string& id
 TransferManager::Outgoing* TransferManager::resumable(const std::string& peer,
                                                       const Manifest& manifest) {
     for (auto& [n, t] : outgoing_) {
-        if (t->peer == peer && (t->state == "interrupted" || t->state == "failed") &&
+        if (t->peer == peer &&
+            (t->state == OutgoingState::interrupted || t->state == OutgoingState::failed) &&
             t->manifest == manifest) {
             return t.get();
         }
@@ -529,7 +535,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
     // Decoded above, so valid: the store and the receiver get this text, not
     // an encoding of it again (a tree of 20,000 files is megabytes of JSON).
     ref.manifest_text = request.manifest;
-    ref.state = "offered";
+    move_state(*ctx_.log, ref.number, ref.state, OutgoingState::offered);
     ref.to = to;
     ref.fds = std::make_shared<OwnedFds>(std::move(fds));
     ref.reply = reply;
@@ -549,7 +555,8 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
                                  {"bytes", ref.manifest.total_bytes()},
                                  {"resumed", resumed}}));
     if (!ref.wait) {
-        reply->send_line(reply_line({{"ok", true}, {"id", ref.number}, {"state", "offered"}}));
+        reply->send_line(reply_line(
+            {{"ok", true}, {"id", ref.number}, {"state", to_string(OutgoingState::offered)}}));
         reply->finish();
         ref.reply.reset();
     }
@@ -559,7 +566,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
 
 void TransferManager::tell_unanswered(std::uint64_t number) {
     const auto it = outgoing_.find(number);
-    if (stopped_ || it == outgoing_.end() || it->second->state != "offered") return;
+    if (stopped_ || it == outgoing_.end() || it->second->state != OutgoingState::offered) return;
     Outgoing& t = *it->second;
     const auto age = Clock::now() - t.started;
     if (age >= kUnansweredAfter && t.reply) {
@@ -580,8 +587,10 @@ void TransferManager::tell_unanswered(std::uint64_t number) {
 void TransferManager::send_offer(Outgoing& t) {
     // A rerun still asks: the receiver may have published meanwhile, its
     // answer lost, and then it refuses the rerun's connections.
-    const bool finishing = t.state == "finishing" || (t.state == "sending" && t.rerun);
-    if (t.state != "offered" && t.state != "waiting" && !finishing) return;
+    const bool finishing =
+        t.state == OutgoingState::finishing || (t.state == OutgoingState::sending && t.rerun);
+    if (t.state != OutgoingState::offered && t.state != OutgoingState::waiting && !finishing)
+        return;
     const auto age = Clock::now() - t.started;
     if (age > std::chrono::seconds(ctx_.config.transfer.offer_ttl_seconds)) {
         return finish_outgoing(t, finishing
@@ -594,7 +603,7 @@ void TransferManager::send_offer(Outgoing& t) {
     if (offer.names.size() > kMaxOfferNames) offer.names.resize(kMaxOfferNames);
     ctx_.send_datagram(t.to, encode_offer(t.id, offer, ctx_.our_name));
     // Until someone decides, a slow heartbeat keeps the offer alive.
-    const unsigned attempt = t.state == "waiting" ? 64 : ++t.offer_attempts;
+    const unsigned attempt = t.state == OutgoingState::waiting ? 64 : ++t.offer_attempts;
     t.retry->expires_after(retry_delay(attempt,
                                        std::chrono::milliseconds(ctx_.config.retry_initial_ms),
                                        std::chrono::milliseconds(ctx_.config.retry_max_ms)));
@@ -612,65 +621,71 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
                         id);
         return;
     }
+    // The decoder admits only an answer's states.
+    const auto verdict = answer_state_from_string(answer.state);
+    if (!verdict) return;
     const auto rejected_because = [&] {
-        return (t->state == "sending" || t->state == "finishing" ? "stopped by " : "rejected by ") +
+        return (t->state == OutgoingState::sending || t->state == OutgoingState::finishing
+                    ? "stopped by "
+                    : "rejected by ") +
                t->peer + (answer.reason.empty() ? "" : ": " + answer.reason);
     };
     // The receiver ended it (cancelled, or failed on its side): finished
     // for good, so the same paths sent again are a new offer, not a resume.
-    if (t->state == "interrupted" && answer.state == "rejected") {
+    if (t->state == OutgoingState::interrupted && *verdict == AnswerState::rejected) {
         t->reason = rejected_because();
-        t->state = "rejected";
+        move_state(*ctx_.log, t->number, t->state, OutgoingState::rejected);
         return finish_outgoing(*t, t->reason);
     }
-    if (t->state == "sending" || t->state == "finishing") {
-        if (answer.state == "rejected") {
+    if (t->state == OutgoingState::sending || t->state == OutgoingState::finishing) {
+        if (*verdict == AnswerState::rejected) {
             for (const auto job : t->jobs) ctx_.pool.cancel(job);
             t->jobs.clear();
             const std::string why = rejected_because();
-            t->state = "rejected";
+            move_state(*ctx_.log, t->number, t->state, OutgoingState::rejected);
             return finish_outgoing(*t, why);
         }
-        if (answer.state == "done") {  // while rerunning too: the receiver has it all
+        if (*verdict == AnswerState::done) {  // while rerunning too: the receiver has it all
             for (const auto job : t->jobs) ctx_.pool.cancel(job);
             t->jobs.clear();
             t->placed = answer.placed;
             return finish_outgoing(*t, "");
         }
-        if (t->state == "sending") return;  // a late copy
+        if (t->state == OutgoingState::sending) return;  // a late copy
         // Every job is done, yet the receiver is still receiving: it lost
         // track of some files (a restart). Running the jobs again costs
         // little: it has the data, so only hashes are compared.
-        if (answer.state == "accepted" && ++t->checks >= kChecksBeforeRerun && !t->rerun) {
+        if (*verdict == AnswerState::accepted && ++t->checks >= kChecksBeforeRerun && !t->rerun) {
             ctx_.log->info("transfer {}: {} has not confirmed every file; checking them again",
                            t->number, t->peer);
             t->rerun = true;
-            t->state = "sending";
+            move_state(*ctx_.log, t->number, t->state, OutgoingState::sending);
             start_jobs(*t);
         }
         return;
     }
-    if (answer.state == "pending") {
-        if (t->state == "offered") {
-            t->state = "waiting";
+    if (*verdict == AnswerState::pending) {
+        if (t->state == OutgoingState::offered) {
+            move_state(*ctx_.log, t->number, t->state, OutgoingState::waiting);
             if (t->reply) {
                 t->reply->send_line(reply_line({{"event", "waiting"}, {"id", t->number}}));
             }
         }
         return;
     }
-    if (t->state != "offered" && t->state != "waiting") return;  // a late copy
+    if (t->state != OutgoingState::offered && t->state != OutgoingState::waiting)
+        return;  // a late copy
     t->retry->cancel();
-    if (answer.state == "rejected") {
-        t->state = "rejected";
+    if (*verdict == AnswerState::rejected) {
+        move_state(*ctx_.log, t->number, t->state, OutgoingState::rejected);
         return finish_outgoing(*t, rejected_because());
     }
     t->data_started = Clock::now();
-    if (answer.state == "done") {  // a re-run of a transfer that had arrived already
+    if (*verdict == AnswerState::done) {  // a re-run of a transfer that had arrived already
         t->placed = answer.placed;
         return finish_outgoing(*t, "");
     }
-    t->state = "sending";
+    move_state(*ctx_.log, t->number, t->state, OutgoingState::sending);
     t->token = answer.token;
     t->port = answer.port;
     t->manifest_line = answer.manifest_line;
@@ -715,7 +730,9 @@ void TransferManager::send_manifest(std::uint64_t number, int attempt) {
     // Whether the transfer is still waiting on this attempt.
     auto current = [this, number]() -> Outgoing* {
         auto it = outgoing_.find(number);
-        return it == outgoing_.end() || it->second->state != "sending" ? nullptr : it->second.get();
+        return it == outgoing_.end() || it->second->state != OutgoingState::sending
+                   ? nullptr
+                   : it->second.get();
     };
     auto lost = [this, number, attempt, deadline](Outgoing& t, const std::string& why) {
         deadline->cancel();
@@ -766,7 +783,8 @@ std::chrono::milliseconds TransferManager::retry_later(std::uint64_t number, int
     const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
     auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
     timer->async_wait([this, number, timer, again = std::move(again)](asio::error_code ec) {
-        if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == "sending") again();
+        if (!ec && outgoing_.count(number) && outgoing_.at(number)->state == OutgoingState::sending)
+            again();
     });
     return delay;
 }
@@ -806,29 +824,26 @@ void TransferManager::pump_jobs(Outgoing& t) {
 void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> slots,
                                  int attempt) {
     Outgoing& t = *outgoing_.at(number);
-    PoolJob job;
-    job.kind = "send";
-    std::string params = R"({"files":[)";
+    SendJobParams params;
     for (const std::size_t slot : slots) {
         const std::size_t index = t.file_entries[slot];
         const ManifestEntry& e = t.manifest.entries[index];
-        append_job_file(params, index, e.path, e.size, nullptr);
+        params.files.push_back({index, e.path, e.size, std::nullopt});
     }
-    job.shared_fds = t.fds;
-    job.shared_slots = slots;
+    params.host = parse_host_port(t.peer).host;
+    params.port = t.port;
+    params.transfer = t.id;
+    params.token = t.token;
     // The transfer's rate limit is shared by the send jobs that can run at once.
     const std::uint64_t parallel =
         std::max<std::uint64_t>(1, std::min<std::uint64_t>(t.jobs_left, ctx_.pool.send_slots()));
-    params += R"(],"host":)";
-    append_json_string(params, parse_host_port(t.peer).host);
     // The smallest share: never 0 (no limit) for a limit below the job count.
-    const std::uint64_t rate = share_rate(ctx_.config.transfer.max_rate, parallel).back();
-    params += R"(,"max_rate":)" + std::to_string(rate);
-    params += R"(,"port":)" + std::to_string(t.port) + R"(,"timeout":30,"token":)";
-    append_json_string(params, t.token);
-    params += R"(,"transfer":)";
-    append_json_string(params, t.id);
-    job.params_json = params + '}';
+    params.max_rate = share_rate(ctx_.config.transfer.max_rate, parallel).back();
+    PoolJob job;
+    job.kind = "send";
+    job.params_json = encode_send_job(params);
+    job.shared_fds = t.fds;
+    job.shared_slots = slots;
     job.on_progress = [this, number](const WorkerReport& report) {
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
@@ -843,7 +858,7 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
     };
     job.on_start = [this, number](std::uint64_t id) {
         auto it = outgoing_.find(number);
-        if (it == outgoing_.end() || it->second->state != "sending") return;
+        if (it == outgoing_.end() || it->second->state != OutgoingState::sending) return;
         it->second->send_rates[id] = 0;
         share_rate_among_jobs(*it->second);
     };
@@ -855,10 +870,9 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
         Outgoing& t = *it->second;
         t.jobs.erase(*job_id);
         if (t.send_rates.erase(*job_id) != 0) share_rate_among_jobs(t);
-        if (t.state != "sending") return;
+        if (t.state != OutgoingState::sending) return;
         if (ok) {
-            const json parsed = json::parse(result, nullptr, false);
-            if (parsed.is_object()) t.wire_bytes += parsed.value("wire_bytes", std::uint64_t{0});
+            t.wire_bytes += decode_send_result(result).wire_bytes;
             if (--t.jobs_left == 0) return all_jobs_done(t);
             return pump_jobs(t);
         }
@@ -895,7 +909,7 @@ void TransferManager::share_rate_among_jobs(Outgoing& t) {
 // Every file is verified; the receiver still has to publish. Until it says
 // so, the offer goes on as the question "done?".
 void TransferManager::all_jobs_done(Outgoing& t) {
-    t.state = "finishing";
+    move_state(*ctx_.log, t.number, t.state, OutgoingState::finishing);
     t.offer_attempts = 0;
     t.checks = 0;
     save(t, false);
@@ -930,15 +944,16 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
                                     : std::chrono::duration<double>(now - t.data_started).count();
     t.send_rates.clear();
     if (error.empty()) {
-        t.state = "done";
+        move_state(*ctx_.log, t.number, t.state, OutgoingState::done);
         ctx_.log->info(
             "transfer {} to {} done: {} files, {} in {:.2f} s ({:.2f} s of data, {} over the wire)",
             t.number, t.peer, t.manifest.file_count(), format_bytes(t.manifest.total_bytes()),
             seconds, data_seconds, format_bytes(t.wire_bytes));
     } else {
-        if (t.state != "rejected" && t.state != "cancelled") t.state = "failed";
+        if (t.state != OutgoingState::rejected && t.state != OutgoingState::cancelled)
+            move_state(*ctx_.log, t.number, t.state, OutgoingState::failed);
         t.reason = error;
-        ctx_.log->warn("transfer {} to {} {}: {}", t.number, t.peer, t.state, error);
+        ctx_.log->warn("transfer {} to {} {}: {}", t.number, t.peer, to_string(t.state), error);
     }
     save(t, false);
     struct Release {
@@ -966,7 +981,8 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
                                        {"names", t.names},
                                        {"seconds", seconds},
                                        {"data_seconds", data_seconds}}));
-        t.reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "done"}}));
+        t.reply->send_line(reply_line(
+            {{"ok", true}, {"id", t.number}, {"state", to_string(OutgoingState::done)}}));
     } else {
         t.reply->send_line(reply_line({{"event", "error"}, {"id", t.number}, {"error", error}}));
         t.reply->send_line(error_reply(codes::failed, error));
@@ -977,7 +993,7 @@ void TransferManager::finish_outgoing(Outgoing& t, const std::string& error) {
 
 void TransferManager::release_manifest(Outgoing& t) {
     // A failed transfer keeps it: sending the same paths again resumes it.
-    if (t.state == "failed" || t.state == "interrupted") return;
+    if (t.state == OutgoingState::failed || t.state == OutgoingState::interrupted) return;
     // swap, not assignment: assigning an empty string or {} keeps the
     // capacity, which kept megabytes per finished transfer alive.
     t.manifest = Manifest{};
@@ -990,8 +1006,8 @@ void TransferManager::release_manifest(Outgoing& t) {
 void TransferManager::expire_offers() {
     const auto ttl = std::chrono::seconds(ctx_.config.transfer.offer_ttl_seconds);
     for (auto& [n, t] : incoming_) {
-        if (t->state == "offered" && Clock::now() - t->offered_at > ttl) {
-            t->state = "expired";
+        if (t->state == IncomingState::offered && Clock::now() - t->offered_at > ttl) {
+            move_state(*ctx_.log, t->number, t->state, IncomingState::expired);
             t->reason = "the offer expired unanswered";
             ctx_.log->info("transfer {} from {}: {}", n, t->peer, t->reason);
             save(*t);
@@ -1010,9 +1026,9 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
         if (offer.run > known->run) {
             // The sender ran the transfer again to resume it.
             known->run = offer.run;
-            if (known->state == "failed" || known->state == "expired") {
+            if (known->state == IncomingState::failed || known->state == IncomingState::expired) {
                 ctx_.log->info("transfer {} from {} offered again", known->number, peer);
-                known->state = "offered";
+                move_state(*ctx_.log, known->number, known->state, IncomingState::offered);
                 known->reason.clear();
                 known->peer_reason.clear();
                 known->offered_at = Clock::now();
@@ -1044,7 +1060,7 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
 
     const auto& policy = ctx_.config.transfer;
     if (policy.max_bytes > 0 && offer.bytes > policy.max_bytes) {
-        ref.state = "rejected";
+        move_state(*ctx_.log, ref.number, ref.state, IncomingState::rejected);
         ref.reason = "the offer is " + format_bytes(offer.bytes) + ", over this peer's limit of " +
                      format_bytes(policy.max_bytes) + " (transfer.max_bytes)";
         ctx_.log->info("transfer {} from {} refused: {}", ref.number, peer, ref.reason);
@@ -1085,17 +1101,26 @@ void TransferManager::reconsider(Incoming& t) {
 
 void TransferManager::answer(const Incoming& t) {
     TransferAnswer a;
-    if (t.state == "accepted" || t.state == "receiving") {
-        a = {"accepted", t.token, acceptor_.local_endpoint().port(), "", {}, true};
-    } else if (t.state == "done") {
-        a.state = "done";
+    if (is_active(t.state)) {
+        a = {std::string(to_string(AnswerState::accepted)),
+             t.token,
+             acceptor_.local_endpoint().port(),
+             "",
+             {},
+             true};
+    } else if (t.state == IncomingState::done) {
+        a.state = to_string(AnswerState::done);
         for (const auto& [offered, placed] : t.placed) a.placed.push_back(placed);
         if (a.placed.size() > kMaxOfferNames) a.placed.resize(kMaxOfferNames);
-    } else if (t.state == "offered") {
-        a.state = "pending";
+    } else if (t.state == IncomingState::offered) {
+        a.state = to_string(AnswerState::pending);
     } else {
         const std::string& why = t.peer_reason.empty() ? t.reason : t.peer_reason;
-        a = {"rejected", "", 0, why.empty() ? t.state : why, {}};
+        a = {std::string(to_string(AnswerState::rejected)),
+             "",
+             0,
+             why.empty() ? std::string(to_string(t.state)) : why,
+             {}};
     }
     ctx_.send_datagram(t.from, encode_answer(t.id, a));
 }
@@ -1104,9 +1129,9 @@ void TransferManager::on_cancel(const Endpoint& from, const std::string& id,
                                 const std::string& reason) {
     Incoming* t = incoming_by_id(id);
     if (!t || t->peer != endpoint_key(from)) return;
-    if (t->state != "offered" && t->state != "accepted" && t->state != "receiving") return;
+    if (t->state != IncomingState::offered && !is_active(t->state)) return;
     fail_incoming(*t, "cancelled by the sender" + (reason.empty() ? "" : ": " + reason),
-                  "cancelled");
+                  IncomingState::cancelled);
 }
 
 void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir,
@@ -1120,7 +1145,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
             reply->send_line(error_reply(code, why));
             return reply->finish();
         }
-        t.state = "rejected";
+        move_state(*ctx_.log, t.number, t.state, IncomingState::rejected);
         t.reason = why;
         t.peer_reason = for_peer;
         ctx_.log->warn("transfer {} from {} refused: {}", t.number, t.peer, why);
@@ -1178,21 +1203,23 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
     if (!requested_dir.empty()) t.accepted_by = reply->client();
     t.dir_fd = fd;
     t.token = random_hex();
-    t.state = "accepted";
+    move_state(*ctx_.log, t.number, t.state, IncomingState::accepted);
     ctx_.log->info("transfer {} from {} accepted into {}", t.number, t.peer, dir);
     // The sender hears "accepted" only once a restart would remember it.
     save(t, [this, number = t.number, reply](bool durable) {
         auto it = incoming_.find(number);
         if (it == incoming_.end()) return;
         Incoming& t = *it->second;
-        if (!durable && t.state == "accepted") {
+        if (!durable && t.state == IncomingState::accepted) {
             fail_incoming(t, "cannot record the transfer in the store");
         }
         answer(t);
         if (!reply) return;
-        if (t.state == "accepted") {
-            reply->send_line(
-                reply_line({{"ok", true}, {"id", t.number}, {"state", "accepted"}, {"to", t.dir}}));
+        if (t.state == IncomingState::accepted) {
+            reply->send_line(reply_line({{"ok", true},
+                                         {"id", t.number},
+                                         {"state", to_string(IncomingState::accepted)},
+                                         {"to", t.dir}}));
         } else {
             reply->send_line(error_reply(codes::failed, t.reason));
         }
@@ -1239,8 +1266,7 @@ void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
     }
     const std::string token = string_field(header, "token");
     // Nothing is written for a connection without the token of an accepted offer.
-    if (!t || t->token.empty() || !same_token(token, t->token) ||
-        (t->state != "accepted" && t->state != "receiving")) {
+    if (!t || t->token.empty() || !same_token(token, t->token) || !is_active(t->state)) {
         ctx_.log->warn("refused a transfer connection from {}: no accepted offer with that token",
                        who);
         socket->close(ec);
@@ -1261,7 +1287,7 @@ void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
             [this, socket, rest, timer, id = t->id](asio::error_code ec, std::size_t n) {
                 timer->cancel();
                 Incoming* t = incoming_by_id(id);
-                if (ec || !t || (t->state != "accepted" && t->state != "receiving")) {
+                if (ec || !t || !is_active(t->state)) {
                     socket->close(ec);
                     return;
                 }
@@ -1314,7 +1340,7 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
     t.tracker = std::make_unique<ProgressTracker>(manifest.total_bytes(), manifest.file_count(),
                                                   Clock::now());
     t.manifest = std::move(manifest);
-    t.state = "receiving";
+    move_state(*ctx_.log, t.number, t.state, IncomingState::receiving);
     save(t, {}, &text);  // decoded above: stored as it came, not encoded again
     reply_and_close({{"ok", true}});
     if (t.manifest->file_count() == 0) publish(t);
@@ -1322,7 +1348,7 @@ void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socke
 
 void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                                     const std::vector<std::size_t>& files) {
-    std::string list = "[";
+    ReceiveJobParams params;
     // A restart may have left staged data anywhere; otherwise only files
     // named before can have some.
     if (t.seen.empty()) t.seen.assign(t.manifest->entries.size(), false);
@@ -1334,15 +1360,16 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
             return;
         }
         const ManifestEntry& e = t.manifest->entries[i];
-        const FileStamp stamp{e.mode, e.mtime_ns};
-        append_job_file(list, i, e.path, e.size, t.files_stamped ? &stamp : nullptr);
+        params.files.push_back(
+            {i, e.path, e.size,
+             t.files_stamped ? std::optional(FileStamp{e.mode, e.mtime_ns}) : std::nullopt});
         fresh = fresh && !t.seen[i];
         t.seen[i] = true;
     }
     PoolJob job;
     job.kind = "receive";
-    job.params_json =
-        R"({"files":)" + list + R"(],"fresh":)" + (fresh ? "true" : "false") + R"(,"timeout":30})";
+    params.fresh = fresh;
+    job.params_json = encode_receive_job(params);
     job.fds.push_back(socket.release());
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     job.on_progress = [this, number = t.number](const WorkerReport& report) {
@@ -1352,15 +1379,14 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
         }
     };
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
-        if (t.state != "receiving") return;
+        if (t.state != IncomingState::receiving) return;
         if (!ok) {
             if (result.rfind(kStorageFailure, 0) == 0) return fail_storage(t, result);
             ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
                            t.number, result);
             return;
         }
-        const json parsed = json::parse(result);  // held: the loop must not outlive it
-        for (const auto& i : parsed.at("verified")) t.verified.insert(i.get<std::size_t>());
+        for (const std::size_t i : decode_receive_result(result).verified) t.verified.insert(i);
         if (t.verified.size() == t.offer.files) return publish(t);
         // What is verified survives a restart. Saved at most once a second:
         // the list is the whole tree's, and a restart that lost the last
@@ -1392,7 +1418,7 @@ void TransferManager::sync_staged(Incoming& t) {
     job.kind = "sync";
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
-        if (t.state != "receiving" || !t.publishing) return;
+        if (t.state != IncomingState::receiving || !t.publishing) return;
         // Stopping: the tree stays staged and verified; the sender's next
         // run after the restart publishes it.
         if (stopped_) {
@@ -1436,7 +1462,7 @@ void TransferManager::place(Incoming& t) {
     }
     t.staging->remove();  // empty by now
     t.staging.reset();
-    t.state = "done";
+    move_state(*ctx_.log, t.number, t.state, IncomingState::done);
     std::string names;
     for (const auto& [offered, placed] : t.placed) {
         names += (names.empty() ? "" : ", ") + placed +
@@ -1450,11 +1476,11 @@ void TransferManager::place(Incoming& t) {
     answer(t);  // the sender waits for this
 }
 
-void TransferManager::fail_incoming(Incoming& t, const std::string& why, const std::string& state) {
-    t.state = state;
+void TransferManager::fail_incoming(Incoming& t, const std::string& why, IncomingState state) {
+    move_state(*ctx_.log, t.number, t.state, state);
     t.reason = why;
     t.publishing = false;
-    ctx_.log->warn("transfer {} from {} {}: {}", t.number, t.peer, state, why);
+    ctx_.log->warn("transfer {} from {} {}: {}", t.number, t.peer, to_string(state), why);
     for (const auto job : t.jobs) ctx_.pool.cancel(job);
     t.jobs.clear();
     t.verified.clear();
@@ -1490,7 +1516,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"transfer_id", t->id},
                     {"direction", "out"},
                     {"peer", t->peer},
-                    {"state", t->state},
+                    {"state", to_string(t->state)},
                     {"files", s.total_files},
                     {"bytes", s.total_bytes},
                     {"files_done", s.files_done},
@@ -1498,7 +1524,8 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"names", t->names}};
         if (!t->reason.empty()) doc["reason"] = t->reason;
         if (!t->placed.empty()) doc["placed"] = t->placed;
-        if (const auto age = now - t->started; t->state == "offered" && age >= kUnansweredAfter) {
+        if (const auto age = now - t->started;
+            t->state == OutgoingState::offered && age >= kUnansweredAfter) {
             doc["detail"] = "no answer yet; retrying";
             doc["unanswered_seconds"] =
                 std::chrono::duration_cast<std::chrono::seconds>(age).count();
@@ -1510,7 +1537,7 @@ void TransferManager::list(std::shared_ptr<ReplySink> reply) {
                     {"transfer_id", t->id},
                     {"direction", "in"},
                     {"peer", t->peer},
-                    {"state", t->state},
+                    {"state", to_string(t->state)},
                     {"files", t->offer.files},
                     {"bytes", t->offer.bytes},
                     {"names", t->offer.names}};
@@ -1545,31 +1572,34 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
     if (auto in = incoming_.find(number); in != incoming_.end()) {
         Incoming& t = *in->second;
         if (request.action == "accept") {
-            if (t.state != "offered")
-                return fail("transfer " + std::to_string(t.number) + " is " + t.state +
-                            ", not waiting for an answer");
+            if (t.state != IncomingState::offered)
+                return fail("transfer " + std::to_string(t.number) + " is " +
+                            std::string(to_string(t.state)) + ", not waiting for an answer");
             if (!request.to.empty() && request.to.front() != '/') {
                 reply->send_line(error_reply(codes::bad_request, "--to needs an absolute path"));
                 return reply->finish();
             }
             return accept_offer(t, request.to, reply);
         }
-        if (t.state != "offered" && t.state != "accepted" && t.state != "receiving") {
-            return fail("transfer " + std::to_string(t.number) + " is " + t.state + " already");
+        if (t.state != IncomingState::offered && !is_active(t.state)) {
+            return fail("transfer " + std::to_string(t.number) + " is " +
+                        std::string(to_string(t.state)) + " already");
         }
-        if (request.action == "reject" && t.state != "offered") {
-            return fail("transfer " + std::to_string(t.number) + " is " + t.state + ": use cancel");
+        if (request.action == "reject" && t.state != IncomingState::offered) {
+            return fail("transfer " + std::to_string(t.number) + " is " +
+                        std::string(to_string(t.state)) + ": use cancel");
         }
         if (request.action == "reject") {
-            t.state = "rejected";
+            move_state(*ctx_.log, t.number, t.state, IncomingState::rejected);
             t.reason = "rejected by the receiver";
             ctx_.log->info("transfer {} from {} rejected", t.number, t.peer);
             save(t);
         } else {
-            fail_incoming(t, "cancelled by the receiver", "cancelled");
+            fail_incoming(t, "cancelled by the receiver", IncomingState::cancelled);
         }
         answer(t);
-        reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", t.state}}));
+        reply->send_line(
+            reply_line({{"ok", true}, {"id", t.number}, {"state", to_string(t.state)}}));
         return reply->finish();
     }
     if (auto out = outgoing_.find(number); out != outgoing_.end()) {
@@ -1577,8 +1607,9 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         if (request.action != "cancel")
             return fail("transfer " + std::to_string(t.number) +
                         " is one we send: only cancel applies");
-        if (finished(t.state)) {
-            return fail("transfer " + std::to_string(t.number) + " is " + t.state + " already");
+        if (is_finished(t.state)) {
+            return fail("transfer " + std::to_string(t.number) + " is " +
+                        std::string(to_string(t.state)) + " already");
         }
         for (const auto job : t.jobs) ctx_.pool.cancel(job);
         t.jobs.clear();
@@ -1586,9 +1617,10 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
         for (int copy = 0; copy < 2; ++copy) {
             ctx_.send_datagram(t.to, encode_cancel(t.id, ""));
         }
-        t.state = "cancelled";
+        move_state(*ctx_.log, t.number, t.state, OutgoingState::cancelled);
         finish_outgoing(t, "cancelled by the sender");
-        reply->send_line(reply_line({{"ok", true}, {"id", t.number}, {"state", "cancelled"}}));
+        reply->send_line(reply_line(
+            {{"ok", true}, {"id", t.number}, {"state", to_string(OutgoingState::cancelled)}}));
         return reply->finish();
     }
     fail("no transfer " + std::to_string(number));

@@ -39,6 +39,7 @@
 #include "staging.hpp"
 #include "store.hpp"
 #include "transfer_jobs.hpp"
+#include "transfer_state.hpp"
 #include "worker_pool.hpp"
 
 namespace spdlog {
@@ -126,7 +127,8 @@ private:
     void submit_incoming_job(Incoming& t, PoolJob job,
                              std::function<void(Incoming&, bool, const std::string&)> done);
     // Ends a transfer in `state` (failed, cancelled) and removes its staging.
-    void fail_incoming(Incoming& t, const std::string& why, const std::string& state = "failed");
+    void fail_incoming(Incoming& t, const std::string& why,
+                       IncomingState state = IncomingState::failed);
     // The same for a failure of our own storage: `why` stays local, the
     // sender hears only that we could not store the transfer.
     void fail_storage(Incoming& t, const std::string& why);
