@@ -20,6 +20,7 @@
 #include "address.hpp"
 #include "clock.hpp"
 #include "flat_json.hpp"
+#include "offer_policy.hpp"
 #include "random_seed.hpp"
 #include "reopen_target.hpp"
 #include "retry.hpp"
@@ -1058,11 +1059,9 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
     Incoming& ref = *t;
     incoming_[t->number] = std::move(t);
 
-    const auto& policy = ctx_.config.transfer;
-    if (policy.max_bytes > 0 && offer.bytes > policy.max_bytes) {
+    if (auto refusal = offer_refusal(ctx_.config.transfer, offer.bytes)) {
         move_state(*ctx_.log, ref.number, ref.state, IncomingState::rejected);
-        ref.reason = "the offer is " + format_bytes(offer.bytes) + ", over this peer's limit of " +
-                     format_bytes(policy.max_bytes) + " (transfer.max_bytes)";
+        ref.reason = std::move(*refusal);
         ctx_.log->info("transfer {} from {} refused: {}", ref.number, peer, ref.reason);
         save(ref);
         return answer(ref);
@@ -1072,7 +1071,6 @@ void TransferManager::on_offer(const Endpoint& from, const std::string& id,
 }
 
 void TransferManager::reconsider(Incoming& t) {
-    const auto& policy = ctx_.config.transfer;
     ctx_.log->info("transfer {} offered by {} ({}): {} files, {}", t.number, t.peer,
                    sanitize_for_terminal(t.name), t.offer.files, format_bytes(t.offer.bytes));
     ctx_.notify(reply_line({{"offer",
@@ -1083,19 +1081,7 @@ void TransferManager::reconsider(Incoming& t) {
                               {"files", t.offer.files},
                               {"bytes", t.offer.bytes},
                               {"names", t.offer.names}}}}));
-    bool trusted = false;
-    for (const auto& who : policy.trusted) {
-        const std::string address = peer_address(ctx_.config, who);
-        try {
-            const HostPort hp = parse_host_port(address);
-            trusted = trusted || t.peer == format_host_port(hp.host, hp.port) ||
-                      parse_host_port(t.peer).host == hp.host;
-        } catch (const std::invalid_argument&) {
-        }
-    }
-    if (policy.accept == "all" || (policy.accept == "trusted" && trusted)) {
-        return accept_offer(t, "", nullptr);
-    }
+    if (accepts_without_asking(ctx_.config, t.peer)) return accept_offer(t, "", nullptr);
     answer(t);
 }
 
