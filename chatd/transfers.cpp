@@ -25,6 +25,8 @@
 #include "reopen_target.hpp"
 #include "retry.hpp"
 #include "text.hpp"
+#include "transfer_paths.hpp"
+#include "transfer_record.hpp"
 #include "transfer_stream.hpp"
 #include "worker_jobs.hpp"
 
@@ -157,6 +159,16 @@ struct TransferManager::Outgoing {
     std::unique_ptr<asio::steady_timer> unanswered;     // tell_unanswered's
     Clock::time_point data_started{};                   // accepted: the data may flow
     std::map<std::uint64_t, std::uint64_t> send_rates;  // running send job -> its rate
+
+    // With the manifest, its top-level names and which entries are files.
+    void take_manifest(Manifest m) {
+        manifest = std::move(m);
+        names = manifest.top_level_names();
+        file_entries.clear();
+        for (std::size_t i = 0; i < manifest.entries.size(); ++i) {
+            if (manifest.entries[i].type == EntryType::file) file_entries.push_back(i);
+        }
+    }
 };
 
 struct TransferManager::Incoming {
@@ -246,119 +258,17 @@ std::optional<Endpoint> TransferManager::endpoint_of(const std::string& peer_key
 }
 
 void TransferManager::restore(const std::vector<TransferRow>& rows) {
-    const auto now = Clock::now();
-    const std::int64_t now_ms = wall_clock_ms();
     std::size_t resumable = 0;
     for (const TransferRow& row : rows) {
         next_number_ = std::max(next_number_, static_cast<std::uint64_t>(row.number) + 1);
-        const json doc = json::parse(row.doc, nullptr, false);
         const auto endpoint = endpoint_of(row.peer);
-        if (!doc.is_object() || !endpoint || (!row.manifest && row.direction == "out")) {
-            ctx_.log->warn("transfer {}: its stored state is unusable; left out", row.number);
-            continue;
-        }
         try {
-            if (row.direction == "out") {
-                auto t = std::make_unique<Outgoing>();
-                t->number = static_cast<std::uint64_t>(row.number);
-                t->id = row.wire_id;
-                t->peer = row.peer;
-                t->to = *endpoint;
-                t->state = outgoing_state_from_string(row.state).value();
-                t->reason = doc.value("reason", "");
-                t->run = doc.value("run", std::uint64_t{1});
-                t->wire_bytes = doc.value("wire_bytes", std::uint64_t{0});
-                t->placed = doc.value("placed", std::vector<std::string>{});
-                // A finished transfer needs only its summary; only one that
-                // can still resume (failed, or under way) needs its manifest.
-                std::uint64_t total_bytes = doc.value("bytes", std::uint64_t{0});
-                std::size_t total_files = doc.value("files", std::size_t{0});
-                t->names = doc.value("names", std::vector<std::string>{});
-                if (t->state == OutgoingState::failed || !is_finished(t->state) ||
-                    !doc.contains("names")) {
-                    t->manifest = decode_manifest(*row.manifest);
-                    t->manifest_text = *row.manifest;
-                    for (std::size_t i = 0; i < t->manifest.entries.size(); ++i) {
-                        if (t->manifest.entries[i].type == EntryType::file)
-                            t->file_entries.push_back(i);
-                    }
-                    t->names = t->manifest.top_level_names();
-                    total_bytes = t->manifest.total_bytes();
-                    total_files = t->manifest.file_count();
-                }
-                if (!is_finished(t->state)) {
-                    // Its descriptors went with the old process.
-                    move_state(*ctx_.log, t->number, t->state, OutgoingState::interrupted);
-                    t->reason = "chatd restarted: send the same paths again to resume";
-                    ++resumable;
-                }
-                t->tracker = std::make_unique<ProgressTracker>(total_bytes, total_files, now);
-                if (t->state == OutgoingState::done)
-                    t->tracker->add(static_cast<std::int64_t>(total_bytes), total_files, now);
-                release_manifest(*t);
-                t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
-                outgoing_[t->number] = std::move(t);
-                continue;
-            }
-            auto t = std::make_unique<Incoming>();
-            t->number = static_cast<std::uint64_t>(row.number);
-            t->id = row.wire_id;
-            t->peer = row.peer;
-            t->from = *endpoint;
-            t->state = incoming_state_from_string(row.state).value();
-            t->name = doc.value("name", "");
-            t->reason = doc.value("reason", "");
-            t->peer_reason = doc.value("peer_reason", "");
-            t->run = doc.value("run", std::uint64_t{1});
-            t->token = doc.value("token", "");
-            t->dir = doc.value("dir", "");
-            if (const auto by = doc.find("accepted_by"); by != doc.end()) {
-                t->accepted_by = UserIds{by->at("uid").get<uid_t>(), by->at("gid").get<gid_t>(),
-                                         by->at("groups").get<std::vector<gid_t>>()};
-            }
-            t->offered_ms = doc.value("offered_ms", now_ms);
-            t->restored = true;
-            t->offered_at =
-                now - std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - t->offered_ms));
-            const json& offer = doc.at("offer");
-            t->offer = {offer.at("files").get<std::uint64_t>(),
-                        offer.at("bytes").get<std::uint64_t>(),
-                        offer.at("entries").get<std::uint64_t>(),
-                        offer.at("names").get<std::vector<std::string>>(), t->run};
-            for (const auto& p : doc.value("placed", json::array()))
-                t->placed.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
-            if (row.manifest && !is_finished(t->state))
-                t->manifest = decode_manifest(*row.manifest);
-            for (const auto& i : doc.value("verified", json::array()))
-                t->verified.insert(i.get<std::size_t>());
-            t->files_stamped = doc.value("files_stamped", false);
-            if (t->state == IncomingState::done) {  // listed whole, as before the restart
-                t->tracker = std::make_unique<ProgressTracker>(t->offer.bytes, t->offer.files, now);
-                t->tracker->add(static_cast<std::int64_t>(t->offer.bytes), t->offer.files, now);
-            }
-            Incoming& ref = *t;
-            incoming_[t->number] = std::move(t);
-            if (!is_active(ref.state)) continue;
-            // Take the staging tree back, with what it holds.
-            int fd = -1;
-            try {
-                fd = reopen_accept_target(ref.dir, ref.accepted_by, default_download_dir());
-            } catch (const AcceptTargetError& e) {
-                fail_storage(ref, e.what());
-                continue;
-            }
-            ref.dir_fd = fd;
-            try {
-                ref.staging = std::make_unique<StagingTree>(fd, ".chatd-staging-" + ref.id);
-            } catch (const StagingError& e) {
-                fail_storage(ref, e.what());
-                continue;
-            }
-            if (ref.manifest) {
-                ref.tracker = std::make_unique<ProgressTracker>(ref.manifest->total_bytes(),
-                                                                ref.manifest->file_count(), now);
-            }
-            ++resumable;
+            const bool out = row.direction == "out";
+            const bool usable = endpoint && (!out || row.manifest) &&
+                                (out ? restore_outgoing(row, *endpoint, resumable)
+                                     : restore_incoming(row, *endpoint, resumable));
+            if (!usable)
+                ctx_.log->warn("transfer {}: its stored state is unusable; left out", row.number);
         } catch (const std::exception& e) {  // json or manifest errors: a damaged row
             ctx_.log->warn("transfer {}: its stored state is unusable ({}); left out", row.number,
                            e.what());
@@ -369,6 +279,101 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
     if (resumable > 0)
         ctx_.log->info("{} unfinished transfers taken back from the store", resumable);
     forget_old();
+}
+
+bool TransferManager::restore_outgoing(const TransferRow& row, const Endpoint& to,
+                                       std::size_t& resumable) {
+    const auto record = decode_outgoing_record(row.state, row.doc);
+    if (!record) return false;
+    const auto now = Clock::now();
+    auto t = std::make_unique<Outgoing>();
+    t->number = static_cast<std::uint64_t>(row.number);
+    t->id = row.wire_id;
+    t->peer = row.peer;
+    t->to = to;
+    t->state = record->state;
+    t->reason = record->reason;
+    t->run = record->run;
+    t->wire_bytes = record->wire_bytes;
+    t->placed = record->placed;
+    // A finished transfer needs only its summary; only one that can still
+    // resume (failed, or under way) needs its manifest.
+    std::uint64_t total_bytes = record->bytes;
+    std::size_t total_files = record->files;
+    t->names = record->names.value_or(std::vector<std::string>{});
+    if (needs_manifest(*record)) {
+        t->take_manifest(decode_manifest(*row.manifest));
+        t->manifest_text = *row.manifest;
+        total_bytes = t->manifest.total_bytes();
+        total_files = t->manifest.file_count();
+    }
+    if (!is_finished(t->state)) {
+        // Its descriptors went with the old process.
+        move_state(*ctx_.log, t->number, t->state, OutgoingState::interrupted);
+        t->reason = "chatd restarted: send the same paths again to resume";
+        ++resumable;
+    }
+    t->tracker = std::make_unique<ProgressTracker>(total_bytes, total_files, now);
+    if (t->state == OutgoingState::done)
+        t->tracker->add(static_cast<std::int64_t>(total_bytes), total_files, now);
+    release_manifest(*t);
+    t->retry = std::make_unique<asio::steady_timer>(ctx_.io);
+    outgoing_[t->number] = std::move(t);
+    return true;
+}
+
+bool TransferManager::restore_incoming(const TransferRow& row, const Endpoint& from,
+                                       std::size_t& resumable) {
+    auto record = decode_incoming_record(row.state, row.doc);
+    if (!record) return false;
+    const auto now = Clock::now();
+    const std::int64_t now_ms = wall_clock_ms();
+    auto t = std::make_unique<Incoming>();
+    t->number = static_cast<std::uint64_t>(row.number);
+    t->id = row.wire_id;
+    t->peer = row.peer;
+    t->from = from;
+    t->state = record->state;
+    t->name = std::move(record->name);
+    t->reason = std::move(record->reason);
+    t->peer_reason = std::move(record->peer_reason);
+    t->run = record->run;
+    t->token = std::move(record->token);
+    t->dir = std::move(record->dir);
+    t->accepted_by = std::move(record->accepted_by);
+    t->offered_ms = record->offered_ms.value_or(now_ms);
+    t->restored = true;
+    t->offered_at =
+        now - std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - t->offered_ms));
+    t->offer = std::move(record->offer);
+    t->placed = std::move(record->placed);
+    if (row.manifest && !is_finished(t->state)) t->manifest = decode_manifest(*row.manifest);
+    t->verified = std::move(record->verified);
+    t->files_stamped = record->files_stamped;
+    if (t->state == IncomingState::done) {  // listed whole, as before the restart
+        t->tracker = std::make_unique<ProgressTracker>(t->offer.bytes, t->offer.files, now);
+        t->tracker->add(static_cast<std::int64_t>(t->offer.bytes), t->offer.files, now);
+    }
+    Incoming& ref = *t;
+    incoming_[t->number] = std::move(t);
+    if (!is_active(ref.state)) return true;
+    // Take the staging tree back, with what it holds.
+    try {
+        ref.dir_fd = reopen_accept_target(ref.dir, ref.accepted_by, default_download_dir());
+        ref.staging = std::make_unique<StagingTree>(ref.dir_fd, staging_name(ref.id));
+    } catch (const AcceptTargetError& e) {
+        fail_storage(ref, e.what());
+        return true;
+    } catch (const StagingError& e) {
+        fail_storage(ref, e.what());
+        return true;
+    }
+    if (ref.manifest) {
+        ref.tracker = std::make_unique<ProgressTracker>(ref.manifest->total_bytes(),
+                                                        ref.manifest->file_count(), now);
+    }
+    ++resumable;
+    return true;
 }
 
 void TransferManager::forget_old() {
@@ -392,48 +397,26 @@ void TransferManager::forget_old() {
 }
 
 void TransferManager::save(const Outgoing& t, bool with_manifest) {
+    OutgoingRecord record{t.state, t.reason, t.run, t.wire_bytes, t.placed, t.names, 0, 0};
+    if (t.tracker) {
+        const auto s = t.tracker->snapshot(Clock::now());
+        record.files = s.total_files;
+        record.bytes = s.total_bytes;
+    }
     persist_row(
         {static_cast<std::int64_t>(t.number), t.id, "out", t.peer, std::string(to_string(t.state)),
-         json{{"run", t.run},
-              {"reason", t.reason},
-              {"wire_bytes", t.wire_bytes},
-              {"placed", t.placed},
-              {"names", t.names},
-              {"files", t.tracker ? t.tracker->snapshot(Clock::now()).total_files : 0},
-              {"bytes", t.tracker ? t.tracker->snapshot(Clock::now()).total_bytes : 0}}
-             .dump(-1, ' ', false, json::error_handler_t::replace),
-         with_manifest ? std::optional(t.manifest_text) : std::nullopt, 0},
+         encode_record(record), with_manifest ? std::optional(t.manifest_text) : std::nullopt, 0},
         {});
 }
 
 void TransferManager::save(const Incoming& t, std::function<void(bool)> then,
                            const std::string* manifest_text) {
-    json placed = json::array();
-    for (const auto& [offered, name] : t.placed) placed.push_back({offered, name});
-    json doc = {{"run", t.run},
-                {"name", t.name},
-                {"reason", t.reason},
-                {"peer_reason", t.peer_reason},
-                {"token", t.token},
-                {"dir", t.dir},
-                {"offered_ms", t.offered_ms},
-                {"offer",
-                 {{"files", t.offer.files},
-                  {"bytes", t.offer.bytes},
-                  {"entries", t.offer.entries},
-                  {"names", t.offer.names}}},
-                {"verified", t.verified},
-                {"files_stamped", t.files_stamped},
-                {"placed", placed}};
-    if (t.accepted_by) {
-        doc["accepted_by"] = {{"uid", t.accepted_by->uid},
-                              {"gid", t.accepted_by->gid},
-                              {"groups", t.accepted_by->groups}};
-    }
+    const IncomingRecord record{t.state,         t.run,    t.name,       t.reason, t.peer_reason,
+                                t.token,         t.dir,    t.offered_ms, t.offer,  t.verified,
+                                t.files_stamped, t.placed, t.accepted_by};
     persist_row(
         {static_cast<std::int64_t>(t.number), t.id, "in", t.peer, std::string(to_string(t.state)),
-         doc.dump(-1, ' ', false, json::error_handler_t::replace),
-         manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
+         encode_record(record), manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
         std::move(then));
 }
 
@@ -522,12 +505,7 @@ void TransferManager::begin_outgoing(const TransferRequest& request, const Endpo
         fresh->number = next_number_++;
         fresh->id = random_hex();
         fresh->peer = peer;
-        fresh->manifest = std::move(manifest);
-        fresh->names = fresh->manifest.top_level_names();
-        for (std::size_t i = 0; i < fresh->manifest.entries.size(); ++i) {
-            if (fresh->manifest.entries[i].type == EntryType::file)
-                fresh->file_entries.push_back(i);
-        }
+        fresh->take_manifest(std::move(manifest));
         fresh->retry = std::make_unique<asio::steady_timer>(ctx_.io);
         t = fresh.get();
         outgoing_[fresh->number] = std::move(fresh);
@@ -1180,7 +1158,7 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
         }
     }
     try {
-        t.staging = std::make_unique<StagingTree>(fd, ".chatd-staging-" + t.id);
+        t.staging = std::make_unique<StagingTree>(fd, staging_name(t.id));
     } catch (const StagingError& e) {
         ::close(fd);
         return refuse(codes::failed, "cannot use " + dir + ": " + e.what(), kCouldNotStore);

@@ -89,6 +89,11 @@ private:
     struct Outgoing;
     struct Incoming;
 
+    // restore()'s halves: false for a row that is unusable; `resumable`
+    // counts those that can go on.
+    bool restore_outgoing(const TransferRow& row, const Endpoint& to, std::size_t& resumable);
+    bool restore_incoming(const TransferRow& row, const Endpoint& from, std::size_t& resumable);
+
     // Sending side.
     Outgoing* resumable(const std::string& peer, const Manifest& manifest);
     void send_offer(Outgoing& t);
