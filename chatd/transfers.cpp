@@ -21,7 +21,9 @@
 #include "clock.hpp"
 #include "flat_json.hpp"
 #include "offer_policy.hpp"
+#include "peer_json.hpp"
 #include "random_seed.hpp"
+#include "read_line.hpp"
 #include "reopen_target.hpp"
 #include "retry.hpp"
 #include "text.hpp"
@@ -36,15 +38,13 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxHeaderBytes = 64 << 20;  // a manifest of ~500k files
-constexpr std::size_t kMaxFilesPerJob = 250;       // descriptors in one worker message
+constexpr std::size_t kMaxFilesPerJob = 250;  // descriptors in one worker message
 // A failed job resumes with backoff (0.5 s doubling), about 15 s in all:
 // long enough for the receiving daemon to restart.
 constexpr int kJobAttempts = 6;
 constexpr int kSyncAttempts = 3;  // a received tree's sync, when its worker dies
 constexpr auto kManifestTimeout = std::chrono::seconds(30);
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
-constexpr auto kHeaderTimeout = std::chrono::seconds(15);
 // Answers of "still receiving" after every job is done, before the jobs
 // run again (the receiver lost track of some files, e.g. in a restart).
 constexpr unsigned kChecksBeforeRerun = 4;
@@ -52,43 +52,8 @@ constexpr std::size_t kFinishedKeptInMemory = 100;
 // An offer without any answer this long: the client hears the peer may be down.
 constexpr auto kUnansweredAfter = std::chrono::seconds(3);
 
-// Reads into `buffer` until a newline, and hands on the line's length
-// with it, as async_read_until does; but the newline is looked for with
-// memchr over what has come (asio's search steps through a generic
-// iterator: milliseconds over a manifest's megabyte). `not_found` once
-// the buffer is full without one.
-void read_line(std::shared_ptr<asio::ip::tcp::socket> socket,
-               std::shared_ptr<asio::streambuf> buffer, std::size_t scanned,
-               std::function<void(asio::error_code, std::size_t)> done) {
-    const auto data = buffer->data();  // a streambuf's bytes are contiguous
-    const char* begin = static_cast<const char*>(data.data());
-    if (const void* newline = std::memchr(begin + scanned, '\n', data.size() - scanned)) {
-        return done({}, static_cast<std::size_t>(static_cast<const char*>(newline) - begin) + 1);
-    }
-    if (buffer->size() >= buffer->max_size()) return done(asio::error::not_found, 0);
-    const std::size_t room = std::min<std::size_t>(256 * 1024, buffer->max_size() - buffer->size());
-    socket->async_read_some(
-        buffer->prepare(room), [socket, buffer, scanned = data.size(), done = std::move(done)](
-                                   asio::error_code ec, std::size_t n) mutable {
-            if (ec) return done(ec, 0);
-            buffer->commit(n);
-            read_line(std::move(socket), std::move(buffer), scanned, std::move(done));
-        });
-}
-
 asio::ip::address address_of(const std::string& peer_key) {
     return asio::ip::make_address(parse_host_port(peer_key).host);
-}
-
-// Fields of JSON a peer sent: json's value() throws on a wrong type, which
-// on the control thread would end the daemon.
-std::string string_field(const json& doc, const char* key) {
-    const auto it = doc.is_object() ? doc.find(key) : doc.end();
-    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-bool true_field(const json& doc, const char* key) {
-    const auto it = doc.is_object() ? doc.find(key) : doc.end();
-    return it != doc.end() && it->is_boolean() && it->get<bool>();
 }
 
 // A transfer sends an event per file: a json document for each cost more
@@ -104,11 +69,11 @@ std::string file_event_line(std::uint64_t number, const ManifestEntry& e) {
 // What a sender hears when our storage failed: the detail is local.
 constexpr const char* kCouldNotStore = "the receiver could not store the transfer";
 
-bool same_token(const std::string& a, const std::string& b) {
-    if (a.size() != b.size()) return false;
-    unsigned char diff = 0;  // constant time: no early exit
-    for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return diff == 0;
+// Cancels every job of a transfer (the pool drops a queued one, stops a
+// running one); the transfer forgets them.
+void cancel_jobs(WorkerPool& pool, std::set<std::uint64_t>& jobs) {
+    for (const auto job : jobs) pool.cancel(job);
+    jobs.clear();
 }
 
 // Every change of a transfer's state goes through here: a move its state
@@ -213,34 +178,42 @@ struct TransferManager::Incoming {
 };
 
 TransferManager::TransferManager(TransferContext context)
-    : ctx_(std::move(context)), acceptor_(ctx_.io), random_(seeded_engine()) {}
+    : ctx_(std::move(context)),
+      listener_(ctx_.io, ctx_.log, listener_handlers()),
+      random_(seeded_engine()) {}
 
 TransferManager::~TransferManager() { stop(); }
 
+TransferListener::Handlers TransferManager::listener_handlers() {
+    TransferListener::Handlers h;
+    h.token_of = [this](const std::string& id) -> const std::string* {
+        const Incoming* t = incoming_by_id(id);
+        return t && is_active(t->state) ? &t->token : nullptr;
+    };
+    h.wants_files = [this](const std::string& id) {
+        const Incoming* t = incoming_by_id(id);
+        return t && t->manifest && !t->publishing;
+    };
+    h.on_manifest = [this](const std::string& id, asio::ip::tcp::socket& socket,
+                           const std::string& manifest) {
+        if (Incoming* t = incoming_by_id(id)) receive_manifest(*t, socket, manifest);
+    };
+    h.on_files = [this](const std::string& id, asio::ip::tcp::socket& socket,
+                        const std::vector<std::size_t>& files) {
+        if (Incoming* t = incoming_by_id(id)) receive_files(*t, socket, files);
+    };
+    return h;
+}
+
 void TransferManager::start(const Endpoint& listen) {
     listen_ = listen;
-    const std::string key = endpoint_key(listen);
-    const HostPort hp = parse_host_port(key, true);
-    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(hp.host), hp.port);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(false));
-    asio::error_code ec;
-    acceptor_.bind(endpoint, ec);
-    if (ec) {
-        asio::error_code ignored;
-        acceptor_.close(ignored);
-        throw std::system_error(ec, "cannot bind TCP " + key + " for transfers");
-    }
-    acceptor_.listen(asio::socket_base::max_listen_connections);
-    accept_next();
+    listener_.start(listen);
 }
 
 void TransferManager::stop() {
     if (stopped_) return;
     stopped_ = true;
-    asio::error_code ignored;
-    acceptor_.close(ignored);
+    listener_.stop();
     for (auto& [n, t] : outgoing_) {
         if (t->retry) t->retry->cancel();
         if (t->unanswered) t->unanswered->cancel();
@@ -618,15 +591,13 @@ void TransferManager::on_answer(const Endpoint& from, const std::string& id,
     }
     if (t->state == OutgoingState::sending || t->state == OutgoingState::finishing) {
         if (*verdict == AnswerState::rejected) {
-            for (const auto job : t->jobs) ctx_.pool.cancel(job);
-            t->jobs.clear();
+            cancel_jobs(ctx_.pool, t->jobs);
             const std::string why = rejected_because();
             move_state(*ctx_.log, t->number, t->state, OutgoingState::rejected);
             return finish_outgoing(*t, why);
         }
         if (*verdict == AnswerState::done) {  // while rerunning too: the receiver has it all
-            for (const auto job : t->jobs) ctx_.pool.cancel(job);
-            t->jobs.clear();
+            cancel_jobs(ctx_.pool, t->jobs);
             t->placed = answer.placed;
             return finish_outgoing(*t, "");
         }
@@ -843,7 +814,7 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
     };
     auto job_id = std::make_shared<std::uint64_t>(0);
     job.on_done = [this, number, slots, attempt, job_id](bool ok, const std::string& result,
-                                                         FailureKind) {
+                                                         FailureKind kind) {
         auto it = outgoing_.find(number);
         if (it == outgoing_.end()) return;
         Outgoing& t = *it->second;
@@ -856,9 +827,8 @@ void TransferManager::submit_job(std::uint64_t number, std::vector<std::size_t> 
             return pump_jobs(t);
         }
         // The receiver's own storage failing is final; anything else resumes.
-        if (attempt >= kJobAttempts || result.rfind(kReceiverFailed, 0) == 0) {
-            for (const auto job : t.jobs) ctx_.pool.cancel(job);
-            t.jobs.clear();
+        if (attempt >= kJobAttempts || kind == FailureKind::peer) {
+            cancel_jobs(ctx_.pool, t.jobs);
             return finish_outgoing(t, result);
         }
         const auto delay = retry_later(number, attempt, [this, number, slots, attempt] {
@@ -1066,12 +1036,8 @@ void TransferManager::reconsider(Incoming& t) {
 void TransferManager::answer(const Incoming& t) {
     TransferAnswer a;
     if (is_active(t.state)) {
-        a = {std::string(to_string(AnswerState::accepted)),
-             t.token,
-             acceptor_.local_endpoint().port(),
-             "",
-             {},
-             true};
+        a = {
+            std::string(to_string(AnswerState::accepted)), t.token, listener_.port(), "", {}, true};
     } else if (t.state == IncomingState::done) {
         a.state = to_string(AnswerState::done);
         for (const auto& [offered, placed] : t.placed) a.placed.push_back(placed);
@@ -1191,88 +1157,6 @@ void TransferManager::accept_offer(Incoming& t, const std::string& requested_dir
     });
 }
 
-void TransferManager::accept_next() {
-    acceptor_.async_accept([this](asio::error_code ec, asio::ip::tcp::socket accepted) {
-        if (ec == asio::error::operation_aborted || stopped_) return;
-        if (!ec) {
-            auto socket = std::make_shared<asio::ip::tcp::socket>(std::move(accepted));
-            auto buffer = std::make_shared<asio::streambuf>(kMaxHeaderBytes);
-            auto timer = std::make_shared<asio::steady_timer>(ctx_.io, kHeaderTimeout);
-            timer->async_wait([socket](asio::error_code ec) {
-                if (!ec) socket->close(ec);  // said nothing in time
-            });
-            read_line(socket, buffer, 0,
-                      [this, socket, buffer, timer](asio::error_code ec, std::size_t n) {
-                          timer->cancel();
-                          if (ec) return;
-                          const std::string header(static_cast<const char*>(buffer->data().data()),
-                                                   n - 1);
-                          buffer->consume(n);
-                          on_header(socket, buffer, header);
-                      });
-        }
-        accept_next();
-    });
-}
-
-void TransferManager::on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
-                                std::shared_ptr<asio::streambuf> rest, const std::string& text) {
-    asio::error_code ec;
-    const auto remote = socket->remote_endpoint(ec);
-    const std::string who = ec ? "?" : remote.address().to_string();
-    // The manifest's header is a flat object (the manifest as one string):
-    // read without json's lexer, which took tens of ms for a large tree.
-    auto flat = read_flat_object(text);
-    json header = flat ? std::move(*flat) : json::parse(text, nullptr, false);
-    Incoming* t = nullptr;
-    if (header.is_object() && header.contains("transfer") && header["transfer"].is_string()) {
-        t = incoming_by_id(header["transfer"].get<std::string>());
-    }
-    const std::string token = string_field(header, "token");
-    // Nothing is written for a connection without the token of an accepted offer.
-    if (!t || t->token.empty() || !same_token(token, t->token) || !is_active(t->state)) {
-        ctx_.log->warn("refused a transfer connection from {}: no accepted offer with that token",
-                       who);
-        socket->close(ec);
-        return;
-    }
-    if (header.contains("manifest") && header["manifest"].is_string()) {
-        return receive_manifest(*t, *socket, header["manifest"].get_ref<const std::string&>());
-    }
-    if (true_field(header, "manifest_follows")) {
-        // The next line, within the header's limits (it is already partly in
-        // `rest`); the transfer is looked up again, as it may end meanwhile.
-        auto timer = std::make_shared<asio::steady_timer>(ctx_.io, kHeaderTimeout);
-        timer->async_wait([socket](asio::error_code ec) {
-            if (!ec) socket->close(ec);
-        });
-        return read_line(
-            socket, rest, 0,
-            [this, socket, rest, timer, id = t->id](asio::error_code ec, std::size_t n) {
-                timer->cancel();
-                Incoming* t = incoming_by_id(id);
-                if (ec || !t || !is_active(t->state)) {
-                    socket->close(ec);
-                    return;
-                }
-                const std::string manifest(static_cast<const char*>(rest->data().data()), n - 1);
-                receive_manifest(*t, *socket, manifest);
-            });
-    }
-    if (header.contains("files") && header["files"].is_array() && t->manifest && !t->publishing) {
-        std::vector<std::size_t> files;
-        for (const auto& f : header["files"]) {
-            if (!f.is_number_unsigned()) {
-                socket->close(ec);
-                return;
-            }
-            files.push_back(f.get<std::size_t>());
-        }
-        return receive_files(*t, *socket, files);
-    }
-    socket->close(ec);
-}
-
 void TransferManager::receive_manifest(Incoming& t, asio::ip::tcp::socket& socket,
                                        const std::string& text) {
     auto reply_and_close = [&socket](const json& doc) {
@@ -1342,25 +1226,27 @@ void TransferManager::receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                                      report.already_there);
         }
     };
-    submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
-        if (t.state != IncomingState::receiving) return;
-        if (!ok) {
-            if (result.rfind(kStorageFailure, 0) == 0) return fail_storage(t, result);
-            ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
-                           t.number, result);
-            return;
-        }
-        for (const std::size_t i : decode_receive_result(result).verified) t.verified.insert(i);
-        if (t.verified.size() == t.offer.files) return publish(t);
-        // What is verified survives a restart. Saved at most once a second:
-        // the list is the whole tree's, and a restart that lost the last
-        // second's only re-hashes those files.
-        const auto now = Clock::now();
-        if (now - t.verified_saved >= std::chrono::seconds(1)) {
-            t.verified_saved = now;
-            save(t);
-        }
-    });
+    submit_incoming_job(
+        t, std::move(job),
+        [this](Incoming& t, bool ok, const std::string& result, FailureKind kind) {
+            if (t.state != IncomingState::receiving) return;
+            if (!ok) {
+                if (kind == FailureKind::storage) return fail_storage(t, result);
+                ctx_.log->warn("transfer {}: a receiving job failed ({}); the sender resumes it",
+                               t.number, result);
+                return;
+            }
+            for (const std::size_t i : decode_receive_result(result).verified) t.verified.insert(i);
+            if (t.verified.size() == t.offer.files) return publish(t);
+            // What is verified survives a restart. Saved at most once a second:
+            // the list is the whole tree's, and a restart that lost the last
+            // second's only re-hashes those files.
+            const auto now = Clock::now();
+            if (now - t.verified_saved >= std::chrono::seconds(1)) {
+                t.verified_saved = now;
+                save(t);
+            }
+        });
 }
 
 // Modes and mtimes here, then the syncfs in a worker: it can take seconds
@@ -1381,38 +1267,39 @@ void TransferManager::sync_staged(Incoming& t) {
     PoolJob job;
     job.kind = "sync";
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
-    submit_incoming_job(t, std::move(job), [this](Incoming& t, bool ok, const std::string& result) {
-        if (t.state != IncomingState::receiving || !t.publishing) return;
-        // Stopping: the tree stays staged and verified; the sender's next
-        // run after the restart publishes it.
-        if (stopped_) {
+    submit_incoming_job(
+        t, std::move(job),
+        [this](Incoming& t, bool ok, const std::string& result, FailureKind kind) {
+            if (t.state != IncomingState::receiving || !t.publishing) return;
+            // Stopping: the tree stays staged and verified; the sender's next
+            // run after the restart publishes it.
+            if (stopped_) {
+                t.publishing = false;
+                return;
+            }
+            // A worker that died is replaced: the files are all there, so sync
+            // again rather than lose them; a sync that fails says so.
+            if (!ok && ++t.sync_failures < kSyncAttempts && kind != FailureKind::sync) {
+                ctx_.log->warn("transfer {}: syncing the received files failed ({}); trying again",
+                               t.number, result);
+                return sync_staged(t);
+            }
             t.publishing = false;
-            return;
-        }
-        // A worker that died is replaced: the files are all there, so sync
-        // again rather than lose them; a sync that fails says so.
-        if (!ok && ++t.sync_failures < kSyncAttempts && result.rfind("cannot sync", 0) != 0) {
-            ctx_.log->warn("transfer {}: syncing the received files failed ({}); trying again",
-                           t.number, result);
-            return sync_staged(t);
-        }
-        t.publishing = false;
-        if (ok) return place(t);
-        fail_storage(t, result);
-    });
+            if (ok) return place(t);
+            fail_storage(t, result);
+        });
 }
 
 // Runs a job for an incoming transfer: `done` gets the transfer, if it is
 // still there, with the job already off its list.
-void TransferManager::submit_incoming_job(
-    Incoming& t, PoolJob job, std::function<void(Incoming&, bool, const std::string&)> done) {
+void TransferManager::submit_incoming_job(Incoming& t, PoolJob job, IncomingJobDone done) {
     auto job_id = std::make_shared<std::uint64_t>(0);
     job.on_done = [this, number = t.number, job_id, done = std::move(done)](
-                      bool ok, const std::string& result, FailureKind) {
+                      bool ok, const std::string& result, FailureKind kind) {
         const auto it = incoming_.find(number);
         if (it == incoming_.end()) return;
         it->second->jobs.erase(*job_id);
-        done(*it->second, ok, result);
+        done(*it->second, ok, result, kind);
     };
     *job_id = ctx_.pool.submit(std::move(job));
     t.jobs.insert(*job_id);
@@ -1445,8 +1332,7 @@ void TransferManager::fail_incoming(Incoming& t, const std::string& why, Incomin
     t.reason = why;
     t.publishing = false;
     ctx_.log->warn("transfer {} from {} {}: {}", t.number, t.peer, to_string(state), why);
-    for (const auto job : t.jobs) ctx_.pool.cancel(job);
-    t.jobs.clear();
+    cancel_jobs(ctx_.pool, t.jobs);
     t.verified.clear();
     // Nothing partial stays behind. Removed from the open descriptors, not
     // by path: t.dir is the user's, and may lead elsewhere by now.
@@ -1575,8 +1461,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
             return fail("transfer " + std::to_string(t.number) + " is " +
                         std::string(to_string(t.state)) + " already");
         }
-        for (const auto job : t.jobs) ctx_.pool.cancel(job);
-        t.jobs.clear();
+        cancel_jobs(ctx_.pool, t.jobs);
         // Twice: a lost datagram would leave the receiver's staging behind.
         for (int copy = 0; copy < 2; ++copy) {
             ctx_.send_datagram(t.to, encode_cancel(t.id, ""));

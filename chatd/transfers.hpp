@@ -39,6 +39,7 @@
 #include "staging.hpp"
 #include "store.hpp"
 #include "transfer_jobs.hpp"
+#include "transfer_listener.hpp"
 #include "transfer_state.hpp"
 #include "worker_pool.hpp"
 
@@ -94,6 +95,8 @@ private:
     bool restore_outgoing(const TransferRow& row, const Endpoint& to, std::size_t& resumable);
     bool restore_incoming(const TransferRow& row, const Endpoint& from, std::size_t& resumable);
 
+    TransferListener::Handlers listener_handlers();
+
     // Sending side.
     Outgoing* resumable(const std::string& peer, const Manifest& manifest);
     void send_offer(Outgoing& t);
@@ -119,9 +122,6 @@ private:
     // Receiving side.
     void accept_offer(Incoming& t, const std::string& dir, std::shared_ptr<ReplySink> reply);
     void answer(const Incoming& t);
-    void accept_next();
-    void on_header(std::shared_ptr<asio::ip::tcp::socket> socket,
-                   std::shared_ptr<asio::streambuf> rest, const std::string& line);
     void receive_manifest(Incoming& t, asio::ip::tcp::socket& socket, const std::string& text);
     void receive_files(Incoming& t, asio::ip::tcp::socket& socket,
                        const std::vector<std::size_t>& files);
@@ -129,8 +129,11 @@ private:
     void publish(Incoming& t);      // stamps, then sync_staged, then place
     void sync_staged(Incoming& t);  // the syncfs, in a worker
     void place(Incoming& t);
-    void submit_incoming_job(Incoming& t, PoolJob job,
-                             std::function<void(Incoming&, bool, const std::string&)> done);
+    // A job's end for the transfer it served: ok, the result or why not, and
+    // the failure's kind (decided on, never the text).
+    using IncomingJobDone =
+        std::function<void(Incoming&, bool ok, const std::string& result, FailureKind kind)>;
+    void submit_incoming_job(Incoming& t, PoolJob job, IncomingJobDone done);
     // Ends a transfer in `state` (failed, cancelled) and removes its staging.
     void fail_incoming(Incoming& t, const std::string& why,
                        IncomingState state = IncomingState::failed);
@@ -156,7 +159,7 @@ private:
     void forget_old();
 
     TransferContext ctx_;
-    asio::ip::tcp::acceptor acceptor_;
+    TransferListener listener_;
     std::map<std::uint64_t, std::unique_ptr<Outgoing>> outgoing_;
     std::map<std::uint64_t, std::unique_ptr<Incoming>> incoming_;
     std::uint64_t next_number_ = 1;
