@@ -136,11 +136,10 @@ void Receiver::save(const IncomingTransfer& t, std::function<void(bool)> then,
     const IncomingRecord record{t.state,         t.run,    t.name,       t.reason, t.peer_reason,
                                 t.token,         t.dir,    t.offered_ms, t.offer,  t.verified,
                                 t.files_stamped, t.placed, t.accepted_by};
-    persist_row(
-        ctx_,
-        {static_cast<std::int64_t>(t.number), t.id, "in", t.peer, std::string(to_string(t.state)),
-         encode_record(record), manifest_text ? std::optional(*manifest_text) : std::nullopt, 0},
-        std::move(then));
+    persist_row(ctx_,
+                row_of(t, TransferDirection::in, to_string(t.state), encode_record(record),
+                       manifest_text ? std::optional(*manifest_text) : std::nullopt),
+                std::move(then));
 }
 
 void Receiver::expire_offers() {

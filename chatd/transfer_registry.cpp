@@ -35,6 +35,18 @@ TransferIds ids_of(const TransferRow& row) {
     return {static_cast<std::uint64_t>(row.number), row.wire_id, row.peer};
 }
 
+TransferRow row_of(const TransferIds& ids, TransferDirection direction, std::string_view state,
+                   std::string doc, std::optional<std::string> manifest) {
+    return {static_cast<std::int64_t>(ids.number),
+            ids.id,
+            std::string(to_string(direction)),
+            ids.peer,
+            std::string(state),
+            std::move(doc),
+            std::move(manifest),
+            0};
+}
+
 void cancel_jobs(WorkerPool& pool, std::set<std::uint64_t>& jobs) {
     for (const auto job : jobs) pool.cancel(job);
     jobs.clear();

@@ -47,8 +47,10 @@ struct TransferIds {
     std::string peer;          // its HOST:PORT key
 };
 
-// A stored row's ids.
+// A stored row's ids, and a row to store (stamped when persisted).
 TransferIds ids_of(const TransferRow& row);
+TransferRow row_of(const TransferIds& ids, TransferDirection direction, std::string_view state,
+                   std::string doc, std::optional<std::string> manifest);
 
 struct OutgoingTransfer : TransferIds {
     Endpoint to;

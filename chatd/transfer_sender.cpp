@@ -158,11 +158,10 @@ void Sender::save(const OutgoingTransfer& t, bool with_manifest) {
         record.files = s.total_files;
         record.bytes = s.total_bytes;
     }
-    persist_row(
-        ctx_,
-        {static_cast<std::int64_t>(t.number), t.id, "out", t.peer, std::string(to_string(t.state)),
-         encode_record(record), with_manifest ? std::optional(t.manifest_text) : std::nullopt, 0},
-        {});
+    persist_row(ctx_,
+                row_of(t, TransferDirection::out, to_string(t.state), encode_record(record),
+                       with_manifest ? std::optional(t.manifest_text) : std::nullopt),
+                {});
 }
 
 OutgoingTransfer* Sender::resumable(const std::string& peer, const Manifest& manifest) {

@@ -76,7 +76,8 @@ void TransferManager::restore(const std::vector<TransferRow>& rows) {
             std::max(registry_.next_number, static_cast<std::uint64_t>(row.number) + 1);
         const auto endpoint = endpoint_of(row.peer);
         try {
-            const bool out = row.direction == "out";
+            // Anything but "out" was read as incoming, as before.
+            const bool out = direction_from_string(row.direction) == TransferDirection::out;
             const bool usable = endpoint && (!out || row.manifest) &&
                                 (out ? sender_.restore(row, *endpoint, resumable)
                                      : receiver_.restore(row, *endpoint, resumable));

@@ -19,6 +19,20 @@ State state_named(std::optional<State> state, std::string_view name) {
     return *state;
 }
 
+// What every row has: a doc that is an object (else nullopt), a state of
+// the direction's, a reason and a run.
+template <typename Record, typename State>
+std::optional<Record> start_record(std::optional<State> state, std::string_view name,
+                                   std::string_view text, json& doc) {
+    doc = json::parse(text, nullptr, false);
+    if (!doc.is_object()) return std::nullopt;
+    Record r;
+    r.state = state_named(state, name);
+    r.reason = doc.value("reason", "");
+    r.run = doc.value("run", std::uint64_t{1});
+    return r;
+}
+
 }  // namespace
 
 bool IncomingRecord::operator==(const IncomingRecord& o) const {
@@ -70,30 +84,26 @@ std::string encode_record(const IncomingRecord& r) {
 
 std::optional<OutgoingRecord> decode_outgoing_record(std::string_view state,
                                                      std::string_view text) {
-    const json doc = json::parse(text, nullptr, false);
-    if (!doc.is_object()) return std::nullopt;
-    OutgoingRecord r;
-    r.state = state_named(outgoing_state_from_string(state), state);
-    r.reason = doc.value("reason", "");
-    r.run = doc.value("run", std::uint64_t{1});
+    json doc;
+    auto record = start_record<OutgoingRecord>(outgoing_state_from_string(state), state, text, doc);
+    if (!record) return std::nullopt;
+    OutgoingRecord& r = *record;
     r.wire_bytes = doc.value("wire_bytes", std::uint64_t{0});
     r.placed = doc.value("placed", std::vector<std::string>{});
     r.bytes = doc.value("bytes", std::uint64_t{0});
     r.files = doc.value("files", std::size_t{0});
     if (doc.contains("names")) r.names = doc.at("names").get<std::vector<std::string>>();
-    return r;
+    return record;
 }
 
 std::optional<IncomingRecord> decode_incoming_record(std::string_view state,
                                                      std::string_view text) {
-    const json doc = json::parse(text, nullptr, false);
-    if (!doc.is_object()) return std::nullopt;
-    IncomingRecord r;
-    r.state = state_named(incoming_state_from_string(state), state);
+    json doc;
+    auto record = start_record<IncomingRecord>(incoming_state_from_string(state), state, text, doc);
+    if (!record) return std::nullopt;
+    IncomingRecord& r = *record;
     r.name = doc.value("name", "");
-    r.reason = doc.value("reason", "");
     r.peer_reason = doc.value("peer_reason", "");
-    r.run = doc.value("run", std::uint64_t{1});
     r.token = doc.value("token", "");
     r.dir = doc.value("dir", "");
     if (const auto by = doc.find("accepted_by"); by != doc.end()) {
@@ -111,7 +121,7 @@ std::optional<IncomingRecord> decode_incoming_record(std::string_view state,
     for (const auto& i : doc.value("verified", json::array()))
         r.verified.insert(i.get<std::size_t>());
     r.files_stamped = doc.value("files_stamped", false);
-    return r;
+    return record;
 }
 
 bool needs_manifest(const OutgoingRecord& record) {

@@ -32,6 +32,11 @@ constexpr Names<IncomingState, 8> kIncomingNames{{
     {IncomingState::expired, "expired"},
 }};
 
+constexpr Names<TransferDirection, 2> kDirectionNames{{
+    {TransferDirection::out, "out"},
+    {TransferDirection::in, "in"},
+}};
+
 constexpr Names<AnswerState, 4> kAnswerNames{{
     {AnswerState::pending, "pending"},
     {AnswerState::accepted, "accepted"},
@@ -57,6 +62,13 @@ std::optional<State> state_named(const Names<State, N>& names, std::string_view 
 
 std::string_view to_string(OutgoingState state) { return name_of(kOutgoingNames, state); }
 std::string_view to_string(IncomingState state) { return name_of(kIncomingNames, state); }
+
+std::string_view to_string(TransferDirection direction) {
+    return name_of(kDirectionNames, direction);
+}
+std::optional<TransferDirection> direction_from_string(std::string_view name) {
+    return state_named(kDirectionNames, name);
+}
 
 std::string_view to_string(AnswerState state) { return name_of(kAnswerNames, state); }
 std::optional<AnswerState> answer_state_from_string(std::string_view name) {

@@ -9,6 +9,11 @@
 
 namespace chat {
 
+// Which way a transfer goes, as the store's rows name it: "out", "in".
+enum class TransferDirection { out, in };
+std::string_view to_string(TransferDirection direction);
+std::optional<TransferDirection> direction_from_string(std::string_view name);
+
 // A transfer we send. offered: the offer goes out until answered;
 // waiting: a person on the other side is asked; sending: the jobs run;
 // finishing: every file is verified, the receiver has yet to publish;

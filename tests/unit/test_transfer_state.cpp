@@ -94,6 +94,14 @@ TEST_SUITE("transfer_state") {
         CHECK_FALSE(answer_state_from_string("offered"));
     }
 
+    TEST_CASE("directions have the store's names, both ways") {
+        CHECK(to_string(TransferDirection::out) == "out");
+        CHECK(to_string(TransferDirection::in) == "in");
+        CHECK(direction_from_string("out") == TransferDirection::out);
+        CHECK(direction_from_string("in") == TransferDirection::in);
+        CHECK_FALSE(direction_from_string("sideways"));
+    }
+
     TEST_CASE("the store prunes the finished states of both directions") {
         const auto names = finished_state_names();
         CHECK(std::vector<std::string>(names.begin(), names.end()) ==
