@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "envelope.hpp"
+#include "transfer_state.hpp"
 
 namespace chat {
 namespace {
@@ -636,11 +637,16 @@ std::vector<TransferRow> Store::transfers() {
 }
 
 void Store::prune_transfers(std::size_t keep) {
-    constexpr const char* kFinished =
-        "state IN ('done', 'failed', 'rejected', 'cancelled', 'expired')";
+    // The finished states are transfer_state's: one list for the store and the manager.
+    std::string finished = "state IN (";
+    for (const std::string_view name : finished_state_names()) {
+        if (finished.back() != '(') finished += ", ";
+        finished += "'" + std::string(name) + "'";
+    }
+    finished += ")";
     Statement remove(db_, cache_,
-                     std::string("DELETE FROM transfers WHERE ") + kFinished +
-                         " AND number NOT IN (SELECT number FROM transfers WHERE " + kFinished +
+                     "DELETE FROM transfers WHERE " + finished +
+                         " AND number NOT IN (SELECT number FROM transfers WHERE " + finished +
                          " ORDER BY number DESC LIMIT ?1)");
     remove.bind(1, static_cast<std::int64_t>(keep)).step();
 }

@@ -20,6 +20,7 @@
 #include "content_hash.hpp"
 #include "fd_passing.hpp"
 #include "transfer_stream.hpp"
+#include "worker_jobs.hpp"
 #include "worker_protocol.hpp"
 
 namespace chat {
@@ -88,12 +89,8 @@ private:
 
     void run_job(const WorkerJob& job, OwnedFds& fds) {
         if (job.kind == "hash") return hash_files(fds);
-        if (job.kind == "send" || job.kind == "receive") {
-            json params;
-            auto files = decode_transfer_job(job.params_json, params);
-            if (job.kind == "send") return send_job(std::move(files), params, fds);
-            return receive_job(files, params, fds);
-        }
+        if (job.kind == "send") return send_job(decode_send_job(job.params_json), fds);
+        if (job.kind == "receive") return receive_job(decode_receive_job(job.params_json), fds);
         if (job.kind == "sync") return sync_job(fds);
         fail("unknown job kind '" + job.kind + "'", FailureKind::protocol);
     }
@@ -108,18 +105,18 @@ private:
     }
 
     // Sends a job's files over its own TCP connection; fds are the sources.
-    void send_job(std::vector<StreamFile> files, const json& params, OwnedFds& fds) {
+    void send_job(SendJobParams params, OwnedFds& fds) {
         SendRequestParams p;
-        p.host = params.at("host").get<std::string>();
-        p.port = params.at("port").get<std::uint16_t>();
-        p.transfer = params.at("transfer").get<std::string>();
-        p.token = params.at("token").get<std::string>();
-        p.timeout_seconds = params.value("timeout", 30);
-        p.max_bytes_per_second = params.value("max_rate", std::uint64_t{0});
+        p.host = std::move(params.host);
+        p.port = params.port;
+        p.transfer = std::move(params.transfer);
+        p.token = std::move(params.token);
+        p.timeout_seconds = params.timeout_seconds;
+        p.max_bytes_per_second = params.max_rate;
         p.rate_updates = [this] { return rate_update(); };
-        p.files = std::move(files);
+        p.files = std::move(params.files);
         const auto wire = send_files(p, fds.get(), reporter());
-        done(json{{"wire_bytes", wire}}.dump());
+        done(encode_send_result({wire}));
     }
 
     // The newest rate the daemon sent for this job, if any came (read
@@ -161,15 +158,14 @@ private:
     }
 
     // Serves one accepted connection; fds are the socket and the staging root.
-    void receive_job(const std::vector<StreamFile>& files, const json& params, OwnedFds& fds) {
+    void receive_job(const ReceiveJobParams& params, OwnedFds& fds) {
         if (fds.size() != 2) {
             return fail("a receive job needs a socket and a staging directory",
                         FailureKind::protocol);
         }
-        const auto verified =
-            receive_files(fds.get()[0], fds.get()[1], files, params.value("timeout", 30),
-                          reporter(), params.value("fresh", false));
-        done(json{{"verified", verified}}.dump());
+        const auto verified = receive_files(fds.get()[0], fds.get()[1], params.files,
+                                            params.timeout_seconds, reporter(), params.fresh);
+        done(encode_receive_result({verified}));
     }
 
     // Hashes each descriptor to its end: the check a receiver makes of a

@@ -115,4 +115,8 @@ std::string unused_name(const std::string& name,
     }
 }
 
+std::string staging_name(std::string_view transfer_id) {
+    return ".chatd-staging-" + std::string(transfer_id);
+}
+
 }  // namespace chat

@@ -31,6 +31,11 @@ std::optional<std::string> check_link_target(
     std::string_view link_path, std::string_view target,
     const std::function<bool(std::string_view)>& is_link = {});
 
+// The staging directory of transfer `transfer_id` (its shared id), inside
+// the directory it is accepted into: hidden, and named for the transfer so
+// a restart finds it again.
+std::string staging_name(std::string_view transfer_id);
+
 // `name`, or "name (1)", "name (2)", ... ("a.txt" -> "a (1).txt") for the
 // first that `taken` says is free: an existing name is never overwritten.
 std::string unused_name(const std::string& name,

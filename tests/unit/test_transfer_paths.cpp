@@ -10,6 +10,11 @@
 using namespace chat;
 
 TEST_SUITE("transfer_paths") {
+    TEST_CASE("a transfer's staging directory is named for it, hidden") {
+        CHECK(staging_name("0123abcd") == ".chatd-staging-0123abcd");
+        CHECK(staging_name("") == ".chatd-staging-");
+    }
+
     TEST_CASE("acceptable relative paths, odd names included") {
         const std::string ok[] = {
             "photos",
