@@ -181,8 +181,10 @@ void Receiver::on_offer(const Endpoint& from, const std::string& id, const Trans
             save(*known);
         }
         // Publishing: no answer until it is done (it is sent then), since
-        // "accepted" to a finishing sender would make it send again.
-        if (known->publishing) return;
+        // "accepted" to a finishing sender would make it send again. Nor
+        // while the accept is being saved: its save sends the answer, and
+        // a sender told sooner could finish before the accept is on disk.
+        if (known->publishing || known->saving_accept) return;
         return answer(*known);  // a retry, or a question while finishing: the answer again
     }
     registry_.forget_old();
@@ -288,10 +290,12 @@ void Receiver::accept_offer(IncomingTransfer& t, const std::string& requested_di
     move_state(*ctx_.log, t.number, t.state, IncomingState::accepted);
     ctx_.log->info("transfer {} from {} accepted into {}", t.number, t.peer, dir);
     // The sender hears "accepted" only once a restart would remember it.
+    t.saving_accept = true;
     save(t, [this, number = t.number, reply](bool durable) {
         auto it = registry_.incoming.find(number);
         if (it == registry_.incoming.end()) return;
         IncomingTransfer& t = *it->second;
+        t.saving_accept = false;
         if (!durable && t.state == IncomingState::accepted) {
             fail_incoming(t, "cannot record the transfer in the store");
         }
@@ -303,7 +307,12 @@ void Receiver::accept_offer(IncomingTransfer& t, const std::string& requested_di
                                          {"state", to_string(IncomingState::accepted)},
                                          {"to", t.dir}}));
         } else {
-            reply->send_line(error_reply(codes::failed, t.reason));
+            // Never a refusal that says nothing, whatever ended it meanwhile.
+            const std::string why = !t.reason.empty()
+                                        ? t.reason
+                                        : "transfer " + std::to_string(t.number) + " is " +
+                                              std::string(to_string(t.state)) + ", not accepted";
+            reply->send_line(error_reply(codes::failed, why));
         }
         reply->finish();
     });

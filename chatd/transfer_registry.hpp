@@ -127,6 +127,7 @@ struct IncomingTransfer : TransferIds {
     bool files_stamped = true;                  // workers set mode and mtime (older rows: no)
     TransferClock::time_point verified_saved;   // when `verified` was last saved
     bool publishing = false;                    // every file verified; a worker syncs them
+    bool saving_accept = false;                 // "accepted" not durable yet: not told yet
     int sync_failures = 0;
     ~IncomingTransfer() {
         staging.reset();
