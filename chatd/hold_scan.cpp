@@ -22,7 +22,8 @@ void HoldScan::arm() {
     if (!inbound_) return;
     timer_.expires_after(hold_scan_period(hold_limit(config_.retry_max_ms)));
     timer_.async_wait([this](asio::error_code ec) {
-        if (!ec) on_tick();
+        // A tick already due when stop() ran is not cancelled: check it.
+        if (!ec && inbound_) on_tick();
     });
 }
 

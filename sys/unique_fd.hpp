@@ -4,6 +4,8 @@
 // int, it belongs to whoever holds it.
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <utility>
 
 namespace chat {
@@ -25,8 +27,14 @@ public:
     explicit operator bool() const noexcept { return fd_ >= 0; }
     // Gives the descriptor up without closing it.
     [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+    // Keeps errno: callers test it after a failed call that closed
+    // descriptors on its way out.
     void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) {
+            const int saved = errno;
+            ::close(fd_);
+            errno = saved;
+        }
         fd_ = fd;
     }
 

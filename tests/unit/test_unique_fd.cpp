@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 #include "unique_fd.hpp"
@@ -45,5 +46,17 @@ TEST_SUITE("unique_fd") {
         first.reset();
         CHECK_FALSE(is_open(other));
         CHECK(first.get() == -1);
+    }
+
+    TEST_CASE("closing keeps errno for the caller's own check") {
+        // A close that fails (here: EBADF, the descriptor already gone) must
+        // not overwrite what the caller is about to test.
+        const int raw = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        REQUIRE(raw >= 0);
+        UniqueFd fd(raw);
+        REQUIRE(::close(raw) == 0);
+        errno = EEXIST;
+        fd.reset();
+        CHECK(errno == EEXIST);
     }
 }
