@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import unittest
 
-from harness import CHATCLI, ChatTestCase, wait_for
+from harness import CHATCLI, SLOW, ChatTestCase, wait_for
 
 SHARED_GID = 4242  # a group only the test's chatcli holds, as a supplementary group
 
@@ -186,6 +186,48 @@ class AcceptTest(ChatTestCase):
         self.assertEqual((t["state"], t["reason"]),
                          ("rejected", f"cannot use {in_a_file}: Not a directory"))
 
+
+    def test_a_sender_asking_again_hears_accepted_only_once_the_accept_is_stored(self):
+        # The sender re-offers every 100 ms while it waits; the receiver's
+        # store is stalled across the accept, so every re-offer comes while
+        # the accept is not yet durable and must go unanswered.
+        a = self.daemon("alice", retry_max_ms=100)
+        b = self.daemon("bob", start=False)
+        b.env["CHATD_TEST_HOOKS"] = "1"
+        b.start()
+        sender = self.start_transfer(a, b)
+        self.addCleanup(sender.kill)
+        number = self.offer(b)["id"]
+        downloads = os.path.join(self.root, "downloads")
+        os.mkdir(downloads)
+        self.assertEqual(b.request({"cmd": "stall", "loop": "store", "seconds": 3 * SLOW}),
+                         {"ok": True})
+        commits = b.counters()["store_commits"]  # none more until the stall ends
+        accept = subprocess.Popen([CHATCLI, "--socket", b.socket, "accept", str(number), "--to",
+                                   downloads], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        self.addCleanup(accept.kill)
+        wait_for(lambda: self.transfers(b)[0]["state"] != "offered", what="the accept")
+        offers = a.counters()["sent"]
+
+        def heard_accepted():
+            return f"transfer {number} accepted by" in a.log()
+
+        wait_for(lambda: heard_accepted() or a.counters()["sent"] >= offers + 3,
+                 what="the sender to offer again")
+        # Read in this order: a sender told only after the commit has
+        # seen one by the time the counter is read.
+        heard = heard_accepted()
+        stored = b.counters()["store_commits"] > commits
+        self.assertFalse(heard and not stored, "the sender heard 'accepted' before it was stored")
+        out, err = accept.communicate(timeout=30 * SLOW)
+        self.assertEqual((accept.returncode, out.strip(), err),
+                         (0, f"accepted transfer #{number} into {downloads}", ""))
+        _, err = sender.communicate(timeout=60 * SLOW)
+        self.assertEqual(sender.returncode, 0, err)
+        with open(os.path.join(downloads, "src", "sub", "a.txt")) as f:
+            self.assertEqual(f.read(), "a\n")
+        self.assertEqual(self.transfers(b)[0]["state"], "done")
 
 if __name__ == "__main__":
     unittest.main()
