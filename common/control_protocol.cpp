@@ -90,9 +90,9 @@ std::string encode_request(const Request& request) {
             } else if constexpr (std::is_same_v<T, StallRequest>) {
                 return {{"cmd", "stall"}, {"loop", r.loop}, {"seconds", r.seconds}};
             } else {
-                if (!r.id_prefix.empty())
-                    return {{"cmd", r.action}, {"id", r.id_prefix}, {"to", r.to}};
-                return {{"cmd", r.action}, {"id", r.id}, {"to", r.to}};
+                const std::string cmd(to_string(r.action));
+                if (!r.id_prefix.empty()) return {{"cmd", cmd}, {"id", r.id_prefix}, {"to", r.to}};
+                return {{"cmd", cmd}, {"id", r.id}, {"to", r.to}};
             }
         },
         request);
@@ -203,9 +203,9 @@ StallRequest decode_stall(json& doc) {
     return r;
 }
 
-DecideRequest decode_decide(json& doc, std::string action) {
+DecideRequest decode_decide(json& doc, DecideAction action) {
     DecideRequest r;
-    r.action = std::move(action);
+    r.action = action;
     if (const auto it = doc.find("id"); it != doc.end() && it->is_string()) {
         if (!read_transfer_ref(it->get_ref<const std::string&>(), r.id, r.id_prefix))
             throw ProtocolError(
@@ -235,12 +235,30 @@ constexpr RequestDecoder kRequestDecoders[] = {
     {"transfers",
      [](json& doc) -> Request { return TransfersRequest{field(doc, "watch", false)}; }},
     {"stall", [](json& doc) -> Request { return decode_stall(doc); }},
-    {"accept", [](json& doc) -> Request { return decode_decide(doc, "accept"); }},
-    {"reject", [](json& doc) -> Request { return decode_decide(doc, "reject"); }},
-    {"cancel", [](json& doc) -> Request { return decode_decide(doc, "cancel"); }},
+    {"accept", [](json& doc) -> Request { return decode_decide(doc, DecideAction::accept); }},
+    {"reject", [](json& doc) -> Request { return decode_decide(doc, DecideAction::reject); }},
+    {"cancel", [](json& doc) -> Request { return decode_decide(doc, DecideAction::cancel); }},
+};
+
+constexpr std::pair<DecideAction, std::string_view> kDecideActionNames[] = {
+    {DecideAction::accept, "accept"},
+    {DecideAction::reject, "reject"},
+    {DecideAction::cancel, "cancel"},
 };
 
 }  // namespace
+
+std::string_view to_string(DecideAction action) {
+    for (const auto& [a, name] : kDecideActionNames)
+        if (a == action) return name;
+    return "?";
+}
+
+std::optional<DecideAction> decide_action_from_string(std::string_view name) {
+    for (const auto& [a, known] : kDecideActionNames)
+        if (known == name) return a;
+    return std::nullopt;
+}
 
 Request parse_request(std::string_view line) {
     if (line.size() > kMaxRequestBytes) throw ProtocolError("request too large");

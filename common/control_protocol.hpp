@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -84,10 +85,17 @@ struct TransfersRequest {
     bool operator==(const TransfersRequest&) const = default;
 };
 
+// What a DecideRequest asks; its name is the request's "cmd".
+enum class DecideAction { accept, reject, cancel };
+// The one place the names are written: "accept", "reject", "cancel".
+std::string_view to_string(DecideAction action);
+// nullopt for a name that is none of the above.
+std::optional<DecideAction> decide_action_from_string(std::string_view name);
+
 // accept (with an optional directory), reject or cancel transfer `id`, or
 // the one whose shared id starts with `id_prefix`.
 struct DecideRequest {
-    std::string action;  // accept, reject, cancel
+    DecideAction action = DecideAction::accept;
     std::uint64_t id = 0;
     std::string to;
     std::string id_prefix;  // lowercase hex, 6 to 32 digits; sent as "id":"..."
