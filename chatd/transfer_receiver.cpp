@@ -424,7 +424,7 @@ void Receiver::receive_files(IncomingTransfer& t, asio::ip::tcp::socket& socket,
         t.seen[i] = true;
     }
     PoolJob job;
-    job.kind = "receive";
+    job.kind = to_string(JobKind::receive);
     params.fresh = fresh;
     job.params_json = encode_receive_job(params);
     job.fds.push_back(socket.release());
@@ -475,7 +475,7 @@ void Receiver::publish(IncomingTransfer& t) {
 
 void Receiver::sync_staged(IncomingTransfer& t) {
     PoolJob job;
-    job.kind = "sync";
+    job.kind = to_string(JobKind::sync);
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     submit_incoming_job(
         t, std::move(job),

@@ -95,12 +95,31 @@ std::optional<WorkerRate> decode_rate(std::string_view bytes) {
 }
 
 namespace {
+constexpr std::pair<JobKind, std::string_view> kJobKindNames[] = {
+    {JobKind::hash, "hash"},
+    {JobKind::send, "send"},
+    {JobKind::receive, "receive"},
+    {JobKind::sync, "sync"},
+};
+
 constexpr std::pair<FailureKind, std::string_view> kFailureKindNames[] = {
     {FailureKind::other, "other"}, {FailureKind::storage, "storage"},
     {FailureKind::peer, "peer"},   {FailureKind::cancelled, "cancelled"},
     {FailureKind::sync, "sync"},   {FailureKind::protocol, "protocol"},
 };
 }  // namespace
+
+std::string_view to_string(JobKind kind) {
+    for (const auto& [k, name] : kJobKindNames)
+        if (k == kind) return name;
+    return "?";
+}
+
+std::optional<JobKind> job_kind_from_string(std::string_view name) {
+    for (const auto& [k, known] : kJobKindNames)
+        if (known == name) return k;
+    return std::nullopt;
+}
 
 std::string_view to_string(FailureKind kind) {
     for (const auto& [k, name] : kFailureKindNames)
