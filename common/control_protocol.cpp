@@ -278,13 +278,10 @@ Request parse_request(std::string_view line) {
 }
 
 json message_to_json(const MessageView& m) {
-    json doc = {{"id", m.id},
-                {"direction", m.direction},
-                {m.direction == "in" ? "from" : "to", m.peer},
-                {"text", m.text},
-                {"ts", format_rfc3339(m.ts_ms)},
-                {"plain", m.plain},
-                {"state", m.state}};
+    json doc = {
+        {"id", m.id},      {"direction", m.direction},      {m.incoming() ? "from" : "to", m.peer},
+        {"text", m.text},  {"ts", format_rfc3339(m.ts_ms)}, {"plain", m.plain},
+        {"state", m.state}};
     if (!m.name.empty()) doc["name"] = m.name;
     if (m.sent_ms != 0) doc["sent_ts"] = format_rfc3339(m.sent_ms);
     return doc;
@@ -293,8 +290,8 @@ json message_to_json(const MessageView& m) {
 MessageView message_from_json(const json& doc) {
     MessageView m;
     m.id = doc.value("id", std::int64_t{0});
-    m.direction = doc.value("direction", std::string("in"));
-    m.peer = doc.value(m.direction == "in" ? "from" : "to", std::string());
+    m.direction = doc.value("direction", std::string(kMessageIn));
+    m.peer = doc.value(m.incoming() ? "from" : "to", std::string());
     m.name = doc.value("name", std::string());
     m.text = doc.value("text", std::string());
     m.ts_ms = parse_rfc3339(doc.value("ts", std::string()));

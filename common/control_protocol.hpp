@@ -138,10 +138,15 @@ inline constexpr const char* timeout = "timeout";          // failed: exit 1
 inline constexpr const char* failed = "failed";            // failed: exit 1
 }  // namespace codes
 
+// A message's direction, as the store's rows and the replies name it: the
+// one place these names are written.
+inline constexpr const char* kMessageIn = "in";
+inline constexpr const char* kMessageOut = "out";
+
 // A stored message as the client sees it.
 struct MessageView {
     std::int64_t id = 0;    // local, increasing
-    std::string direction;  // "in" or "out"
+    std::string direction;  // kMessageIn or kMessageOut
     std::string peer;       // ip:port
     std::string name;       // the peer's name, if known
     std::string text;
@@ -151,6 +156,8 @@ struct MessageView {
     // The sender's clock: from an envelope's id (in), ts_ms (out); 0 when
     // unknown (a plain message carries no clock).
     std::int64_t sent_ms = 0;
+    bool incoming() const { return direction == kMessageIn; }
+    bool outgoing() const { return direction == kMessageOut; }
     bool operator==(const MessageView&) const = default;
 };
 
