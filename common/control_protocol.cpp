@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "enum_names.hpp"
 #include "flat_json.hpp"
 #include "text.hpp"
 
@@ -248,16 +249,10 @@ constexpr std::pair<DecideAction, std::string_view> kDecideActionNames[] = {
 
 }  // namespace
 
-std::string_view to_string(DecideAction action) {
-    for (const auto& [a, name] : kDecideActionNames)
-        if (a == action) return name;
-    return "?";
-}
+std::string_view to_string(DecideAction action) { return name_in(kDecideActionNames, action); }
 
 std::optional<DecideAction> decide_action_from_string(std::string_view name) {
-    for (const auto& [a, known] : kDecideActionNames)
-        if (known == name) return a;
-    return std::nullopt;
+    return value_named(kDecideActionNames, name);
 }
 
 Request parse_request(std::string_view line) {

@@ -3,6 +3,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "enum_names.hpp"
 #include "flat_json.hpp"
 #include "text.hpp"
 
@@ -109,28 +110,16 @@ constexpr std::pair<FailureKind, std::string_view> kFailureKindNames[] = {
 };
 }  // namespace
 
-std::string_view to_string(JobKind kind) {
-    for (const auto& [k, name] : kJobKindNames)
-        if (k == kind) return name;
-    return "?";
-}
+std::string_view to_string(JobKind kind) { return name_in(kJobKindNames, kind); }
 
 std::optional<JobKind> job_kind_from_string(std::string_view name) {
-    for (const auto& [k, known] : kJobKindNames)
-        if (known == name) return k;
-    return std::nullopt;
+    return value_named(kJobKindNames, name);
 }
 
-std::string_view to_string(FailureKind kind) {
-    for (const auto& [k, name] : kFailureKindNames)
-        if (k == kind) return name;
-    return "other";
-}
+std::string_view to_string(FailureKind kind) { return name_in(kFailureKindNames, kind, "other"); }
 
 std::optional<FailureKind> failure_kind_from_string(std::string_view name) {
-    for (const auto& [k, known] : kFailureKindNames)
-        if (known == name) return k;
-    return std::nullopt;
+    return value_named(kFailureKindNames, name);
 }
 
 std::string encode_report(const WorkerReport& r) {
