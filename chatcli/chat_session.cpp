@@ -313,7 +313,7 @@ private:
             if (reply.is_object() && reply.contains("row")) {
                 const auto ts = parse_rfc3339(reply.value("ts", ""));
                 const MessageView sent{reply.value("row", std::int64_t{0}),
-                                       "out",
+                                       kMessageOut,
                                        reply.value("to", peer_),
                                        "",
                                        f.text,

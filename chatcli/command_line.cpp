@@ -215,22 +215,23 @@ Entry add_transfers(CLI::App& app) {
 
 // accept, reject, cancel: the same ID; accept also takes --to.
 template <typename DecideCommand>
-Entry add_decide(CLI::App& app, const std::string& action, const std::string& description) {
+Entry add_decide(CLI::App& app, DecideAction action, const std::string& description) {
     struct Options {
         DecideRequest request;
         std::string ref;  // our number or the start of the shared id
     };
     auto o = std::make_shared<Options>();
     o->request.action = action;
-    auto* cmd = app.add_subcommand(action, description);
+    const std::string name(to_string(action));
+    auto* cmd = app.add_subcommand(name, description);
     cmd->add_option("ID", o->ref, "the transfer's number, or 6+ hex digits of its id")->required();
     if constexpr (std::is_same_v<DecideCommand, AcceptCommand>) {
         cmd->add_option("--to", o->request.to,
                         "directory to receive into (default: transfer.download_dir)");
     }
-    return {cmd, [o, action]() -> Command {
+    return {cmd, [o, name]() -> Command {
                 DecideCommand out{o->request};
-                read_ref_into(action, o->ref, out.request.id, out.request.id_prefix);
+                read_ref_into(name, o->ref, out.request.id, out.request.id_prefix);
                 return out;
             }};
 }
@@ -249,9 +250,12 @@ std::vector<Entry> add_commands(CLI::App& app) {
     entries.push_back(add_history(app));
     entries.push_back(add_transfer(app));
     entries.push_back(add_transfers(app));
-    entries.push_back(add_decide<AcceptCommand>(app, "accept", "Accept an offered transfer."));
-    entries.push_back(add_decide<RejectCommand>(app, "reject", "Reject an offered transfer."));
-    entries.push_back(add_decide<CancelCommand>(app, "cancel", "Cancel a transfer, in or out."));
+    entries.push_back(
+        add_decide<AcceptCommand>(app, DecideAction::accept, "Accept an offered transfer."));
+    entries.push_back(
+        add_decide<RejectCommand>(app, DecideAction::reject, "Reject an offered transfer."));
+    entries.push_back(
+        add_decide<CancelCommand>(app, DecideAction::cancel, "Cancel a transfer, in or out."));
     entries.push_back(
         add_plain<StatusCommand>(app, "status", "Version, addresses, uptime and counters."));
     entries.push_back(

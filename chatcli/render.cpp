@@ -19,12 +19,12 @@ std::string render_message(const MessageView& m) {
     // was much later (it waited in the sender's outbox for us to come up).
     constexpr std::int64_t kLateMs = 60'000;
     std::string when = local_time(m.sent_ms != 0 ? m.sent_ms : m.ts_ms);
-    if (m.direction == "in" && m.sent_ms != 0 &&
+    if (m.incoming() && m.sent_ms != 0 &&
         (m.ts_ms - m.sent_ms > kLateMs || m.sent_ms - m.ts_ms > kLateMs)) {
         when += ", received " + local_time(m.ts_ms);
     }
     std::string out = "[" + when + "] ";
-    if (m.direction == "out") {
+    if (m.outgoing()) {
         out += "-> " + m.peer + ": " + sanitize_for_terminal(m.text) + "  (" + m.state + ")";
         return out;
     }

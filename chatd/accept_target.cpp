@@ -124,7 +124,7 @@ AcceptTarget open_accept_target(const std::string& path, const UserIds& who) {
     if (!fd) throw fail(std::strerror(errno));
     if (::faccessat(fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0)
         throw fail("chatd may not write there (" + std::string(std::strerror(errno)) + ")");
-    return {fd.release(), target.path};
+    return {std::move(fd), target.path};
 }
 
 }  // namespace chat

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "dir_access.hpp"
+#include "unique_fd.hpp"
 
 namespace chat {
 
@@ -23,9 +24,7 @@ public:
 };
 
 struct AcceptTarget {
-    // O_RDONLY | O_DIRECTORY; the caller closes it (an int, not a UniqueFd,
-    // while the transfer keeps its download directory as an int).
-    int fd = -1;
+    UniqueFd fd;       // O_RDONLY | O_DIRECTORY
     std::string path;  // the same directory, resolved (no links, no "..")
 };
 

@@ -66,7 +66,8 @@ json counters_json(const Counters& c) {
             {"store_commits", load(c.store_commits)}};
 }
 
-// The loops a `stall` request may name; anything else is the control loop.
+// The loops a `stall` request may name, and the one place its loop name
+// (checked by parse_request) becomes one; anything else is the control loop.
 enum class Loop { receiver, sender, store, control };
 Loop loop_named(const std::string& name) {
     if (name == "receiver") return Loop::receiver;

@@ -15,7 +15,7 @@ namespace {
 // How a received message just stored is shown; its text moves there.
 MessageView received_view(std::int64_t row, IncomingMessage& m) {
     const std::int64_t sent = message_id_clock_ms(m.msg_id, m.ts_ms).value_or(0);
-    return {row, "in", m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received", sent};
+    return {row, kMessageIn, m.peer, m.name, std::move(m.text), m.ts_ms, m.plain, "received", sent};
 }
 
 // Messages due at once (nearly all) go in together, in arrival order,

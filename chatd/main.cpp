@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "config.hpp"
@@ -46,112 +47,140 @@ std::string host_name() {
     return std::string(name).substr(0, 64);
 }
 
-}  // namespace
+// `chatd --worker FD`: this binary started again as a worker process.
+bool is_worker_mode(int argc, char** argv) {
+    return argc == 3 && std::string_view(argv[1]) == "--worker";
+}
 
-int main(int argc, char** argv) {
-    // Worker mode first: a worker starts no threads and reads no config.
-    if (argc == 3 && std::string_view(argv[1]) == "--worker") {
-        std::signal(SIGINT, SIG_IGN);  // the daemon stops its workers, not the terminal
-        std::signal(SIGPIPE, SIG_IGN);
-        return chat::run_worker(std::atoi(argv[2]));
-    }
-    chat::tune_allocator();
-    // SQLite's global memory statistics take a mutex on every allocation
-    // (a tenth of the store thread under load); each Store counts its own
-    // page cache instead.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+int run_as_worker(const char* channel_fd) {
+    std::signal(SIGINT, SIG_IGN);  // the daemon stops its workers, not the terminal
+    std::signal(SIGPIPE, SIG_IGN);
+    return chat::run_worker(std::atoi(channel_fd));
+}
+
+// What the command line says; each flag given overrides its config key.
+struct Flags {
+    std::string config_path;
+    std::optional<std::string> listen, socket, socket_group, state_dir, name, log_level;
+    bool print_config = false;
+};
+
+void add_flags(CLI::App& app, Flags& flags) {
+    app.set_version_flag("--version", std::string("chatd ") + CHAT_VERSION);
+    app.add_option("-c,--config", flags.config_path,
+                   "JSON config file (every key: config/chatd.json)")
+        ->check(CLI::ExistingFile);
+    app.add_option("-l,--listen", flags.listen,
+                   "UDP address to bind, HOST:PORT or [IPv6]:PORT (default 0.0.0.0:7890)");
+    app.add_option("-s,--socket", flags.socket,
+                   "control socket path (default $CHATD_SOCKET, $RUNTIME_DIRECTORY/chatd.sock,\n"
+                   "$XDG_RUNTIME_DIR/chatd.sock or /tmp/chatd-$UID/chatd.sock)");
+    app.add_option("--socket-group", flags.socket_group,
+                   "group that may use the control socket (mode 0660); default: owner only");
+    app.add_option("--state-dir", flags.state_dir,
+                   "directory for the message store (default $STATE_DIRECTORY,\n"
+                   "$XDG_STATE_HOME/chatd or ~/.local/state/chatd)");
+    app.add_option("-n,--name", flags.name, "name shown to peers (default: the host name)");
+    app.add_option("--log-level", flags.log_level,
+                   "trace, debug, info, warn, error, critical or off");
+    app.add_flag("--print-default-config", flags.print_config,
+                 "print every config key with its default and exit");
+}
+
+// Parses the command line into `flags`; an exit code when chatd should stop
+// here (help, version, a usage error, --print-default-config).
+std::optional<int> parse_flags(int argc, char** argv, Flags& flags) {
     CLI::App app{
         "chatd: peer-to-peer LAN chat daemon.\n"
         "Listens for messages on a UDP port (default 7890) and serves chatcli on a\n"
         "local control socket. Flags override the JSON config file."};
-    app.set_version_flag("--version", std::string("chatd ") + CHAT_VERSION);
-    std::string config_path;
-    std::optional<std::string> listen, socket, socket_group, state_dir, name, log_level;
-    bool print_config = false;
-    app.add_option("-c,--config", config_path, "JSON config file (every key: config/chatd.json)")
-        ->check(CLI::ExistingFile);
-    app.add_option("-l,--listen", listen,
-                   "UDP address to bind, HOST:PORT or [IPv6]:PORT (default 0.0.0.0:7890)");
-    app.add_option("-s,--socket", socket,
-                   "control socket path (default $CHATD_SOCKET, $RUNTIME_DIRECTORY/chatd.sock,\n"
-                   "$XDG_RUNTIME_DIR/chatd.sock or /tmp/chatd-$UID/chatd.sock)");
-    app.add_option("--socket-group", socket_group,
-                   "group that may use the control socket (mode 0660); default: owner only");
-    app.add_option("--state-dir", state_dir,
-                   "directory for the message store (default $STATE_DIRECTORY,\n"
-                   "$XDG_STATE_HOME/chatd or ~/.local/state/chatd)");
-    app.add_option("-n,--name", name, "name shown to peers (default: the host name)");
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
-    app.add_flag("--print-default-config", print_config,
-                 "print every config key with its default and exit");
+    add_flags(app, flags);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int rc = app.exit(e);
         return rc == 0 ? kExitOk : kExitUsage;
     }
-    if (print_config) {
+    if (flags.print_config) {
         std::cout << chat::default_config_json();
         return kExitOk;
     }
+    return std::nullopt;
+}
 
-    const auto env = chat::process_env();
-    // Under systemd, ConfigurationDirectory= says where the config is.
-    if (config_path.empty()) {
-        if (auto path = chat::service_config_path(env); path && std::filesystem::exists(*path))
-            config_path = *path;
-    }
-    // The file, then the flags over it: at start and again on SIGHUP.
-    const auto load_config = [=] {
-        chat::Config config =
-            config_path.empty() ? chat::Config{} : chat::load_config_file(config_path);
-        if (listen) config.listen = *listen;
-        if (socket) config.socket = *socket;
-        if (socket_group) config.socket_group = *socket_group;
-        if (state_dir) config.state_dir = *state_dir;
-        if (name) config.name = *name;
-        if (log_level) config.log_level = *log_level;
-        chat::validate_config(config);
-        return config;
-    };
-    chat::DaemonSettings settings;
-    try {
-        settings.config = load_config();
-    } catch (const chat::ConfigError& e) {
-        std::cerr << "chatd: " << e.what() << "\n";
-        return kExitUsage;
-    }
-    settings.load_config = load_config;
-    settings.service = chat::service_environment(env, static_cast<long>(::getpid()));
-    settings.test_hooks = env("CHATD_TEST_HOOKS") == std::optional<std::string>("1");
+// The file, then the flags over it: at start and again on SIGHUP.
+chat::Config load_config(const Flags& flags) {
+    chat::Config config =
+        flags.config_path.empty() ? chat::Config{} : chat::load_config_file(flags.config_path);
+    if (flags.listen) config.listen = *flags.listen;
+    if (flags.socket) config.socket = *flags.socket;
+    if (flags.socket_group) config.socket_group = *flags.socket_group;
+    if (flags.state_dir) config.state_dir = *flags.state_dir;
+    if (flags.name) config.name = *flags.name;
+    if (flags.log_level) config.log_level = *flags.log_level;
+    chat::validate_config(config);
+    return config;
+}
+
+// The socket and state paths from the config, or their defaults.
+void resolve_paths(const chat::EnvLookup& env, chat::DaemonSettings& settings) {
     const unsigned uid = ::getuid();
     settings.socket_path = settings.config.socket.empty() ? chat::default_socket_path(env, uid)
                                                           : settings.config.socket;
     settings.state_dir = settings.config.state_dir.empty() ? chat::default_state_dir(env, uid)
                                                            : settings.config.state_dir;
-    // Paths the user gave are checked before anything is created.
     settings.default_socket_path =
         settings.config.socket.empty() && env("CHATD_SOCKET").value_or("").empty();
     settings.default_state_dir = settings.config.state_dir.empty();
+}
+
+// Paths the user gave are checked before anything is created: the first
+// problem found, or "".
+std::string given_path_problem(const chat::DaemonSettings& settings) {
     for (const std::string& problem :
          {settings.default_socket_path ? "" : chat::given_socket_path_problem(settings.socket_path),
           settings.default_state_dir ? "" : chat::given_state_dir_problem(settings.state_dir)}) {
-        if (problem.empty()) continue;
+        if (!problem.empty()) return problem;
+    }
+    return "";
+}
+
+std::string worker_executable(const char* argv0) {
+    std::error_code exe_error;
+    std::string path = std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
+    return exe_error ? std::string(argv0) : path;
+}
+
+// Everything the daemon needs from the flags, the config and the
+// environment; an exit code when they are unusable.
+std::optional<int> make_settings(Flags flags, const char* argv0, chat::DaemonSettings& settings) {
+    const auto env = chat::process_env();
+    // Under systemd, ConfigurationDirectory= says where the config is.
+    if (flags.config_path.empty()) {
+        if (auto path = chat::service_config_path(env); path && std::filesystem::exists(*path))
+            flags.config_path = *path;
+    }
+    try {
+        settings.config = load_config(flags);
+    } catch (const chat::ConfigError& e) {
+        std::cerr << "chatd: " << e.what() << "\n";
+        return kExitUsage;
+    }
+    settings.load_config = [flags] { return load_config(flags); };
+    settings.service = chat::service_environment(env, static_cast<long>(::getpid()));
+    settings.test_hooks = env("CHATD_TEST_HOOKS") == std::optional<std::string>("1");
+    resolve_paths(env, settings);
+    if (const std::string problem = given_path_problem(settings); !problem.empty()) {
         std::cerr << "chatd: " << problem << "\n";
         return kExitUsage;
     }
     settings.name = settings.config.name.empty() ? host_name() : settings.config.name;
-    std::error_code exe_error;
-    settings.worker_executable =
-        std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
-    if (exe_error) settings.worker_executable = argv[0];
+    settings.worker_executable = worker_executable(argv0);
+    return std::nullopt;
+}
 
-    chat::raise_open_file_limit();
-    chat::reserve_descriptor_table(kReservedDescriptors);
-    auto log = make_logger(settings.config.log_level);
-    // A control client that hangs up must not kill the daemon.
-    std::signal(SIGPIPE, SIG_IGN);
-
+// Runs the daemon until SIGINT or SIGTERM; SIGHUP reloads the config.
+int run_daemon(chat::DaemonSettings settings, const std::shared_ptr<spdlog::logger>& log) {
     asio::io_context io;
     // The signal_set is made before any thread starts, so every thread
     // leaves these signals to it.
@@ -183,4 +212,27 @@ int main(int argc, char** argv) {
     daemon.stop();
     log->info("stopped");
     return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Worker mode first: a worker starts no threads and reads no config.
+    if (is_worker_mode(argc, argv)) return run_as_worker(argv[2]);
+    chat::tune_allocator();
+    // SQLite's global memory statistics take a mutex on every allocation
+    // (a tenth of the store thread under load); each Store counts its own
+    // page cache instead.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    Flags flags;
+    if (auto exit_code = parse_flags(argc, argv, flags)) return *exit_code;
+    chat::DaemonSettings settings;
+    if (auto exit_code = make_settings(std::move(flags), argv[0], settings)) return *exit_code;
+
+    chat::raise_open_file_limit();
+    chat::reserve_descriptor_table(kReservedDescriptors);
+    auto log = make_logger(settings.config.log_level);
+    // A control client that hangs up must not kill the daemon.
+    std::signal(SIGPIPE, SIG_IGN);
+    return run_daemon(std::move(settings), log);
 }

@@ -8,12 +8,12 @@
 
 namespace chat {
 
-int reopen_accept_target(const std::string& dir, const std::optional<UserIds>& accepted_by,
-                         const std::string& default_dir) {
+UniqueFd reopen_accept_target(const std::string& dir, const std::optional<UserIds>& accepted_by,
+                              const std::string& default_dir) {
     const std::string cannot = "cannot use " + dir + " after a restart: ";
     if (accepted_by) {
         try {
-            return open_accept_target(dir, *accepted_by).fd;
+            return std::move(open_accept_target(dir, *accepted_by).fd);
         } catch (const AcceptTargetError& e) {
             throw AcceptTargetError(cannot + e.what());
         }
@@ -22,8 +22,8 @@ int reopen_accept_target(const std::string& dir, const std::optional<UserIds>& a
     // to be one the user did not pick.
     if (dir != default_dir)
         throw AcceptTargetError(cannot + "who accepted into it is not recorded");
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw AcceptTargetError(cannot + std::strerror(errno));
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw AcceptTargetError(cannot + std::strerror(errno));
     return fd;
 }
 

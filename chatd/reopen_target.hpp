@@ -11,9 +11,9 @@
 
 namespace chat {
 
-// Returns an O_RDONLY | O_DIRECTORY descriptor (the caller closes it), or
-// throws AcceptTargetError saying why the transfer cannot go on there.
-int reopen_accept_target(const std::string& dir, const std::optional<UserIds>& accepted_by,
-                         const std::string& default_dir);
+// Returns an O_RDONLY | O_DIRECTORY descriptor, or throws
+// AcceptTargetError saying why the transfer cannot go on there.
+UniqueFd reopen_accept_target(const std::string& dir, const std::optional<UserIds>& accepted_by,
+                              const std::string& default_dir);
 
 }  // namespace chat

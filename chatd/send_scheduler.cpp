@@ -81,7 +81,7 @@ void SendScheduler::submit(std::uint64_t number, std::vector<std::size_t> slots,
     // The smallest share: never 0 (no limit) for a limit below the job count.
     params.max_rate = share_rate(ctx_.config.transfer.max_rate, parallel).back();
     PoolJob job;
-    job.kind = "send";
+    job.kind = to_string(JobKind::send);
     job.params_json = encode_send_job(params);
     job.shared_fds = t.fds;
     job.shared_slots = slots;

@@ -371,7 +371,7 @@ std::vector<MessageView> Store::release_held(const std::string& peer, const std:
     for (const auto& [held_id, m] : rows) {
         Statement(db_, cache_, "DELETE FROM held WHERE id = ?1").bind(1, held_id).step();
         if (const auto row = insert_incoming(m))
-            shown.push_back({*row, "in", peer, m.name, m.text, m.ts_ms, false, "received",
+            shown.push_back({*row, kMessageIn, peer, m.name, m.text, m.ts_ms, false, "received",
                              message_id_clock_ms(m.msg_id, m.ts_ms).value_or(0)});
     }
     return shown;
@@ -570,8 +570,8 @@ std::vector<MessageView> Store::page(const MessageFilter& filter, std::int64_t a
         m.ts_ms = select.integer(5);
         m.plain = select.integer(6) != 0;
         m.state = select.text(7);
-        m.sent_ms = m.direction == "out" ? m.ts_ms
-                                         : message_id_clock_ms(select.text(8), m.ts_ms).value_or(0);
+        m.sent_ms =
+            m.outgoing() ? m.ts_ms : message_id_clock_ms(select.text(8), m.ts_ms).value_or(0);
         bytes += m.text.size();
         rows.push_back(std::move(m));
     }

@@ -115,7 +115,7 @@ bool Receiver::restore(const TransferRow& row, const Endpoint& from, std::size_t
     // Take the staging tree back, with what it holds.
     try {
         ref.dir_fd = reopen_accept_target(ref.dir, ref.accepted_by, default_download_dir());
-        ref.staging = std::make_unique<StagingTree>(ref.dir_fd, staging_name(ref.id));
+        ref.staging = std::make_unique<StagingTree>(ref.dir_fd.get(), staging_name(ref.id));
     } catch (const AcceptTargetError& e) {
         fail_storage(ref, e.what());
         return true;
@@ -274,18 +274,18 @@ void Receiver::accept_offer(IncomingTransfer& t, const std::string& requested_di
         answer(t);
     };
     std::string dir = requested_dir;
-    int fd = -1;
+    UniqueFd fd;
     if (auto refusal = open_target(t, reply.get(), dir, fd))
         return refuse(refusal->code, refusal->why, refusal->for_peer);
     try {
-        t.staging = std::make_unique<StagingTree>(fd, staging_name(t.id));
+        t.staging = std::make_unique<StagingTree>(fd.get(), staging_name(t.id));
     } catch (const StagingError& e) {
-        ::close(fd);
+        fd.reset();
         return refuse(codes::failed, "cannot use " + dir + ": " + e.what(), kCouldNotStore);
     }
     t.dir = dir;
     if (!requested_dir.empty()) t.accepted_by = reply->client();
-    t.dir_fd = fd;
+    t.dir_fd = std::move(fd);
     t.token = random_hex(random_);
     move_state(*ctx_.log, t.number, t.state, IncomingState::accepted);
     ctx_.log->info("transfer {} from {} accepted into {}", t.number, t.peer, dir);
@@ -323,7 +323,7 @@ void Receiver::accept_offer(IncomingTransfer& t, const std::string& requested_di
 // `fd`), with room for the offer; why not, as accept_offer refuses.
 std::optional<Receiver::Refusal> Receiver::open_target(const IncomingTransfer& t,
                                                        const ReplySink* reply, std::string& dir,
-                                                       int& fd) {
+                                                       UniqueFd& fd) {
     if (!dir.empty()) {
         // Only where the user who asked could write: chatd's own rights
         // may reach much further.
@@ -334,7 +334,7 @@ std::optional<Receiver::Refusal> Receiver::open_target(const IncomingTransfer& t
         }
         try {
             AcceptTarget target = open_accept_target(dir, *who);
-            fd = target.fd;
+            fd = std::move(target.fd);
             dir = std::move(target.path);
         } catch (const AcceptTargetError& e) {
             return Refusal{codes::bad_request, e.what(), kCouldNotStore};
@@ -345,18 +345,18 @@ std::optional<Receiver::Refusal> Receiver::open_target(const IncomingTransfer& t
         if (std::filesystem::create_directories(dir, ec)) {
             std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
         }
-        fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
+        fd.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) {
             return Refusal{codes::failed, "cannot use " + dir + ": " + std::strerror(errno),
                            kCouldNotStore};
         }
     }
     struct statvfs fs;
-    if (::fstatvfs(fd, &fs) == 0) {
+    if (::fstatvfs(fd.get(), &fs) == 0) {
         const auto free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
         const std::uint64_t margin = std::max<std::uint64_t>(16 << 20, t.offer.bytes / 100);
         if (free_bytes < t.offer.bytes + margin) {
-            ::close(fd);
+            fd.reset();
             const std::string sizes =
                 format_bytes(t.offer.bytes) + " offered, " + format_bytes(free_bytes) + " free";
             return Refusal{codes::failed, "not enough free space in " + dir + ": " + sizes,
@@ -424,7 +424,7 @@ void Receiver::receive_files(IncomingTransfer& t, asio::ip::tcp::socket& socket,
         t.seen[i] = true;
     }
     PoolJob job;
-    job.kind = "receive";
+    job.kind = to_string(JobKind::receive);
     params.fresh = fresh;
     job.params_json = encode_receive_job(params);
     job.fds.push_back(socket.release());
@@ -475,7 +475,7 @@ void Receiver::publish(IncomingTransfer& t) {
 
 void Receiver::sync_staged(IncomingTransfer& t) {
     PoolJob job;
-    job.kind = "sync";
+    job.kind = to_string(JobKind::sync);
     job.fds.push_back(::fcntl(t.staging->root_fd(), F_DUPFD_CLOEXEC, 0));
     submit_incoming_job(
         t, std::move(job),
@@ -517,7 +517,7 @@ void Receiver::submit_incoming_job(IncomingTransfer& t, PoolJob job, IncomingJob
 
 void Receiver::place(IncomingTransfer& t) {
     try {
-        t.placed = t.staging->place(*t.manifest, t.dir_fd);
+        t.placed = t.staging->place(*t.manifest, t.dir_fd.get());
     } catch (const StagingError& e) {
         return fail_storage(t, e.what());
     }

@@ -58,7 +58,7 @@ private:
 
     TransferListener::Handlers listener_handlers();
     std::optional<Refusal> open_target(const IncomingTransfer& t, const ReplySink* reply,
-                                       std::string& dir, int& fd);
+                                       std::string& dir, UniqueFd& fd);
     void answer(const IncomingTransfer& t);
     void reconsider(IncomingTransfer& t);  // the offer policy: ask, or accept at once
     void receive_manifest(IncomingTransfer& t, asio::ip::tcp::socket& socket,

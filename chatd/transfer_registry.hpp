@@ -3,8 +3,6 @@
 // of the transfer manager share about them. Everything here is touched on
 // the control thread only (the io_context's thread): the manager, the
 // Sender and the Receiver all run there.
-#include <unistd.h>
-
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +28,7 @@
 #include "store.hpp"
 #include "transfer_jobs.hpp"
 #include "transfer_state.hpp"
+#include "unique_fd.hpp"
 #include "worker_pool.hpp"
 
 namespace spdlog {
@@ -112,7 +111,7 @@ struct IncomingTransfer : TransferIds {
     // Who named `dir` with --to (none: the default download dir), so a
     // restart checks it for them again.
     std::optional<UserIds> accepted_by;
-    int dir_fd = -1;
+    UniqueFd dir_fd;  // `dir`, opened; declared before `staging`, which goes first
     std::unique_ptr<StagingTree> staging;
     std::optional<Manifest> manifest;
     std::set<std::size_t> verified;
@@ -129,10 +128,6 @@ struct IncomingTransfer : TransferIds {
     bool publishing = false;                    // every file verified; a worker syncs them
     bool saving_accept = false;                 // "accepted" not durable yet: not told yet
     int sync_failures = 0;
-    ~IncomingTransfer() {
-        staging.reset();
-        if (dir_fd >= 0) ::close(dir_fd);
-    }
     IncomingTransfer() = default;
     IncomingTransfer(const IncomingTransfer&) = delete;
     IncomingTransfer& operator=(const IncomingTransfer&) = delete;

@@ -159,7 +159,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
     if (number == 0) return fail(unnamed);
     if (auto in = registry_.incoming.find(number); in != registry_.incoming.end()) {
         IncomingTransfer& t = *in->second;
-        if (request.action == "accept") {
+        if (request.action == DecideAction::accept) {
             if (t.state != IncomingState::offered)
                 return fail("transfer " + std::to_string(t.number) + " is " +
                             std::string(to_string(t.state)) + ", not waiting for an answer");
@@ -173,11 +173,11 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
             return fail("transfer " + std::to_string(t.number) + " is " +
                         std::string(to_string(t.state)) + " already");
         }
-        if (request.action == "reject" && t.state != IncomingState::offered) {
+        if (request.action == DecideAction::reject && t.state != IncomingState::offered) {
             return fail("transfer " + std::to_string(t.number) + " is " +
                         std::string(to_string(t.state)) + ": use cancel");
         }
-        if (request.action == "reject") {
+        if (request.action == DecideAction::reject) {
             receiver_.reject(t);
         } else {
             receiver_.cancel(t);
@@ -188,7 +188,7 @@ void TransferManager::decide(const DecideRequest& request, std::shared_ptr<Reply
     }
     if (auto out = registry_.outgoing.find(number); out != registry_.outgoing.end()) {
         OutgoingTransfer& t = *out->second;
-        if (request.action != "cancel")
+        if (request.action != DecideAction::cancel)
             return fail("transfer " + std::to_string(t.number) +
                         " is one we send: only cancel applies");
         if (is_finished(t.state)) {

@@ -88,11 +88,18 @@ private:
     }
 
     void run_job(const WorkerJob& job, OwnedFds& fds) {
-        if (job.kind == "hash") return hash_files(fds);
-        if (job.kind == "send") return send_job(decode_send_job(job.params_json), fds);
-        if (job.kind == "receive") return receive_job(decode_receive_job(job.params_json), fds);
-        if (job.kind == "sync") return sync_job(fds);
-        fail("unknown job kind '" + job.kind + "'", FailureKind::protocol);
+        const std::optional<JobKind> kind = job_kind_from_string(job.kind);
+        if (!kind) return fail("unknown job kind '" + job.kind + "'", FailureKind::protocol);
+        switch (*kind) {
+            case JobKind::hash:
+                return hash_files(fds);
+            case JobKind::send:
+                return send_job(decode_send_job(job.params_json), fds);
+            case JobKind::receive:
+                return receive_job(decode_receive_job(job.params_json), fds);
+            case JobKind::sync:
+                return sync_job(fds);
+        }
     }
 
     StreamProgress reporter() {

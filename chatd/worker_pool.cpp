@@ -25,6 +25,9 @@ namespace {
 
 constexpr int kWorkerFd = 3;  // where a worker finds its socket
 
+// Send jobs are the ones the pool limits (see dispatch).
+bool is_send(const PoolJob& job) { return job_kind_from_string(job.kind) == JobKind::send; }
+
 }  // namespace
 
 WorkerPool::WorkerPool(asio::io_context& io, std::string worker_executable, std::size_t size,
@@ -223,12 +226,12 @@ void WorkerPool::dispatch() {
     const std::size_t send_limit = send_slots();
     std::size_t sends = 0;
     for (const auto& worker : workers_)
-        if (worker.running && worker.running->job.kind == "send") ++sends;
+        if (worker.running && is_send(worker.running->job)) ++sends;
     for (std::size_t slot = 0; slot < workers_.size() && !queue_.empty(); ++slot) {
         Worker& worker = workers_[slot];
         if (worker.running || worker.cancelled || !worker.socket) continue;
         const auto taken = std::find_if(queue_.begin(), queue_.end(), [&](const Running& r) {
-            return r.job.kind != "send" || sends < send_limit;
+            return !is_send(r.job) || sends < send_limit;
         });
         if (taken == queue_.end()) return;  // only sends, and enough of them run
         Running next = std::move(*taken);
@@ -257,7 +260,7 @@ void WorkerPool::dispatch() {
         }
         job.fds.reset();  // the worker has its own copies now
         job.shared_fds.reset();
-        if (job.kind == "send") ++sends;
+        if (is_send(job)) ++sends;
         auto started = std::move(job.on_start);
         const std::uint64_t id = next.id;
         worker.running = std::move(next);

@@ -29,7 +29,7 @@ class logger;
 namespace chat {
 
 struct PoolJob {
-    std::string kind;
+    std::string kind;  // to_string(JobKind); the worker fails a name it does not know
     std::string params_json = "{}";
     OwnedFds fds;  // sent to the worker with the job, then closed here
     // Descriptors that others hold too (a transfer's files): these slots of

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "enum_names.hpp"
 #include "flat_json.hpp"
 #include "text.hpp"
 
@@ -90,9 +91,9 @@ std::string encode_request(const Request& request) {
             } else if constexpr (std::is_same_v<T, StallRequest>) {
                 return {{"cmd", "stall"}, {"loop", r.loop}, {"seconds", r.seconds}};
             } else {
-                if (!r.id_prefix.empty())
-                    return {{"cmd", r.action}, {"id", r.id_prefix}, {"to", r.to}};
-                return {{"cmd", r.action}, {"id", r.id}, {"to", r.to}};
+                const std::string cmd(to_string(r.action));
+                if (!r.id_prefix.empty()) return {{"cmd", cmd}, {"id", r.id_prefix}, {"to", r.to}};
+                return {{"cmd", cmd}, {"id", r.id}, {"to", r.to}};
             }
         },
         request);
@@ -137,6 +138,123 @@ bool read_transfer_ref(std::string_view text, std::uint64_t& number, std::string
     return number != 0 || !id_prefix.empty();
 }
 
+namespace {
+
+// One decoder per command: the request's fields, checked in this order (the
+// first problem found is the error the client sees).
+SendRequest decode_send(json& doc) {
+    SendRequest r;
+    r.peer = required_string(doc, "peer");
+    if (const auto texts = doc.find("texts"); texts != doc.end()) {
+        if (doc.contains("text")) throw ProtocolError("give 'text' or 'texts', not both");
+        if (!texts->is_array() || texts->empty() || texts->size() > kMaxSendBatch) {
+            throw ProtocolError("field 'texts' must be an array of 1 to " +
+                                std::to_string(kMaxSendBatch) + " strings");
+        }
+        r.texts.reserve(texts->size());
+        for (auto& text : *texts) {
+            if (!text.is_string()) throw ProtocolError("field 'texts' must hold only strings");
+            r.texts.push_back(std::move(text.get_ref<std::string&>()));
+        }
+    } else {
+        r.text = required_string(doc, "text");
+    }
+    r.plain = field(doc, "plain", false);
+    r.wait = field(doc, "wait", true);
+    r.timeout_seconds = field(doc, "timeout", 10.0);
+    if (!(r.timeout_seconds > 0 && r.timeout_seconds <= 86400)) {
+        throw ProtocolError("field 'timeout' must be more than 0 and at most 86400 seconds");
+    }
+    return r;
+}
+
+InboxRequest decode_inbox(json& doc) {
+    InboxRequest r;
+    r.limit = limit_field(doc);
+    r.follow = field(doc, "follow", false);
+    r.peer = field<std::string>(doc, "peer", "");
+    return r;
+}
+
+HistoryRequest decode_history(json& doc) {
+    HistoryRequest r;
+    r.peer = field<std::string>(doc, "peer", "");
+    r.limit = limit_field(doc);
+    return r;
+}
+
+TransferRequest decode_transfer(json& doc) {
+    TransferRequest r;
+    r.peer = required_string(doc, "peer");
+    r.manifest_follows = field(doc, "manifest_follows", false);
+    if (!r.manifest_follows) r.manifest = required_string(doc, "manifest");
+    const auto fds = field<std::int64_t>(doc, "fds", 0);
+    if (fds < 0 || fds > 10'000'000) throw ProtocolError("field 'fds' is out of range");
+    r.fds = static_cast<std::size_t>(fds);
+    r.wait = field(doc, "wait", true);
+    return r;
+}
+
+StallRequest decode_stall(json& doc) {
+    StallRequest r{required_string(doc, "loop"), field(doc, "seconds", 1.0)};
+    if (r.loop != "receiver" && r.loop != "sender" && r.loop != "store" && r.loop != "control")
+        throw ProtocolError("field 'loop' must be receiver, sender, store or control");
+    if (!(r.seconds > 0 && r.seconds <= 60))
+        throw ProtocolError("field 'seconds' must be more than 0 and at most 60");
+    return r;
+}
+
+DecideRequest decode_decide(json& doc, DecideAction action) {
+    DecideRequest r;
+    r.action = action;
+    if (const auto it = doc.find("id"); it != doc.end() && it->is_string()) {
+        if (!read_transfer_ref(it->get_ref<const std::string&>(), r.id, r.id_prefix))
+            throw ProtocolError(
+                "field 'id' must be a transfer's number or at least 6 hex digits of its id");
+    } else {
+        const auto id = field<std::int64_t>(doc, "id", 0);
+        if (id <= 0) throw ProtocolError("field 'id' must be a transfer number");
+        r.id = static_cast<std::uint64_t>(id);
+    }
+    r.to = field<std::string>(doc, "to", "");
+    return r;
+}
+
+struct RequestDecoder {
+    std::string_view cmd;
+    Request (*decode)(json& doc);
+};
+
+// The table from "cmd" to its decoder.
+constexpr RequestDecoder kRequestDecoders[] = {
+    {"send", [](json& doc) -> Request { return decode_send(doc); }},
+    {"inbox", [](json& doc) -> Request { return decode_inbox(doc); }},
+    {"history", [](json& doc) -> Request { return decode_history(doc); }},
+    {"status", [](json&) -> Request { return StatusRequest{}; }},
+    {"peers", [](json&) -> Request { return PeersRequest{}; }},
+    {"transfer", [](json& doc) -> Request { return decode_transfer(doc); }},
+    {"transfers",
+     [](json& doc) -> Request { return TransfersRequest{field(doc, "watch", false)}; }},
+    {"stall", [](json& doc) -> Request { return decode_stall(doc); }},
+    {"accept", [](json& doc) -> Request { return decode_decide(doc, DecideAction::accept); }},
+    {"reject", [](json& doc) -> Request { return decode_decide(doc, DecideAction::reject); }},
+    {"cancel", [](json& doc) -> Request { return decode_decide(doc, DecideAction::cancel); }},
+};
+
+constexpr std::pair<DecideAction, std::string_view> kDecideActionNames[] = {
+    {DecideAction::accept, "accept"},
+    {DecideAction::reject, "reject"},
+    {DecideAction::cancel, "cancel"},
+};
+
+}  // namespace
+
+std::string_view to_string(DecideAction action) { return name_in(kDecideActionNames, action); }
+
+std::optional<DecideAction> decide_action_from_string(std::string_view name) {
+    return value_named(kDecideActionNames, name);
+}
+
 Request parse_request(std::string_view line) {
     if (line.size() > kMaxRequestBytes) throw ProtocolError("request too large");
     // Not const: long strings (a batch's texts, a manifest) move out of it.
@@ -148,92 +266,17 @@ Request parse_request(std::string_view line) {
     if (doc.is_discarded()) throw ProtocolError("request is not valid JSON");
     if (!doc.is_object()) throw ProtocolError("request must be a JSON object");
     const std::string cmd = required_string(doc, "cmd");
-    if (cmd == "send") {
-        SendRequest r;
-        r.peer = required_string(doc, "peer");
-        if (const auto texts = doc.find("texts"); texts != doc.end()) {
-            if (doc.contains("text")) throw ProtocolError("give 'text' or 'texts', not both");
-            if (!texts->is_array() || texts->empty() || texts->size() > kMaxSendBatch) {
-                throw ProtocolError("field 'texts' must be an array of 1 to " +
-                                    std::to_string(kMaxSendBatch) + " strings");
-            }
-            r.texts.reserve(texts->size());
-            for (auto& text : *texts) {
-                if (!text.is_string()) throw ProtocolError("field 'texts' must hold only strings");
-                r.texts.push_back(std::move(text.get_ref<std::string&>()));
-            }
-        } else {
-            r.text = required_string(doc, "text");
-        }
-        r.plain = field(doc, "plain", false);
-        r.wait = field(doc, "wait", true);
-        r.timeout_seconds = field(doc, "timeout", 10.0);
-        if (!(r.timeout_seconds > 0 && r.timeout_seconds <= 86400)) {
-            throw ProtocolError("field 'timeout' must be more than 0 and at most 86400 seconds");
-        }
-        return r;
-    }
-    if (cmd == "inbox") {
-        InboxRequest r;
-        r.limit = limit_field(doc);
-        r.follow = field(doc, "follow", false);
-        r.peer = field<std::string>(doc, "peer", "");
-        return r;
-    }
-    if (cmd == "history") {
-        HistoryRequest r;
-        r.peer = field<std::string>(doc, "peer", "");
-        r.limit = limit_field(doc);
-        return r;
-    }
-    if (cmd == "status") return StatusRequest{};
-    if (cmd == "peers") return PeersRequest{};
-    if (cmd == "transfer") {
-        TransferRequest r;
-        r.peer = required_string(doc, "peer");
-        r.manifest_follows = field(doc, "manifest_follows", false);
-        if (!r.manifest_follows) r.manifest = required_string(doc, "manifest");
-        const auto fds = field<std::int64_t>(doc, "fds", 0);
-        if (fds < 0 || fds > 10'000'000) throw ProtocolError("field 'fds' is out of range");
-        r.fds = static_cast<std::size_t>(fds);
-        r.wait = field(doc, "wait", true);
-        return r;
-    }
-    if (cmd == "transfers") return TransfersRequest{field(doc, "watch", false)};
-    if (cmd == "stall") {
-        StallRequest r{required_string(doc, "loop"), field(doc, "seconds", 1.0)};
-        if (r.loop != "receiver" && r.loop != "sender" && r.loop != "store" && r.loop != "control")
-            throw ProtocolError("field 'loop' must be receiver, sender, store or control");
-        if (!(r.seconds > 0 && r.seconds <= 60))
-            throw ProtocolError("field 'seconds' must be more than 0 and at most 60");
-        return r;
-    }
-    if (cmd == "accept" || cmd == "reject" || cmd == "cancel") {
-        DecideRequest r;
-        r.action = cmd;
-        if (const auto it = doc.find("id"); it != doc.end() && it->is_string()) {
-            if (!read_transfer_ref(it->get_ref<const std::string&>(), r.id, r.id_prefix))
-                throw ProtocolError(
-                    "field 'id' must be a transfer's number or at least 6 hex digits of its id");
-        } else {
-            const auto id = field<std::int64_t>(doc, "id", 0);
-            if (id <= 0) throw ProtocolError("field 'id' must be a transfer number");
-            r.id = static_cast<std::uint64_t>(id);
-        }
-        r.to = field<std::string>(doc, "to", "");
-        return r;
+    for (const RequestDecoder& decoder : kRequestDecoders) {
+        if (decoder.cmd == cmd) return decoder.decode(doc);
     }
     throw ProtocolError("unknown command '" + cmd + "'");
 }
 
 json message_to_json(const MessageView& m) {
-    json doc = {{"id", m.id},
-                {"direction", m.direction},
-                {m.direction == "in" ? "from" : "to", m.peer},
-                {"text", m.text},
-                {"ts", format_rfc3339(m.ts_ms)},
-                {"plain", m.plain},
-                {"state", m.state}};
+    json doc = {
+        {"id", m.id},      {"direction", m.direction},      {m.incoming() ? "from" : "to", m.peer},
+        {"text", m.text},  {"ts", format_rfc3339(m.ts_ms)}, {"plain", m.plain},
+        {"state", m.state}};
     if (!m.name.empty()) doc["name"] = m.name;
     if (m.sent_ms != 0) doc["sent_ts"] = format_rfc3339(m.sent_ms);
     return doc;
@@ -242,8 +285,8 @@ json message_to_json(const MessageView& m) {
 MessageView message_from_json(const json& doc) {
     MessageView m;
     m.id = doc.value("id", std::int64_t{0});
-    m.direction = doc.value("direction", std::string("in"));
-    m.peer = doc.value(m.direction == "in" ? "from" : "to", std::string());
+    m.direction = doc.value("direction", std::string(kMessageIn));
+    m.peer = doc.value(m.incoming() ? "from" : "to", std::string());
     m.name = doc.value("name", std::string());
     m.text = doc.value("text", std::string());
     m.ts_ms = parse_rfc3339(doc.value("ts", std::string()));

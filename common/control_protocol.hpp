@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -84,10 +85,17 @@ struct TransfersRequest {
     bool operator==(const TransfersRequest&) const = default;
 };
 
+// What a DecideRequest asks; its name is the request's "cmd".
+enum class DecideAction { accept, reject, cancel };
+// The one place the names are written: "accept", "reject", "cancel".
+std::string_view to_string(DecideAction action);
+// nullopt for a name that is none of the above.
+std::optional<DecideAction> decide_action_from_string(std::string_view name);
+
 // accept (with an optional directory), reject or cancel transfer `id`, or
 // the one whose shared id starts with `id_prefix`.
 struct DecideRequest {
-    std::string action;  // accept, reject, cancel
+    DecideAction action = DecideAction::accept;
     std::uint64_t id = 0;
     std::string to;
     std::string id_prefix;  // lowercase hex, 6 to 32 digits; sent as "id":"..."
@@ -130,10 +138,15 @@ inline constexpr const char* timeout = "timeout";          // failed: exit 1
 inline constexpr const char* failed = "failed";            // failed: exit 1
 }  // namespace codes
 
+// A message's direction, as the store's rows and the replies name it: the
+// one place these names are written.
+inline constexpr const char* kMessageIn = "in";
+inline constexpr const char* kMessageOut = "out";
+
 // A stored message as the client sees it.
 struct MessageView {
     std::int64_t id = 0;    // local, increasing
-    std::string direction;  // "in" or "out"
+    std::string direction;  // kMessageIn or kMessageOut
     std::string peer;       // ip:port
     std::string name;       // the peer's name, if known
     std::string text;
@@ -143,6 +156,8 @@ struct MessageView {
     // The sender's clock: from an envelope's id (in), ts_ms (out); 0 when
     // unknown (a plain message carries no clock).
     std::int64_t sent_ms = 0;
+    bool incoming() const { return direction == kMessageIn; }
+    bool outgoing() const { return direction == kMessageOut; }
     bool operator==(const MessageView&) const = default;
 };
 

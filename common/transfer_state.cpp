@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "enum_names.hpp"
+
 namespace chat {
 namespace {
 
@@ -44,42 +46,28 @@ constexpr Names<AnswerState, 4> kAnswerNames{{
     {AnswerState::done, "done"},
 }};
 
-template <typename State, std::size_t N>
-std::string_view name_of(const Names<State, N>& names, State state) {
-    for (const auto& [s, name] : names)
-        if (s == state) return name;
-    return "?";
-}
-
-template <typename State, std::size_t N>
-std::optional<State> state_named(const Names<State, N>& names, std::string_view name) {
-    for (const auto& [s, n] : names)
-        if (n == name) return s;
-    return std::nullopt;
-}
-
 }  // namespace
 
-std::string_view to_string(OutgoingState state) { return name_of(kOutgoingNames, state); }
-std::string_view to_string(IncomingState state) { return name_of(kIncomingNames, state); }
+std::string_view to_string(OutgoingState state) { return name_in(kOutgoingNames, state); }
+std::string_view to_string(IncomingState state) { return name_in(kIncomingNames, state); }
 
 std::string_view to_string(TransferDirection direction) {
-    return name_of(kDirectionNames, direction);
+    return name_in(kDirectionNames, direction);
 }
 std::optional<TransferDirection> direction_from_string(std::string_view name) {
-    return state_named(kDirectionNames, name);
+    return value_named(kDirectionNames, name);
 }
 
-std::string_view to_string(AnswerState state) { return name_of(kAnswerNames, state); }
+std::string_view to_string(AnswerState state) { return name_in(kAnswerNames, state); }
 std::optional<AnswerState> answer_state_from_string(std::string_view name) {
-    return state_named(kAnswerNames, name);
+    return value_named(kAnswerNames, name);
 }
 
 std::optional<OutgoingState> outgoing_state_from_string(std::string_view name) {
-    return state_named(kOutgoingNames, name);
+    return value_named(kOutgoingNames, name);
 }
 std::optional<IncomingState> incoming_state_from_string(std::string_view name) {
-    return state_named(kIncomingNames, name);
+    return value_named(kIncomingNames, name);
 }
 
 bool is_finished(OutgoingState state) {

@@ -3,6 +3,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "enum_names.hpp"
 #include "flat_json.hpp"
 #include "text.hpp"
 
@@ -95,6 +96,13 @@ std::optional<WorkerRate> decode_rate(std::string_view bytes) {
 }
 
 namespace {
+constexpr std::pair<JobKind, std::string_view> kJobKindNames[] = {
+    {JobKind::hash, "hash"},
+    {JobKind::send, "send"},
+    {JobKind::receive, "receive"},
+    {JobKind::sync, "sync"},
+};
+
 constexpr std::pair<FailureKind, std::string_view> kFailureKindNames[] = {
     {FailureKind::other, "other"}, {FailureKind::storage, "storage"},
     {FailureKind::peer, "peer"},   {FailureKind::cancelled, "cancelled"},
@@ -102,16 +110,16 @@ constexpr std::pair<FailureKind, std::string_view> kFailureKindNames[] = {
 };
 }  // namespace
 
-std::string_view to_string(FailureKind kind) {
-    for (const auto& [k, name] : kFailureKindNames)
-        if (k == kind) return name;
-    return "other";
+std::string_view to_string(JobKind kind) { return name_in(kJobKindNames, kind); }
+
+std::optional<JobKind> job_kind_from_string(std::string_view name) {
+    return value_named(kJobKindNames, name);
 }
 
+std::string_view to_string(FailureKind kind) { return name_in(kFailureKindNames, kind, "other"); }
+
 std::optional<FailureKind> failure_kind_from_string(std::string_view name) {
-    for (const auto& [k, known] : kFailureKindNames)
-        if (known == name) return k;
-    return std::nullopt;
+    return value_named(kFailureKindNames, name);
 }
 
 std::string encode_report(const WorkerReport& r) {

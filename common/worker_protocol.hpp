@@ -13,9 +13,17 @@
 
 namespace chat {
 
+// What a worker does with a job. On the wire the job's "kind" is its name;
+// a name none of these is a job the worker fails as a protocol error.
+enum class JobKind { hash, send, receive, sync };
+// The one place the names are written: "hash", "send", "receive", "sync".
+std::string_view to_string(JobKind kind);
+// nullopt for a name that is none of the above.
+std::optional<JobKind> job_kind_from_string(std::string_view name);
+
 struct WorkerJob {
     std::uint64_t id = 0;
-    std::string kind;         // e.g. "hash"
+    std::string kind;         // to_string(JobKind), as received (may be unknown)
     std::string params_json;  // the kind's own parameters, a JSON object, passed as written
     bool operator==(const WorkerJob&) const = default;
 };

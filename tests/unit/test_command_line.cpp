@@ -64,9 +64,11 @@ TEST_SUITE("command_line") {
         const auto decide = [](std::vector<std::string> args) {
             return std::get<DecideRequest>(request(parse(std::move(args))));
         };
-        CHECK(decide({"accept", "3"}) == DecideRequest{"accept", 3, "", ""});
-        CHECK(decide({"cancel", "A1B2C3d4"}) == DecideRequest{"cancel", 0, "", "a1b2c3d4"});
-        CHECK(decide({"reject", "123456"}) == DecideRequest{"reject", 123456, "", "123456"});
+        CHECK(decide({"accept", "3"}) == DecideRequest{DecideAction::accept, 3, "", ""});
+        CHECK(decide({"cancel", "A1B2C3d4"}) ==
+              DecideRequest{DecideAction::cancel, 0, "", "a1b2c3d4"});
+        CHECK(decide({"reject", "123456"}) ==
+              DecideRequest{DecideAction::reject, 123456, "", "123456"});
         CHECK(std::get<TransfersCommand>(parse({"transfers", "a1b2c3"}).invocation->command).only ==
               "a1b2c3");
         CHECK(parse({"transfers", "abc"}).exit_code == kExitUsage);
@@ -209,7 +211,8 @@ TEST_SUITE("command_line") {
                   .only_number == 12);
         CHECK(std::get<TransfersCommand>(parse({"transfers", "-w"}).invocation->command)
                   .request.watch);
-        CHECK(std::get<DecideRequest>(request(parse({"reject", "4"}))).action == "reject");
+        CHECK(std::get<DecideRequest>(request(parse({"reject", "4"}))).action ==
+              DecideAction::reject);
     }
 
     TEST_CASE("an unknown command is told with the list of known ones") {

@@ -16,6 +16,28 @@ std::string repeat(const std::string& text, int times) {
 }  // namespace
 
 TEST_SUITE("control_protocol") {
+    TEST_CASE("a decide action is named as its request's cmd, both ways") {
+        const struct {
+            DecideAction action;
+            const char* name;
+        } rows[] = {
+            {DecideAction::accept, "accept"},
+            {DecideAction::reject, "reject"},
+            {DecideAction::cancel, "cancel"},
+        };
+        for (const auto& row : rows) {
+            CAPTURE(row.name);
+            CHECK(to_string(row.action) == row.name);
+            CHECK(decide_action_from_string(row.name) == row.action);
+            const std::string line = encode_request(DecideRequest{row.action, 3, "", ""});
+            CHECK(line.find(std::string(R"("cmd":")") + row.name + "\"") != std::string::npos);
+        }
+        for (const char* unknown : {"", "Accept", "accepted", "send"}) {
+            CAPTURE(unknown);
+            CHECK_FALSE(decide_action_from_string(unknown).has_value());
+        }
+    }
+
     TEST_CASE("every request round-trips") {
         const Request requests[] = {
             SendRequest{"bob", "hi\nthere", true, false, 2.5, {}},
@@ -29,11 +51,11 @@ TEST_SUITE("control_protocol") {
             TransferRequest{"bob", R"({"version":1,"entries":[]})", 3, false},
             TransferRequest{"é \"b\"\t", "{\"p\":\"a\\\\b\u0001 ü\"}", 18800, true},
             TransfersRequest{true},
-            DecideRequest{"accept", 7, "/srv/incoming", ""},
-            DecideRequest{"reject", 8, "", ""},
-            DecideRequest{"cancel", 9, "", ""},
-            DecideRequest{"cancel", 0, "", "a1b2c3"},
-            DecideRequest{"accept", 123456, "", "123456"},  // a number or an id's start
+            DecideRequest{DecideAction::accept, 7, "/srv/incoming", ""},
+            DecideRequest{DecideAction::reject, 8, "", ""},
+            DecideRequest{DecideAction::cancel, 9, "", ""},
+            DecideRequest{DecideAction::cancel, 0, "", "a1b2c3"},
+            DecideRequest{DecideAction::accept, 123456, "", "123456"},  // a number or an id's start
             StallRequest{"receiver", 1.5},
         };
         for (const auto& request : requests) {

@@ -36,8 +36,9 @@ TEST_SUITE("request_router") {
             [&](SendRequest r, RequestRouter::Reply) { seen.push_back("send " + r.text); });
         router.on<StatusRequest>(
             [&](StatusRequest, RequestRouter::Reply) { seen.push_back("status"); });
-        router.on<DecideRequest>(
-            [&](DecideRequest r, RequestRouter::Reply) { seen.push_back("decide " + r.action); });
+        router.on<DecideRequest>([&](DecideRequest r, RequestRouter::Reply) {
+            seen.push_back("decide " + std::string(to_string(r.action)));
+        });
         struct Case {
             Request request;
             const char* handled;
@@ -45,7 +46,7 @@ TEST_SUITE("request_router") {
         SendRequest send;
         send.text = "hi";
         DecideRequest decide;
-        decide.action = "accept";
+        decide.action = DecideAction::accept;
         const Case cases[] = {
             {send, "send hi"}, {StatusRequest{}, "status"}, {decide, "decide accept"}};
         for (const auto& c : cases) {

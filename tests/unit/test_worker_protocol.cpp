@@ -35,6 +35,26 @@ TEST_SUITE("worker_protocol") {
         for (const auto& r : reports) CHECK(decode_report(encode_report(r)) == r);
     }
 
+    TEST_CASE("a job's kind crosses as its name") {
+        struct Row {
+            JobKind kind;
+            const char* name;
+        };
+        for (const Row row : {Row{JobKind::hash, "hash"}, Row{JobKind::send, "send"},
+                              Row{JobKind::receive, "receive"}, Row{JobKind::sync, "sync"}}) {
+            CAPTURE(row.name);
+            CHECK(to_string(row.kind) == row.name);
+            CHECK(job_kind_from_string(row.name) == row.kind);
+            const WorkerJob job{9, std::string(to_string(row.kind)), "{}"};
+            CHECK(encode_job(job) == std::string(R"({"job":9,"kind":")") + row.name + "\"}\n{}");
+            CHECK(job_kind_from_string(decode_job(encode_job(job)).kind) == row.kind);
+        }
+        for (const char* unknown : {"", "Hash", "dance", "sync "}) {
+            CAPTURE(unknown);
+            CHECK_FALSE(job_kind_from_string(unknown).has_value());
+        }
+    }
+
     TEST_CASE("a failure's kind crosses with it, by name") {
         using K = FailureKind;
         struct Row {
