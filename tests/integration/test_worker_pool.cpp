@@ -588,10 +588,10 @@ TEST_CASE("a receiving worker killed mid-file is replaced, and the transfer resu
     ::close(root);
 }
 
-TEST_CASE("a sender that names a file outside its job is refused") {
-    Fixture f;
-    WorkerPool pool(f.io, CHATD_BIN, 1, f.log);
-    pool.start();
+namespace {
+// A receive job for one 3-byte file "only" into f.dir, whose sender says
+// `line` and nothing else: what the receiving worker made of it.
+Outcome receive_after_line(Fixture& f, WorkerPool& pool, const std::string& line) {
     Tree t;
     t.contents = {"abc"};
     t.files = {{0, "only", 3, std::nullopt}};
@@ -600,14 +600,22 @@ TEST_CASE("a sender that names a file outside its job is refused") {
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
     Outcome received;
     pool.submit(receive_job(t, pair[1], root, received));
-    const std::string forged = "{\"file\":7,\"offset\":0}\n";
-    REQUIRE(write_all(pair[0], forged.data(), forged.size()));
+    REQUIRE(write_all(pair[0], line.data(), line.size()));
     REQUIRE(f.run_until([&] { return received.finished; }));
+    ::close(pair[0]);
+    ::close(root);
+    return received;
+}
+}  // namespace
+
+TEST_CASE("a sender that names a file outside its job is refused") {
+    Fixture f;
+    WorkerPool pool(f.io, CHATD_BIN, 1, f.log);
+    pool.start();
+    const Outcome received = receive_after_line(f, pool, "{\"file\":7,\"offset\":0}\n");
     CHECK_FALSE(received.ok);
     CHECK(received.text == "the sender named a file outside this job");
     CHECK_FALSE(fs::exists(f.dir / "only"));
-    ::close(pair[0]);
-    ::close(root);
 }
 
 TEST_CASE("a full disk fails the transfer with the receiver's reason, not a broken pipe") {
@@ -678,22 +686,10 @@ TEST_CASE("a failed job says what kind of failure it was") {
     }
 
     SUBCASE("a malformed line from the peer: protocol") {
-        Tree t;
-        t.contents = {"abc"};
-        t.files = {{0, "only", 3, std::nullopt}};
-        const int root = ::open(f.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int pair[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
-        Outcome received;
-        pool.submit(receive_job(t, pair[1], root, received));
-        const std::string mistyped = "{\"file\":\"0\",\"offset\":0}\n";
-        REQUIRE(write_all(pair[0], mistyped.data(), mistyped.size()));
-        REQUIRE(f.run_until([&] { return received.finished; }));
+        const Outcome received = receive_after_line(f, pool, "{\"file\":\"0\",\"offset\":0}\n");
         CHECK_FALSE(received.ok);
         CHECK(received.text == "the peer sent a bad line");
         CHECK(received.failure == FailureKind::protocol);
-        ::close(pair[0]);
-        ::close(root);
     }
 
     SUBCASE("a job the worker cannot make sense of: protocol") {
