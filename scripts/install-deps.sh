@@ -12,6 +12,7 @@ packages=(
     rsync iproute2           # benchmark baselines (rsync daemon), ss; ip netns for the two-host tests
     nftables                 # loss, duplication and cuts on the two-host tests' link
     clang libclang-rt-14-dev # libFuzzer for make fuzz
+    libsodium-dev python3-dissononce  # Noise handshakes (crypto/) and the cross-check against an independent Noise
 )
 
 missing=()
