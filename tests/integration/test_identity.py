@@ -61,12 +61,17 @@ class IdentityTest(ChatTestCase):
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         with open(path) as f:
             self.assertRegex(f.read(), r"^chatd-identity-v1 [A-Za-z0-9+/]{43}=\n$")
-        workers = alice.worker_pids()
-        self.assertTrue(workers)
-        for pid in [alice.proc.pid, *workers]:
-            fd_dir = f"/proc/{pid}/fd"
-            targets = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
-            self.assertFalse([t for t in targets if t.endswith("identity.key")], (pid, targets))
+        # Once made, and once loaded by a later start.
+        for restart in (False, True):
+            if restart:
+                self.assertEqual(alice.stop(), 0)
+                alice.start()
+            workers = alice.worker_pids()
+            self.assertTrue(workers)
+            for pid in [alice.proc.pid, *workers]:
+                fd_dir = f"/proc/{pid}/fd"
+                targets = [os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)]
+                self.assertFalse([t for t in targets if "identity.key" in t], (pid, targets))
 
     def refused_start(self, d):
         r = subprocess.run([CHATD, "--config", d.write_config()], capture_output=True,
