@@ -260,6 +260,8 @@ std::vector<Entry> add_commands(CLI::App& app) {
         add_plain<StatusCommand>(app, "status", "Version, addresses, uptime and counters."));
     entries.push_back(
         add_plain<PeersCommand>(app, "peers", "Aliases and the peers seen, with last-seen time."));
+    entries.push_back(add_plain<IdCommand>(
+        app, "id", "This daemon's name and key fingerprint, to compare with a peer's."));
     return entries;
 }
 

@@ -65,10 +65,13 @@ struct StatusCommand {
 struct PeersCommand {
     PeersRequest request;
 };
+struct IdCommand {
+    IdRequest request;
+};
 
 using Command = std::variant<SendCommand, InboxCommand, ChatCommand, HistoryCommand,
                              TransferCommand, TransfersCommand, AcceptCommand, RejectCommand,
-                             CancelCommand, StatusCommand, PeersCommand>;
+                             CancelCommand, StatusCommand, PeersCommand, IdCommand>;
 
 // The request a command sends to chatd (as parsed; main fills in what
 // comes from stdin or the file system).

@@ -249,6 +249,10 @@ int handle(const PeersCommand& command, const Context& ctx) {
     return ask(ctx, command.request, shown_as(render_peers, ReplyStyle::Echo::when_ok));
 }
 
+int handle(const IdCommand& command, const Context& ctx) {
+    return ask(ctx, command.request, shown_as(render_id, ReplyStyle::Echo::when_ok));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -403,4 +403,9 @@ std::string render_chat_unacknowledged(std::size_t messages) {
            " message(s) not acknowledged yet; they stay in chatd's outbox";
 }
 
+std::string render_id(const json& id) {
+    return sanitize_for_terminal(id.value("name", "")) + "  " +
+           sanitize_for_terminal(id.value("fingerprint", "?")) + "\n";
+}
+
 }  // namespace chat::cli

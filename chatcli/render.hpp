@@ -23,6 +23,8 @@ std::string local_time(std::int64_t unix_ms);
 std::string render_message(const MessageView& message);
 std::string render_status(const nlohmann::json& status);
 std::string render_peers(const nlohmann::json& peers);
+// "alice  XXXXXXX-XXXXXXX-...": the daemon's name and its key's fingerprint.
+std::string render_id(const nlohmann::json& id);
 std::string render_duration(std::int64_t seconds);
 // "1 file", "2 files": a count and its noun, agreeing.
 std::string count_of(std::uint64_t n, const char* singular, const char* plural);

@@ -103,6 +103,7 @@ void Daemon::route_requests() {
         [this](HistoryRequest r, Reply reply) { messages_.history(std::move(r), reply); });
     router_.on<StatusRequest>([this](StatusRequest, Reply reply) { handle_status(reply); });
     router_.on<PeersRequest>([this](PeersRequest, Reply reply) { handle_peers(reply); });
+    router_.on<IdRequest>([this](IdRequest, Reply reply) { handle_id(reply); });
     router_.on<TransferRequest>(
         [this](TransferRequest r, Reply reply) { handle_transfer(std::move(r), reply); });
     router_.on<TransfersRequest>(
@@ -142,6 +143,7 @@ void Daemon::start() {
     try {
         created.create(settings_.state_dir, settings_.default_state_dir);
         state_lock_ = std::make_unique<StateDirLock>(settings_.state_dir);
+        identity_ = std::make_unique<Identity>(settings_.state_dir);
         if (settings_.default_socket_path) {
             const auto dir = std::filesystem::path(settings_.socket_path).parent_path();
             if (!dir.empty()) created.create(dir.string(), true);
@@ -155,8 +157,8 @@ void Daemon::start() {
         reader_.reset();
         state_lock_.reset();
         if (locked) {
-            created.remove(
-                {"chatd.lock", "chatd.db", "chatd.db-wal", "chatd.db-shm", "chatd.db-journal"});
+            created.remove({"chatd.lock", "chatd.db", "chatd.db-wal", "chatd.db-shm",
+                            "chatd.db-journal", kIdentityFileName});
         }
         throw;
     }
@@ -282,6 +284,15 @@ void Daemon::handle_transfer(TransferRequest request, std::shared_ptr<ReplySink>
 
 void Daemon::handle_peers(std::shared_ptr<ReplySink> reply) {
     reply->send_line(peers_.peers_line(reader_->peers()));
+    reply->finish();
+}
+
+void Daemon::handle_id(std::shared_ptr<ReplySink> reply) {
+    reply->send_line(reply_line({{"ok", true},
+                                 {"fingerprint", identity_->fingerprint()},
+                                 {"short", identity_->short_fingerprint()},
+                                 {"public_key", identity_->public_key_hex()},
+                                 {"name", settings_.name}}));
     reply->finish();
 }
 

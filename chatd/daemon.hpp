@@ -4,6 +4,7 @@
 // them in order; it answers `status`, applies a reload and routes control
 // requests to the parts that serve them. Each part's header says which
 // thread touches it:
+//   Identity (loaded at start, then read-only);
 //   Intake (receiver thread) → Inbound (store thread) → Followers;
 //   MessageRequests → Outbox → the wire; PeerDirectory; HoldScan;
 //   ServiceWatchdog; TransferManager (all on the control thread).
@@ -20,6 +21,7 @@
 #include "counters.hpp"
 #include "followers.hpp"
 #include "hold_scan.hpp"
+#include "identity.hpp"
 #include "message_requests.hpp"
 #include "outbox.hpp"
 #include "paths.hpp"
@@ -93,6 +95,7 @@ private:
 
     void handle_status(std::shared_ptr<ReplySink> reply);
     void handle_peers(std::shared_ptr<ReplySink> reply);
+    void handle_id(std::shared_ptr<ReplySink> reply);
     void handle_transfer(TransferRequest request, std::shared_ptr<ReplySink> reply);
     void handle_stall(const StallRequest& request, std::shared_ptr<ReplySink> reply);
     std::string status_line() const;
@@ -105,6 +108,7 @@ private:
     const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
     std::unique_ptr<StateDirLock> state_lock_;  // held until the daemon is destroyed
+    std::unique_ptr<Identity> identity_;        // loaded after the lock, before serving
     std::unique_ptr<Store> reader_;             // control thread's read connection
     std::unique_ptr<UdpTransport> transport_;
     std::unique_ptr<StoreWorker> store_worker_;  // stopped before the transport is destroyed

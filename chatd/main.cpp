@@ -19,6 +19,7 @@
 #include "daemon.hpp"
 #include "fd_passing.hpp"
 #include "heap.hpp"
+#include "identity.hpp"
 #include "paths.hpp"
 #include "worker.hpp"
 
@@ -191,7 +192,8 @@ int run_daemon(chat::DaemonSettings settings, const std::shared_ptr<spdlog::logg
     } catch (const std::exception& e) {
         log->critical("cannot start: {}", e.what());
         daemon.stop();
-        return kExitFailure;
+        // A key file to fix by hand is a setup problem, as a bad config is.
+        return dynamic_cast<const chat::IdentityError*>(&e) ? kExitUsage : kExitFailure;
     }
 
     std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,

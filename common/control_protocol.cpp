@@ -84,6 +84,8 @@ std::string encode_request(const Request& request) {
                 return {{"cmd", "status"}};
             } else if constexpr (std::is_same_v<T, PeersRequest>) {
                 return {{"cmd", "peers"}};
+            } else if constexpr (std::is_same_v<T, IdRequest>) {
+                return {{"cmd", "id"}};
             } else if constexpr (std::is_same_v<T, TransferRequest>) {
                 return nullptr;  // written above
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
@@ -232,6 +234,7 @@ constexpr RequestDecoder kRequestDecoders[] = {
     {"history", [](json& doc) -> Request { return decode_history(doc); }},
     {"status", [](json&) -> Request { return StatusRequest{}; }},
     {"peers", [](json&) -> Request { return PeersRequest{}; }},
+    {"id", [](json&) -> Request { return IdRequest{}; }},
     {"transfer", [](json& doc) -> Request { return decode_transfer(doc); }},
     {"transfers",
      [](json& doc) -> Request { return TransfersRequest{field(doc, "watch", false)}; }},

@@ -56,6 +56,11 @@ struct PeersRequest {
     bool operator==(const PeersRequest&) const = default;
 };
 
+// The daemon's own identity: its key's fingerprint, public key and name.
+struct IdRequest {
+    bool operator==(const IdRequest&) const = default;
+};
+
 // Offer files and folders to a peer. The manifest lists them; the daemon
 // then answers {"send_fds":N} and the client passes the N descriptors of the
 // manifest's files, in order, as SCM_RIGHTS.
@@ -116,8 +121,9 @@ struct StallRequest {
     bool operator==(const StallRequest&) const = default;
 };
 
-using Request = std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest,
-                             TransferRequest, TransfersRequest, DecideRequest, StallRequest>;
+using Request =
+    std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest, IdRequest,
+                 TransferRequest, TransfersRequest, DecideRequest, StallRequest>;
 
 class ProtocolError : public std::runtime_error {
 public:

@@ -2,7 +2,7 @@
 _chatcli() {
     local cur prev words cword
     _init_completion || return
-    local commands="send inbox chat history transfer transfers accept reject cancel status peers"
+    local commands="send inbox chat history transfer transfers accept reject cancel status peers id"
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in

@@ -58,6 +58,7 @@ TEST_SUITE("command_line") {
         CHECK(std::get<HistoryRequest>(request(parse({"history"}))) == HistoryRequest{"", 100});
         CHECK(std::holds_alternative<StatusRequest>(request(parse({"status"}))));
         CHECK(std::holds_alternative<PeersRequest>(request(parse({"peers"}))));
+        CHECK(std::holds_alternative<IdRequest>(request(parse({"id"}))));
     }
 
     TEST_CASE("a transfer is named by our number or the start of the id both sides share") {
@@ -220,7 +221,7 @@ TEST_SUITE("command_line") {
         CHECK(out.exit_code == kExitUsage);
         CHECK(out.output ==
               "unknown command 'dance' (commands: send, inbox, chat, history, transfer, "
-              "transfers, accept, reject, cancel, status, peers; see --help)\n");
+              "transfers, accept, reject, cancel, status, peers, id; see --help)\n");
     }
 
     TEST_CASE("a refusal's code picks the exit code") {

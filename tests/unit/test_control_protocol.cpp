@@ -48,6 +48,7 @@ TEST_SUITE("control_protocol") {
             HistoryRequest{"bob", 7},
             StatusRequest{},
             PeersRequest{},
+            IdRequest{},
             TransferRequest{"bob", R"({"version":1,"entries":[]})", 3, false},
             TransferRequest{"é \"b\"\t", "{\"p\":\"a\\\\b\u0001 ü\"}", 18800, true},
             TransfersRequest{true},

@@ -52,6 +52,22 @@ TEST_SUITE("render") {
         CHECK(shown.find("2 processes, 1 busy, 1 job queued, 0 restarted") != std::string::npos);
     }
 
+    TEST_CASE("id shows the name and the fingerprint") {
+        const struct {
+            const char* reply;
+            const char* shown;
+        } cases[] = {
+            {R"({"ok":true,"name":"alice","fingerprint":"P56IOI7-MZJNU2Y","short":"P56IOI7"})",
+             "alice  P56IOI7-MZJNU2Y\n"},
+            {R"({"ok":true,"name":"a\u001b[2Jb","fingerprint":"X"})", "a^[[2Jb  X\n"},
+            {R"({"ok":true})", "  ?\n"},
+        };
+        for (const auto& c : cases) {
+            CAPTURE(c.reply);
+            CHECK(render_id(nlohmann::json::parse(c.reply)) == c.shown);
+        }
+    }
+
     TEST_CASE("a transfer's summary: data time, bytes sent this run, where it landed") {
         using nlohmann::json;
         const auto done = [](const char* text) { return render_done(json::parse(text)); };
