@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "clock.hpp"
+#include "enum_names.hpp"
 #include "envelope.hpp"
 #include "peer_directory.hpp"
 #include "random_seed.hpp"
@@ -50,17 +51,13 @@ std::string message_label(std::size_t i, std::size_t count) {
     return "message " + std::to_string(i + 1) + " of " + std::to_string(count);
 }
 
-const char* to_string(SendState state) {
-    switch (state) {
-        case SendState::queued:
-            return "queued";
-        case SendState::delivered:
-            return "delivered";
-        case SendState::sent:
-            return "sent";
-    }
-    return "queued";
-}
+namespace {
+constexpr std::pair<SendState, std::string_view> kSendStateNames[] = {
+    {SendState::queued, "queued"}, {SendState::delivered, "delivered"}, {SendState::sent, "sent"}};
+}  // namespace
+
+// The names are literals, so the view's data is a C string.
+const char* to_string(SendState state) { return name_in(kSendStateNames, state, "queued").data(); }
 
 // A send request (one text, or a batch of `texts` to one peer) on its way
 // through the store to the wire. Envelope messages leave while their

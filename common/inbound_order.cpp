@@ -1,5 +1,7 @@
 #include "inbound_order.hpp"
 
+#include "enum_names.hpp"
+
 #include <algorithm>
 
 namespace chat {
@@ -9,16 +11,15 @@ ArrivalKind classify_arrival(bool already_committed, std::uint64_t seq) {
     return seq == 0 ? ArrivalKind::unordered : ArrivalKind::ordered;
 }
 
-const char* to_string(OrderDecision decision) {
-    switch (decision) {
-        case OrderDecision::show_alone:
-            return "show_alone";
-        case OrderDecision::show_among_released:
-            return "show_among_released";
-        case OrderDecision::hold:
-            return "hold";
-    }
-    return "?";
+namespace {
+constexpr std::pair<OrderDecision, std::string_view> kOrderDecisionNames[] = {
+    {OrderDecision::show_alone, "show_alone"},
+    {OrderDecision::show_among_released, "show_among_released"},
+    {OrderDecision::hold, "hold"}};
+}  // namespace
+
+std::string_view to_string(OrderDecision decision) {
+    return name_in(kOrderDecisionNames, decision);
 }
 
 OrderPlan plan_order(std::uint64_t seq, const std::vector<std::uint64_t>& due) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,7 +25,7 @@ enum class OrderDecision {
     show_among_released,  // shown in its place among held ones it released
     hold,                 // waits for a gap (after showing what was released)
 };
-const char* to_string(OrderDecision decision);
+std::string_view to_string(OrderDecision decision);
 
 struct OrderPlan {
     OrderDecision decision = OrderDecision::hold;

@@ -3,26 +3,22 @@
 #include <stdexcept>
 
 #include "address.hpp"
+#include "enum_names.hpp"
 #include "text.hpp"
 
 namespace chat {
 
+namespace {
+constexpr std::pair<AcceptPolicy, std::string_view> kAcceptPolicyNames[] = {
+    {AcceptPolicy::ask, "ask"}, {AcceptPolicy::trusted, "trusted"}, {AcceptPolicy::all, "all"}};
+}  // namespace
+
 std::string_view to_string(AcceptPolicy policy) {
-    switch (policy) {
-        case AcceptPolicy::ask:
-            return "ask";
-        case AcceptPolicy::trusted:
-            return "trusted";
-        case AcceptPolicy::all:
-            return "all";
-    }
-    return "ask";
+    return name_in(kAcceptPolicyNames, policy, "ask");
 }
 
 std::optional<AcceptPolicy> accept_policy_from_string(std::string_view name) {
-    for (const auto policy : {AcceptPolicy::ask, AcceptPolicy::trusted, AcceptPolicy::all})
-        if (to_string(policy) == name) return policy;
-    return std::nullopt;
+    return value_named(kAcceptPolicyNames, name);
 }
 
 std::optional<std::string> offer_refusal(const Config::Transfer& policy, std::uint64_t bytes) {

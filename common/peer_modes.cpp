@@ -1,18 +1,17 @@
 #include "peer_modes.hpp"
 
+#include <utility>
+
+#include "enum_names.hpp"
+
 namespace chat {
 
-std::string_view to_string(PeerSpeech speech) {
-    switch (speech) {
-        case PeerSpeech::chatd:
-            return "chatd";
-        case PeerSpeech::plain:
-            return "plain";
-        case PeerSpeech::both:
-            return "both";
-    }
-    return "plain";
-}
+namespace {
+constexpr std::pair<PeerSpeech, std::string_view> kPeerSpeechNames[] = {
+    {PeerSpeech::chatd, "chatd"}, {PeerSpeech::plain, "plain"}, {PeerSpeech::both, "both"}};
+}  // namespace
+
+std::string_view to_string(PeerSpeech speech) { return name_in(kPeerSpeechNames, speech, "plain"); }
 
 PeerSpeech PeerModes::speech() const {
     if (!envelope) return PeerSpeech::plain;
