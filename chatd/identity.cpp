@@ -11,6 +11,8 @@
 #include <string_view>
 
 #include "device_id.hpp"
+#include "errno_text.hpp"
+#include "staging.hpp"
 #include "unique_fd.hpp"
 
 namespace chat {
@@ -22,8 +24,6 @@ constexpr std::size_t kSecretBase64Len = 44;
 constexpr const char* kTempFileName = "identity.key.tmp";
 // A key file is one short line; more than this is not one.
 constexpr std::size_t kMaxFileLen = 256;
-
-std::string errno_text() { return std::strerror(errno); }
 
 std::string mode_text(mode_t mode) {
     char text[8];
@@ -91,13 +91,9 @@ crypto::KeyPair load_key(int fd, const std::string& path) {
     return keys;
 }
 
-void write_all(int fd, std::string_view bytes, const std::string& path) {
-    while (!bytes.empty()) {
-        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error("cannot write " + path + ": " + errno_text());
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
+void write_or_throw(int fd, std::string_view bytes, const std::string& path) {
+    if (!write_all(fd, bytes.data(), bytes.size()))
+        throw std::runtime_error("cannot write " + path + ": " + errno_text());
 }
 
 // A new key in a temp file made 0600 from the start (O_EXCL: never one an
@@ -120,7 +116,7 @@ crypto::KeyPair create_key(int dir_fd, const std::string& state_dir, const std::
     try {
         if (::fchmod(fd.get(), 0600) != 0)  // a umask may have taken the owner's bits
             throw std::runtime_error("cannot make " + temp_path + " private: " + errno_text());
-        write_all(fd.get(), line, temp_path);
+        write_or_throw(fd.get(), line, temp_path);
         if (::fsync(fd.get()) != 0)
             throw std::runtime_error("cannot sync " + temp_path + ": " + errno_text());
     } catch (...) {

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "address.hpp"
+#include "retry.hpp"
 #include "worker_jobs.hpp"
 
 namespace chat {
@@ -22,7 +23,9 @@ SendScheduler::SendScheduler(TransferContext& ctx, TransferRegistry& registry, H
 
 std::chrono::milliseconds SendScheduler::retry_later(std::uint64_t number, int attempt,
                                                      std::function<void()> again) {
-    const auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+    // 0.5 s doubling; kJobAttempts keeps it under the cap.
+    const auto delay = retry_delay(static_cast<unsigned>(attempt), std::chrono::milliseconds(500),
+                                   std::chrono::milliseconds(500) * (1 << (kJobAttempts - 1)));
     auto timer = std::make_shared<asio::steady_timer>(ctx_.io, delay);
     timer->async_wait([this, number, timer, again = std::move(again)](asio::error_code ec) {
         if (!ec && registry_.outgoing.count(number) &&

@@ -23,8 +23,6 @@ constexpr std::int64_t kProgressEveryBytes = 4 << 20;
 
 }  // namespace
 
-std::string errno_text() { return std::strerror(errno); }
-
 StreamError bad_peer(const std::string& why) { return StreamError(why, FailureKind::protocol); }
 
 // Read without json's lexer when the line is flat, as most are.

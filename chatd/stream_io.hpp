@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "errno_text.hpp"
 #include "transfer_stream.hpp"
 
 namespace chat {
@@ -21,8 +22,6 @@ class ContentHash;
 namespace stream_io {
 
 inline constexpr std::size_t kChunkBytes = 256 * 1024;
-
-std::string errno_text();
 
 // A StreamError for a line of the peer's that breaks the protocol.
 StreamError bad_peer(const std::string& why);
