@@ -83,6 +83,7 @@ Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<sp
       settings_(std::move(settings)),
       log_(std::move(log)),
       peers_(io, settings_.config),
+      peer_keys_(AcceptNewPeers::tofu, PlainPeers::allow, log_),
       outbox_(io, settings_.config, settings_.name, counters_, peers_, log_),
       messages_(peers_, outbox_, followers_),
       hold_scan_(io, settings_.config),

@@ -26,6 +26,7 @@
 #include "outbox.hpp"
 #include "paths.hpp"
 #include "peer_directory.hpp"
+#include "peer_keys.hpp"
 #include "request_router.hpp"
 #include "service_watchdog.hpp"
 #include "state_dir.hpp"
@@ -116,6 +117,7 @@ private:
     std::unique_ptr<TransferManager> transfers_;
 
     PeerDirectory peers_;
+    PeerKeys peer_keys_;  // before the outbox and intake, which ask it
     Followers followers_;
     Outbox outbox_;
     MessageRequests messages_;

@@ -1,0 +1,58 @@
+#include <doctest/doctest.h>
+
+#include "trust.hpp"
+
+using namespace chat;
+
+namespace {
+KeyDigest digest_of(std::uint8_t fill) {
+    KeyDigest d{};
+    d.fill(fill);
+    return d;
+}
+}  // namespace
+
+TEST_SUITE("trust") {
+    TEST_CASE("a handshake's key against the pins, under each policy") {
+        struct Row {
+            AcceptNewPeers policy;
+            const char* peer;
+            std::uint8_t key;
+            KeyVerdict expected;
+        };
+        const Row rows[] = {
+            {AcceptNewPeers::tofu, "10.0.0.1:7890", 1, KeyVerdict::known},
+            {AcceptNewPeers::tofu, "10.0.0.1:7890", 2, KeyVerdict::changed},
+            {AcceptNewPeers::tofu, "10.0.0.9:7890", 3, KeyVerdict::new_peer},
+            {AcceptNewPeers::tofu, "10.0.0.9:7890", 1, KeyVerdict::known},  // moved
+            {AcceptNewPeers::verified, "10.0.0.1:7890", 1, KeyVerdict::known},
+            {AcceptNewPeers::verified, "10.0.0.1:7890", 2, KeyVerdict::changed},
+            {AcceptNewPeers::verified, "10.0.0.9:7890", 3, KeyVerdict::not_trusted},
+        };
+        for (const Row& row : rows) {
+            PinTable pins(row.policy, PlainPeers::allow);
+            pins.pin("10.0.0.1:7890", Pin{digest_of(1), std::nullopt, Trust::unverified, {}});
+            CAPTURE(row.peer);
+            CAPTURE(int(row.key));
+            CHECK(pins.verdict(row.peer, digest_of(row.key)) == row.expected);
+        }
+    }
+
+    TEST_CASE("names round-trip and unknown names are refused") {
+        CHECK(trust_named("verified") == Trust::verified);
+        CHECK(trust_name(Trust::unverified) == "unverified");
+        CHECK(accept_new_peers_named("tofu") == AcceptNewPeers::tofu);
+        CHECK_FALSE(accept_new_peers_named("always").has_value());
+        CHECK(plain_peers_named("deny") == PlainPeers::deny);
+        CHECK_FALSE(plain_peers_named("").has_value());
+        CHECK(key_verdict_name(KeyVerdict::changed) == "changed");
+    }
+
+    TEST_CASE("peer_of finds a key pinned under another address") {
+        PinTable pins;
+        pins.pin("a:1", Pin{digest_of(7), std::nullopt, Trust::verified, {}});
+        REQUIRE(pins.peer_of(digest_of(7)) != nullptr);
+        CHECK(*pins.peer_of(digest_of(7)) == "a:1");
+        CHECK(pins.peer_of(digest_of(8)) == nullptr);
+    }
+}
