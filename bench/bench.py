@@ -2,10 +2,12 @@
 """chatd against the tools users would pick instead, side by side in one run.
 
 Cases (see README "Performance"):
-  1. one large file        chatd vs tar|nc, rsync daemon, cp  (each + sync of the destination)
+  1. one large file        chatd vs tar|nc, rsync daemon, scp (to a loopback sshd, aes128-gcm), cp
+                           (each + sync of the destination)
   2. many small files      the same tools
   3. chat throughput       messages stored and acked per second vs a raw sendto/recvfrom pair
-  4. latency               chatcli send (waits for the ack) vs a one-shot nc -u
+  4. latency               chatcli send (waits for the ack) vs a one-shot nc -u, to a peer with
+                           a session; first contact (with its handshake) apart
   5. memory                peak RSS of the daemons and each worker during 1-3
 
 Every case runs once to warm up, then `--runs` times, the tools alternating
@@ -205,10 +207,22 @@ class Bench:
     def transfer_case(self, case, src):
         want = tree_digest(src)
         name = os.path.basename(src)
-        a, b = Chatd(self, "alice-" + case), Chatd(self, "bob-" + case)
         rsync_dest = os.path.join(self.root, "dest", "rsync-" + case)
         os.makedirs(rsync_dest)
-        rsyncd = start_rsync_daemon(self.root, rsync_dest, case)
+        scp_dest = os.path.join(self.root, "dest", "scp-" + case)
+        os.makedirs(scp_dest)
+        # Started in this order, stopped in any case, even when a later one fails to start.
+        servers = []
+        try:
+            servers.append(start_rsync_daemon(self.root, rsync_dest, case))
+            servers.append(start_sshd(self.root))
+            servers.append(Chatd(self, "alice-" + case))
+            servers.append(Chatd(self, "bob-" + case))
+        except BaseException:
+            for server in reversed(servers):
+                server.stop()
+            raise
+        rsyncd, sshd, a, b = servers
 
         def chatd():
             r = subprocess.run([self.chatcli, "--socket", a.socket, "--json", "transfer", b.address, src],
@@ -238,13 +252,21 @@ class Bench:
             subprocess.run(["sync", "-f", dest], check=True)
             return os.path.join(dest, name)
 
+        def scp():
+            self.counter += 1
+            dest = os.path.join(scp_dest, f"run-{self.counter}")
+            os.makedirs(dest)
+            subprocess.run(["scp", "-q", "-r", *sshd.client_options(), src, f"127.0.0.1:{dest}/"], check=True)
+            subprocess.run(["sync", "-f", dest], check=True)
+            return os.path.join(dest, name)
+
         def cp():
             dest = self.fresh("cp")
             subprocess.run(["cp", "-a", src, dest], check=True)
             subprocess.run(["sync", "-f", dest], check=True)
             return os.path.join(dest, name)
 
-        tools = {"tar | nc": tar_nc, "chatd": chatd, "rsync": rsync, "cp": cp}
+        tools = {"tar | nc": tar_nc, "chatd": chatd, "rsync": rsync, "scp": scp, "cp": cp}
         samples = {tool: [] for tool in tools}
         try:
             for round_ in range(self.runs + 1):  # round 0 warms up
@@ -259,9 +281,8 @@ class Bench:
                         samples[tool].append(seconds)
             self.note_memory(a, b)
         finally:
-            rsyncd.stop()
-            a.stop()
-            b.stop()
+            for server in reversed(servers):
+                server.stop()
         self.record(case, "s", samples, "tar | nc")
         return samples
 
@@ -319,7 +340,27 @@ class Bench:
             b.stop()
         p99 = {tool: sorted(v)[max(0, int(len(v) * 0.99) - 1)] for tool, v in samples.items()}
         self.record("latency: one send, p50 (ms)", "ms", samples, "nc -u",
-                    note="p99: " + ", ".join(f"{tool} {v:.2f} ms" for tool, v in p99.items()))
+                    note="to a peer with a session; p99: " +
+                         ", ".join(f"{tool} {v:.2f} ms" for tool, v in p99.items()))
+        self.first_contact(samples["nc -u"], 3 if self.args.tiny else 10)
+
+    def first_contact(self, nc_samples, count):
+        """A send to a peer never met: the handshake (XX) is in the time. A fresh peer each time."""
+        a = Chatd(self, "alice-first")
+        first = []
+        try:
+            for i in range(count + 1):
+                b = Chatd(self, f"bob-first-{i}")
+                try:
+                    t = self.timed(lambda: a.cli("send", b.address, "hello there"))
+                finally:
+                    b.stop()
+                if i > 0:
+                    first.append(t * 1000)
+        finally:
+            a.stop()
+        self.record("latency: first contact, p50 (ms)", "ms", {"nc -u": nc_samples, "chatcli send": first},
+                    "nc -u", note=f"{count} sends, each to a new peer: its handshake included")
 
     def cleanup(self):
         if not self.args.keep:
@@ -351,6 +392,49 @@ def start_rsync_daemon(root, dest, case):
                              "--config", conf])
     wait_for(lambda: port_listening(port), what="the rsync daemon")
     return RsyncDaemon(proc, port)
+
+
+class Sshd:
+    """OpenSSH's sshd on loopback, for scp: its own host and client keys, one cipher."""
+    CIPHER = "aes128-gcm@openssh.com"
+
+    def __init__(self, proc, port, directory):
+        self.proc, self.port, self.dir = proc, port, directory
+
+    def client_options(self):
+        return ["-P", str(self.port), "-i", os.path.join(self.dir, "client"), "-c", self.CIPHER,
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", f"UserKnownHostsFile={os.path.join(self.dir, 'known_hosts')}", "-o", "LogLevel=ERROR"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def start_sshd(root):
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not os.access(sshd, os.X_OK):
+        raise RuntimeError("no sshd for the scp baseline: scripts/install-deps.sh installs openssh-server")
+    # sshd_config cannot name a path with spaces unquoted, and the case names have them.
+    directory = tempfile.mkdtemp(prefix="sshd-", dir=root)
+    for key in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(directory, key)],
+                       check=True)
+    shutil.copy(os.path.join(directory, "client.pub"), os.path.join(directory, "authorized_keys"))
+    # sshd insists on its privilege-separation directory, which only the service's start makes.
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    port = free_port()
+    config = os.path.join(directory, "sshd_config")
+    with open(config, "w") as f:
+        f.write(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {directory}/host\n"
+                f"AuthorizedKeysFile {directory}/authorized_keys\nPidFile {directory}/sshd.pid\n"
+                f"PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+                f"PermitRootLogin prohibit-password\nCiphers {Sshd.CIPHER}\n"
+                f"Subsystem sftp internal-sftp\n")
+    proc = subprocess.Popen([sshd, "-D", "-e", "-f", config],
+                            stderr=open(os.path.join(directory, "sshd.log"), "w"))
+    wait_for(lambda: port_listening(port), what="sshd")
+    return Sshd(proc, port, directory)
 
 
 def make_big_file(root, size):

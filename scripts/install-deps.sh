@@ -13,6 +13,7 @@ packages=(
     nftables                 # loss, duplication and cuts on the two-host tests' link
     clang libclang-rt-14-dev # libFuzzer for make fuzz
     libsodium-dev python3-dissononce  # Noise handshakes (crypto/) and the cross-check against an independent Noise
+    openssh-server           # the benchmark's scp baseline: its own sshd on loopback, never the system's
 )
 
 missing=()
@@ -31,3 +32,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# The bench starts its own sshd on loopback when it needs one: an
+# openssh-server installed here is not left running as a service that
+# listens on every interface.
+if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null; then
+    "${sudo[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    echo "install-deps: openssh-server installed for the benchmark; its ssh service is disabled" >&2
+fi
