@@ -53,6 +53,14 @@ void TrustRequests::verify(VerifyRequest request, std::shared_ptr<ReplySink> rep
                                  {"short_code", number.short_code}};
         if (const Pin* pin = keys_.pin(peer); pin != nullptr && pin->digest != digest)
             answer["pinned_fingerprint"] = format_device_id(pin->digest);
+        if (request.confirm && !request.safety_number.empty() &&
+            request.safety_number != number.digits) {
+            return finish(reply, error_reply(codes::key_changed,
+                                             "the safety number of " + shown +
+                                                 " changed since it was shown (its key changed): "
+                                                 "nothing was verified; run chatcli verify " +
+                                                 shown + " again"));
+        }
         if (request.confirm) keys_.verify(peer, *theirs);
         answer["trust"] = peer_standing_name(keys_.standing(peer));
         finish(reply, reply_line(answer));

@@ -91,7 +91,9 @@ std::string encode_request(const Request& request) {
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
                 return {{"cmd", "transfers"}, {"watch", r.watch}};
             } else if constexpr (std::is_same_v<T, VerifyRequest>) {
-                return {{"cmd", "verify"}, {"peer", r.peer}, {"confirm", r.confirm}};
+                json doc = {{"cmd", "verify"}, {"peer", r.peer}, {"confirm", r.confirm}};
+                if (!r.safety_number.empty()) doc["safety_number"] = r.safety_number;
+                return doc;
             } else if constexpr (std::is_same_v<T, TrustRequest>) {
                 return {{"cmd", "trust"}, {"peer", r.peer}, {"fingerprint", r.fingerprint}};
             } else if constexpr (std::is_same_v<T, StallRequest>) {
@@ -245,7 +247,9 @@ constexpr RequestDecoder kRequestDecoders[] = {
     {"stall", [](json& doc) -> Request { return decode_stall(doc); }},
     {"verify",
      [](json& doc) -> Request {
-         return VerifyRequest{required_string(doc, "peer"), field(doc, "confirm", false)};
+         auto peer = required_string(doc, "peer");
+         return VerifyRequest{std::move(peer), field(doc, "confirm", false),
+                              field<std::string>(doc, "safety_number", "")};
      }},
     {"trust",
      [](json& doc) -> Request {

@@ -61,11 +61,14 @@ struct IdRequest {
     bool operator==(const IdRequest&) const = default;
 };
 
-// The safety number of our key and the one pinned for `peer`, with both
-// fingerprints; with confirm, the pin is marked verified (the user compared).
+// The safety number of our key and the peer's, with both fingerprints;
+// with confirm, the peer's key is marked verified (the user compared). A
+// confirm that gives `safety_number` (the one the user was shown) takes
+// effect only if it is still the number: the key did not change meanwhile.
 struct VerifyRequest {
     std::string peer;
     bool confirm = false;
+    std::string safety_number;
     bool operator==(const VerifyRequest&) const = default;
 };
 

@@ -58,8 +58,8 @@ TEST_SUITE("control_protocol") {
             DecideRequest{DecideAction::cancel, 0, "", "a1b2c3"},
             DecideRequest{DecideAction::accept, 123456, "", "123456"},  // a number or an id's start
             StallRequest{"receiver", 1.5},
-            VerifyRequest{"bob", false},
-            VerifyRequest{"[::1]:7890", true},
+            VerifyRequest{"bob", false, ""},
+            VerifyRequest{"[::1]:7890", true, "12345 67890"},
             TrustRequest{"bob", "P56IOI7-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2"},
         };
         for (const auto& request : requests) {
