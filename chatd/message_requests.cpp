@@ -37,8 +37,9 @@ public:
     HeldSendReply(std::shared_ptr<ReplySink> reply, std::string why)
         : reply_(std::move(reply)), why_(std::move(why)) {}
     void send_line(std::string line) override {
-        reply_->send_line(line.starts_with(R"({"ok":true)") ? error_reply(codes::key_changed, why_)
-                                                            : std::move(line));
+        const auto reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        const bool ok = reply.is_object() && reply.value("ok", false);
+        reply_->send_line(ok ? error_reply(codes::key_changed, why_) : std::move(line));
     }
     void finish() override { reply_->finish(); }
     bool is_open() const override { return reply_->is_open(); }

@@ -97,6 +97,16 @@ class TrustTest(ChatTestCase):
         self.assertIn("'security.accept_new_peers' must be tofu or verified; got 'always'",
                       r.stderr)
 
+    def test_the_security_policies_change_on_reload(self):
+        alice = self.daemon("alice")
+        alice.config["security"] = {"accept_new_peers": "verified", "plain_peers": "deny"}
+        alice.reload()
+        wait_for(lambda: "changed: security.accept_new_peers, security.plain_peers" in alice.log(),
+                 what="the reload's log line")
+        # (listen is named: the harness's config now gives the port chatd picked)
+        waiting = [l for l in alice.log().splitlines() if "not changed until a restart" in l]
+        self.assertFalse([l for l in waiting if "security" in l], waiting)
+
     # NEEDS SEALED: the first message's handshake pins both keys.
     def test_verify_shows_the_same_safety_number_on_both_daemons(self):
         alice = self.daemon("alice")
