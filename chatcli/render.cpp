@@ -1,5 +1,6 @@
 #include "render.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <iomanip>
@@ -431,10 +432,14 @@ std::string render_verify(const json& reply, std::string_view shown) {
     std::string digits = sanitize_for_terminal(reply.value("safety_number", ""));
     // Six groups a row: 5 digits and a space each.
     if (digits.size() > 36) digits.replace(35, 1, "\n    ");
-    std::string out =
-        "your fingerprint:    " + sanitize_for_terminal(reply.value("fingerprint", "?")) + "\n" +
-        peer + "'s fingerprint: " + sanitize_for_terminal(reply.value("peer_fingerprint", "?")) +
-        "\n";
+    // The two fingerprints one above the other, to compare at a glance.
+    const std::string ours = "your fingerprint:", theirs = peer + "'s fingerprint:";
+    const std::size_t width = std::max(ours.size(), theirs.size()) + 1;
+    const auto row = [&](const std::string& label, const char* key) {
+        return label + std::string(width - label.size(), ' ') +
+               sanitize_for_terminal(reply.value(key, "?")) + "\n";
+    };
+    std::string out = row(ours, "fingerprint") + row(theirs, "peer_fingerprint");
     if (reply.contains("pinned_fingerprint")) {
         out += "  (the key " + peer + " offers now; the one pinned before was " +
                sanitize_for_terminal(reply.value("pinned_fingerprint", "")) + ")\n";

@@ -58,7 +58,7 @@ TEST_SUITE("render") {
                 "peer_fingerprint":"CCCCCCC-DDDDDDD","short_code":"668812","trust":"unverified",
                 "safety_number":"15879 26512 35684 55554 63649 75502 53382 96597 51745 53712 96093 39774"})");
         CHECK(render_verify(reply, "bob") ==
-              "your fingerprint:    AAAAAAA-BBBBBBB\n"
+              "your fingerprint:  AAAAAAA-BBBBBBB\n"
               "bob's fingerprint: CCCCCCC-DDDDDDD\n"
               "safety number:\n"
               "    15879 26512 35684 55554 63649 75502\n"
