@@ -236,6 +236,33 @@ Entry add_decide(CLI::App& app, DecideAction action, const std::string& descript
             }};
 }
 
+Entry add_verify(CLI::App& app) {
+    auto o = std::make_shared<VerifyCommand>();
+    auto* cmd = app.add_subcommand(
+        "verify",
+        "Show this daemon's fingerprint, the peer's and the safety number of the two keys.\n"
+        "Compare the number with the one `chatcli verify` shows on the peer's machine (in\n"
+        "person, or over a call): on a terminal you are asked whether they match, and the\n"
+        "peer is marked verified if you say y. Not confirmed: exit 1, nothing changes. A\n"
+        "peer whose key changed is verified with its new key the same way.");
+    cmd->add_flag("-y,--yes", o->request.confirm, "mark it verified without asking");
+    cmd->add_option("PEER", o->request.peer, "the peer to verify")->required();
+    return {cmd, [o]() -> Command { return *o; }};
+}
+
+Entry add_trust(CLI::App& app) {
+    auto o = std::make_shared<TrustCommand>();
+    auto* cmd = app.add_subcommand(
+        "trust",
+        "Pin a peer's key by its fingerprint (as `chatcli id` prints it on the peer), verified:\n"
+        "before first contact, or to accept a changed key. Messages held for the peer then go.");
+    cmd->add_option("PEER", o->request.peer, "the peer whose key it is")->required();
+    cmd->add_option("FINGERPRINT", o->request.fingerprint,
+                    "its device ID, e.g. P56IOI7-MZJNU2Y-...")
+        ->required();
+    return {cmd, [o]() -> Command { return *o; }};
+}
+
 template <typename PlainCommand>
 Entry add_plain(CLI::App& app, const std::string& name, const std::string& description) {
     return {app.add_subcommand(name, description), [] { return Command{PlainCommand{}}; }};
@@ -259,9 +286,13 @@ std::vector<Entry> add_commands(CLI::App& app) {
     entries.push_back(
         add_plain<StatusCommand>(app, "status", "Version, addresses, uptime and counters."));
     entries.push_back(
-        add_plain<PeersCommand>(app, "peers", "Aliases and the peers seen, with last-seen time."));
+        add_plain<PeersCommand>(app, "peers",
+                                "Aliases and the peers seen, with last-seen time, key fingerprint\n"
+                                "and trust (unverified, verified, KEY CHANGED, plain)."));
     entries.push_back(add_plain<IdCommand>(
         app, "id", "This daemon's name and key fingerprint, to compare with a peer's."));
+    entries.push_back(add_verify(app));
+    entries.push_back(add_trust(app));
     return entries;
 }
 
@@ -277,7 +308,7 @@ std::string unknown_command(const std::string& name, const std::vector<Entry>& e
 int exit_code_for_refusal(std::string_view code) {
     if (code == codes::bad_request || code == codes::bad_peer || code == codes::too_large)
         return kExitUsage;
-    return kExitFailed;
+    return kExitFailed;  // key_changed too: the message waits, the command did not succeed
 }
 
 Request request_of(const Command& command) {

@@ -68,10 +68,18 @@ struct PeersCommand {
 struct IdCommand {
     IdRequest request;
 };
+// The safety number, then (on a terminal, or with --yes) the peer verified.
+struct VerifyCommand {
+    VerifyRequest request;  // confirm set by --yes
+};
+struct TrustCommand {
+    TrustRequest request;
+};
 
-using Command = std::variant<SendCommand, InboxCommand, ChatCommand, HistoryCommand,
-                             TransferCommand, TransfersCommand, AcceptCommand, RejectCommand,
-                             CancelCommand, StatusCommand, PeersCommand, IdCommand>;
+using Command =
+    std::variant<SendCommand, InboxCommand, ChatCommand, HistoryCommand, TransferCommand,
+                 TransfersCommand, AcceptCommand, RejectCommand, CancelCommand, StatusCommand,
+                 PeersCommand, IdCommand, VerifyCommand, TrustCommand>;
 
 // The request a command sends to chatd (as parsed; main fills in what
 // comes from stdin or the file system).

@@ -253,6 +253,62 @@ int handle(const IdCommand& command, const Context& ctx) {
     return ask(ctx, command.request, shown_as(render_id, ReplyStyle::Echo::when_ok));
 }
 
+// One request and its final reply; nullopt after telling a refusal (and
+// its exit code in `rc`).
+std::optional<json> ask_for_reply(const Context& ctx, const chat::Request& request, int& rc) {
+    ControlClient client = ControlClient::connect(ctx.candidates);
+    client.send(request);
+    client.set_read_timeout(kAnswerGraceSeconds);
+    const auto line = client.read_line();
+    const json reply = line ? json::parse(*line, nullptr, false) : json();
+    if (!reply.is_object()) {
+        std::cerr << render_said(line ? Said::unexpected_reply : Said::closed_unanswered) << "\n";
+        rc = kExitFailed;
+        return std::nullopt;
+    }
+    if (ctx.json) std::cout << reply.dump() << "\n" << std::flush;
+    if (reply.value("ok", false)) return reply;
+    if (!ctx.json) std::cerr << render_error(reply) << "\n";
+    rc = exit_code_for_refusal(reply.value("code", ""));
+    return std::nullopt;
+}
+
+// Whether the person at the terminal says the numbers match.
+bool confirmed_at_terminal(const std::string& peer) {
+    if (!::isatty(STDIN_FILENO)) return false;
+    std::cerr << render_verify_question(peer) << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) return false;
+    answer = chat::trim(answer);
+    return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
+}
+
+int handle(const VerifyCommand& command, const Context& ctx) {
+    int rc = kExitOk;
+    const auto shown = ask_for_reply(ctx, command.request, rc);
+    if (!shown) return rc;
+    if (!ctx.json) std::cout << render_verify(*shown, command.request.peer) << std::flush;
+    if (command.request.confirm) {
+        if (!ctx.json) std::cout << render_verified(*shown);
+        return kExitOk;
+    }
+    if (!confirmed_at_terminal(command.request.peer)) {
+        std::cerr << render_not_verified(command.request.peer) << "\n";
+        return kExitFailed;
+    }
+    chat::VerifyRequest confirm = command.request;
+    confirm.confirm = true;
+    confirm.safety_number = shown->value("safety_number", "");
+    const auto verified = ask_for_reply(ctx, confirm, rc);
+    if (!verified) return rc;
+    if (!ctx.json) std::cout << render_verified(*verified);
+    return kExitOk;
+}
+
+int handle(const TrustCommand& command, const Context& ctx) {
+    return ask(ctx, command.request, shown_as(render_trusted, ReplyStyle::Echo::when_ok));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -1,5 +1,6 @@
 #include "render.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <iomanip>
@@ -79,6 +80,16 @@ std::string render_status(const json& s) {
     return out.str();
 }
 
+namespace {
+// A peer's trust as `peers` shows it: what needs a person's eye in capitals.
+std::string trust_label(const std::string& trust) {
+    if (trust == "key_changed") return "KEY CHANGED";
+    if (trust == "not_trusted") return "NOT TRUSTED";
+    if (trust == "plain") return "plain, unauthenticated";
+    return sanitize_for_terminal(trust);
+}
+}  // namespace
+
 std::string render_peers(const json& reply) {
     std::ostringstream out;
     const auto aliases = reply.value("aliases", json::object());
@@ -97,8 +108,16 @@ std::string render_peers(const json& reply) {
             if (p.contains("name")) out << "  " << sanitize_for_terminal(p.value("name", ""));
             const std::string seen = p.value("last_seen", "?");
             const std::int64_t seen_ms = parse_rfc3339(seen);
-            out << "  last seen " << (seen_ms != 0 ? local_time(seen_ms) : seen) << "  speaks "
-                << p.value("speaks", "?") << "\n";
+            if (p.contains("last_seen")) {
+                out << "  last seen " << (seen_ms != 0 ? local_time(seen_ms) : seen) << "  speaks "
+                    << p.value("speaks", "?");
+            } else {
+                out << "  not seen yet";
+            }
+            if (p.contains("fingerprint"))
+                out << "  key " << sanitize_for_terminal(p.value("fingerprint", ""));
+            if (p.contains("trust")) out << "  " << trust_label(p.value("trust", ""));
+            out << "\n";
         }
     }
     return out.str();
@@ -406,6 +425,47 @@ std::string render_chat_unacknowledged(std::size_t messages) {
 std::string render_id(const json& id) {
     return sanitize_for_terminal(id.value("name", "")) + "  " +
            sanitize_for_terminal(id.value("fingerprint", "?")) + "\n";
+}
+
+std::string render_verify(const json& reply, std::string_view shown) {
+    const std::string peer = sanitize_for_terminal(shown);
+    std::string digits = sanitize_for_terminal(reply.value("safety_number", ""));
+    // Six groups a row: 5 digits and a space each.
+    if (digits.size() > 36) digits.replace(35, 1, "\n    ");
+    // The two fingerprints one above the other, to compare at a glance.
+    const std::string ours = "your fingerprint:", theirs = peer + "'s fingerprint:";
+    const std::size_t width = std::max(ours.size(), theirs.size()) + 1;
+    const auto row = [&](const std::string& label, const char* key) {
+        return label + std::string(width - label.size(), ' ') +
+               sanitize_for_terminal(reply.value(key, "?")) + "\n";
+    };
+    std::string out = row(ours, "fingerprint") + row(theirs, "peer_fingerprint");
+    if (reply.contains("pinned_fingerprint")) {
+        out += "  (the key " + peer + " offers now; the one pinned before was " +
+               sanitize_for_terminal(reply.value("pinned_fingerprint", "")) + ")\n";
+    }
+    return out + "safety number:\n    " + digits +
+           "\nshort code: " + sanitize_for_terminal(reply.value("short_code", "")) + "\n";
+}
+
+std::string render_verify_question(std::string_view shown) {
+    return "Does " + sanitize_for_terminal(shown) + " show the same number? [y/N] ";
+}
+
+std::string render_verified(const json& reply) {
+    return sanitize_for_terminal(reply.value("peer", "?")) +
+           " is verified: " + sanitize_for_terminal(reply.value("peer_fingerprint", "?")) + "\n";
+}
+
+std::string render_not_verified(std::string_view shown) {
+    return "chatcli: not confirmed: " + sanitize_for_terminal(shown) +
+           " is not verified, nothing changed (chatcli verify --yes confirms without asking)";
+}
+
+std::string render_trusted(const json& reply) {
+    return "pinned " + sanitize_for_terminal(reply.value("fingerprint", "?")) + " for " +
+           sanitize_for_terminal(reply.value("peer", "?")) +
+           ", verified; messages held for it are sent now\n";
 }
 
 }  // namespace chat::cli

@@ -25,6 +25,16 @@ std::string render_status(const nlohmann::json& status);
 std::string render_peers(const nlohmann::json& peers);
 // "alice  XXXXXXX-XXXXXXX-...": the daemon's name and its key's fingerprint.
 std::string render_id(const nlohmann::json& id);
+// `verify`: both fingerprints and the safety number, in two rows of six
+// groups, and its short code; `shown` is the peer as the user named it.
+std::string render_verify(const nlohmann::json& reply, std::string_view shown);
+// "Does bob show the same number? [y/N] "
+std::string render_verify_question(std::string_view shown);
+// After the answer: verified, or not (and nothing changed).
+std::string render_verified(const nlohmann::json& reply);
+std::string render_not_verified(std::string_view shown);
+// `trust`: the key pinned.
+std::string render_trusted(const nlohmann::json& reply);
 std::string render_duration(std::int64_t seconds);
 // "1 file", "2 files": a count and its noun, agreeing.
 std::string count_of(std::uint64_t n, const char* singular, const char* plural);

@@ -83,9 +83,11 @@ Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<sp
       settings_(std::move(settings)),
       log_(std::move(log)),
       peers_(io, settings_.config),
-      peer_keys_(AcceptNewPeers::tofu, PlainPeers::allow, log_),
+      peer_keys_(settings_.config.security.accept_new_peers, settings_.config.security.plain_peers,
+                 log_),
       outbox_(io, settings_.config, settings_.name, counters_, peers_, log_),
-      messages_(peers_, outbox_, followers_),
+      messages_(peers_, outbox_, followers_, peer_keys_),
+      trust_(peers_, peer_keys_),
       hold_scan_(io, settings_.config),
       watchdog_(io, settings_.service, log_),
       control_(io, settings_.socket_path, settings_.config.socket_group, router_, log_) {
@@ -112,6 +114,10 @@ void Daemon::route_requests() {
     router_.on<DecideRequest>(
         [this](DecideRequest r, Reply reply) { transfers_->decide(r, reply); });
     router_.on<StallRequest>([this](StallRequest r, Reply reply) { handle_stall(r, reply); });
+    router_.on<VerifyRequest>(
+        [this](VerifyRequest r, Reply reply) { trust_.verify(std::move(r), reply); });
+    router_.on<TrustRequest>(
+        [this](TrustRequest r, Reply reply) { trust_.trust(std::move(r), reply); });
 }
 
 void Daemon::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
@@ -176,6 +182,7 @@ void Daemon::start_services() {
     bind_sockets(listen_endpoint(settings_.config.listen));
 
     peers_.load(reader_->peers());
+    peer_keys_.load(reader_->peer_keys());
     outbox_.restore(*reader_, *transport_, listen_address());
     store_worker_ = std::make_unique<StoreWorker>(std::move(writer), counters_, log_);
     reader_->prune_transfers(kFinishedTransfersKept);
@@ -191,6 +198,8 @@ void Daemon::start_services() {
     running_ = true;
     peers_.start(*transport_, *store_worker_);
     messages_.start(*reader_);
+    peer_keys_.start(*store_worker_);
+    trust_.start(*identity_);
     outbox_.start(*transport_, *store_worker_);
     hold_scan_.start(*inbound_);
     watchdog_.start(*transport_, *store_worker_, [this] { return status_line(); });
@@ -251,6 +260,8 @@ void Daemon::stop() {
     hold_scan_.stop();
     peers_.stop();
     messages_.stop();
+    trust_.stop();
+    peer_keys_.stop();
     followers_.clear();
     if (transport_) transport_->stop();
     if (store_worker_) store_worker_->stop();  // commits what is queued
@@ -284,7 +295,7 @@ void Daemon::handle_transfer(TransferRequest request, std::shared_ptr<ReplySink>
 }
 
 void Daemon::handle_peers(std::shared_ptr<ReplySink> reply) {
-    reply->send_line(peers_.peers_line(reader_->peers()));
+    reply->send_line(peers_.peers_line(reader_->peers(), peer_keys_));
     reply->finish();
 }
 
@@ -346,6 +357,8 @@ void Daemon::reload() {
     const ReloadChanges changes = diff_for_reload(settings_.config, fresh);
     settings_.config = std::move(fresh);
     log_->set_level(spdlog::level::from_str(settings_.config.log_level));
+    peer_keys_.set_policies(settings_.config.security.accept_new_peers,
+                            settings_.config.security.plain_peers);
     log_->info("configuration reloaded; changed: {}",
                changes.changed.empty() ? "nothing" : join_keys(changes.changed));
     if (!changes.need_restart.empty())

@@ -6,7 +6,8 @@
 // thread touches it:
 //   Identity (loaded at start, then read-only);
 //   Intake (receiver thread) → Inbound (store thread) → Followers;
-//   MessageRequests → Outbox → the wire; PeerDirectory; HoldScan;
+//   MessageRequests → Outbox → the wire; PeerDirectory; PeerKeys and
+//   TrustRequests (verify, trust); HoldScan;
 //   ServiceWatchdog; TransferManager (all on the control thread).
 // The Daemon itself runs on the io_context's thread (the control thread).
 #include <asio/io_context.hpp>
@@ -31,6 +32,7 @@
 #include "service_watchdog.hpp"
 #include "state_dir.hpp"
 #include "store.hpp"
+#include "trust_requests.hpp"
 
 namespace spdlog {
 class logger;
@@ -121,6 +123,7 @@ private:
     Followers followers_;
     Outbox outbox_;
     MessageRequests messages_;
+    TrustRequests trust_;
     HoldScan hold_scan_;
     ServiceWatchdog watchdog_;
     std::unique_ptr<Inbound> inbound_;

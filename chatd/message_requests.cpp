@@ -4,9 +4,11 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "address.hpp"
 #include "followers.hpp"
 #include "outbox.hpp"
 #include "peer_directory.hpp"
+#include "peer_keys.hpp"
 #include "text.hpp"
 
 namespace chat {
@@ -27,6 +29,32 @@ std::string refusal(const std::string& text, std::size_t i, std::size_t count) {
     return "";
 }
 
+// A send to a held peer (its key changed, or is not trusted): the outbox
+// stores its messages as for any peer, and they wait there; the client is
+// told why instead of ok, once they are stored.
+class HeldSendReply : public ReplySink {
+public:
+    HeldSendReply(std::shared_ptr<ReplySink> reply, std::string why)
+        : reply_(std::move(reply)), why_(std::move(why)) {}
+    void send_line(std::string line) override {
+        const auto reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+        const bool ok = reply.is_object() && reply.value("ok", false);
+        reply_->send_line(ok ? error_reply(codes::key_changed, why_) : std::move(line));
+    }
+    void finish() override { reply_->finish(); }
+    bool is_open() const override { return reply_->is_open(); }
+    void on_drained(std::function<void()> next) override { reply_->on_drained(std::move(next)); }
+    void receive_fds(std::size_t count,
+                     std::function<void(OwnedFds, const std::string&)> done) override {
+        reply_->receive_fds(count, std::move(done));
+    }
+    std::optional<UserIds> client() const override { return reply_->client(); }
+
+private:
+    std::shared_ptr<ReplySink> reply_;
+    std::string why_;
+};
+
 void finish_ok(const std::shared_ptr<ReplySink>& reply) {
     reply->send_line(reply_line({{"ok", true}}));
     reply->finish();
@@ -34,8 +62,9 @@ void finish_ok(const std::shared_ptr<ReplySink>& reply) {
 
 }  // namespace
 
-MessageRequests::MessageRequests(PeerDirectory& peers, Outbox& outbox, Followers& followers)
-    : peers_(peers), outbox_(outbox), followers_(followers) {}
+MessageRequests::MessageRequests(PeerDirectory& peers, Outbox& outbox, Followers& followers,
+                                 const PeerKeys& keys)
+    : peers_(peers), outbox_(outbox), followers_(followers), keys_(keys) {}
 
 void MessageRequests::send(SendRequest request, std::shared_ptr<ReplySink> reply) {
     const bool batch = !request.texts.empty();  // answered with every id
@@ -50,8 +79,13 @@ void MessageRequests::send(SendRequest request, std::shared_ptr<ReplySink> reply
     }
     const std::string spec = request.peer;
     peers_.resolve_destination(
-        spec, reply, [this, request = std::move(request), batch, reply](const Endpoint& to) {
-            outbox_.send(request, batch, to, reply);
+        spec, reply,
+        [this, request = std::move(request), batch, reply, spec](const Endpoint& to) mutable {
+            const std::string peer = endpoint_key(to);
+            if (!keys_.held(peer)) return outbox_.send(std::move(request), batch, to, reply);
+            request.wait = false;  // no ack comes: answered once stored
+            outbox_.send(std::move(request), batch, to,
+                         std::make_shared<HeldSendReply>(reply, keys_.held_text(peer, spec)));
         });
 }
 

@@ -16,10 +16,12 @@ namespace chat {
 class Followers;
 class Outbox;
 class PeerDirectory;
+class PeerKeys;
 
 class MessageRequests {
 public:
-    MessageRequests(PeerDirectory& peers, Outbox& outbox, Followers& followers);
+    MessageRequests(PeerDirectory& peers, Outbox& outbox, Followers& followers,
+                    const PeerKeys& keys);
 
     // Listings read `reader` until stop().
     void start(Store& reader) { reader_ = &reader; }
@@ -40,6 +42,7 @@ private:
     PeerDirectory& peers_;
     Outbox& outbox_;
     Followers& followers_;
+    const PeerKeys& keys_;
     Store* reader_ = nullptr;
 };
 

@@ -1,12 +1,16 @@
 #include "peer_directory.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "address.hpp"
 #include "clock.hpp"
+#include "device_id.hpp"
+#include "peer_keys.hpp"
 #include "store_worker.hpp"
 #include "text.hpp"
 #include "udp_transport.hpp"
@@ -152,14 +156,32 @@ void PeerDirectory::with_peer_key(const std::string& spec, std::shared_ptr<Reply
     resolve_or_reject(spec, reply, [respond](const Endpoint& e) { respond(endpoint_key(e)); });
 }
 
-std::string PeerDirectory::peers_line(const std::vector<PeerRow>& rows) const {
+std::string PeerDirectory::peers_line(const std::vector<PeerRow>& rows,
+                                      const PeerKeys& keys) const {
     using nlohmann::json;
     json peers = json::array();
+    const auto add_trust = [&keys](json& entry, const std::string& peer) {
+        if (const Pin* pin = keys.pin(peer)) entry["fingerprint"] = short_device_id(pin->digest);
+        entry["trust"] = peer_standing_name(keys.standing(peer));
+    };
+    std::unordered_set<std::string> listed;
     for (const auto& p : rows) {
         json entry = {{"address", p.address},
                       {"last_seen", format_rfc3339(p.last_seen_ms)},
                       {"speaks", to_string(PeerModes{p.speaks_envelope, p.speaks_plain}.speech())}};
         if (!p.name.empty()) entry["name"] = p.name;
+        add_trust(entry, p.address);
+        listed.insert(p.address);
+        peers.push_back(std::move(entry));
+    }
+    // Pinned (with `trust`) before first contact: known by its key alone.
+    std::vector<std::string> pinned_only;
+    for (const auto& [peer, pin] : keys.pins()->pins())
+        if (!listed.contains(peer)) pinned_only.push_back(peer);
+    std::sort(pinned_only.begin(), pinned_only.end());
+    for (const auto& peer : pinned_only) {
+        json entry = {{"address", peer}};
+        add_trust(entry, peer);
         peers.push_back(std::move(entry));
     }
     return reply_line({{"ok", true}, {"aliases", config_.peers}, {"peers", peers}});

@@ -2,7 +2,7 @@
 // Who the peers are: the config's aliases, turning a peer spec into an
 // endpoint (DNS through Asio's resolver), which wire each peer speaks
 // (envelopes, plain text or both) and, through the store, when it was last
-// seen. Where peer keys and discovered peers will live next.
+// seen; `peers` shows each with its key's trust (chatd/peer_keys.hpp).
 // Control thread only (the io_context's thread).
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
@@ -20,6 +20,7 @@
 
 namespace chat {
 
+class PeerKeys;
 class StoreWorker;
 class UdpTransport;
 
@@ -62,8 +63,9 @@ public:
     void with_peer_key(const std::string& spec, std::shared_ptr<ReplySink> reply,
                        std::function<void(const std::string& key)> respond);
 
-    // The `peers` reply: the aliases and every peer the store knows.
-    std::string peers_line(const std::vector<PeerRow>& peers) const;
+    // The `peers` reply: the aliases and every peer the store knows or a
+    // key is pinned for, each with its key's short fingerprint and trust.
+    std::string peers_line(const std::vector<PeerRow>& peers, const PeerKeys& keys) const;
 
 private:
     const Config& config_;

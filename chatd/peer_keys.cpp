@@ -1,13 +1,67 @@
 #include "peer_keys.hpp"
 
+#include <sodium.h>
 #include <spdlog/logger.h>
 
 #include <algorithm>
 
+#include "clock.hpp"
+#include "device_id.hpp"
+#include "enum_names.hpp"
+#include "store_worker.hpp"
+
 namespace chat {
+namespace {
+
+constexpr std::pair<PeerStanding, std::string_view> kStandingNames[] = {
+    {PeerStanding::unverified, "unverified"},
+    {PeerStanding::verified, "verified"},
+    {PeerStanding::key_changed, "key_changed"},
+    {PeerStanding::not_trusted, "not_trusted"},
+    {PeerStanding::plain, "plain"},
+};
+
+KeyDigest sha256(const std::uint8_t* data, std::size_t size) {
+    KeyDigest digest{};
+    crypto_hash_sha256(digest.data(), data, size);
+    return digest;
+}
+
+}  // namespace
+
+std::string_view peer_standing_name(PeerStanding standing) {
+    return name_in(kStandingNames, standing);
+}
+
+KeyDigest key_digest(const KeyBytes& public_key) {
+    return sha256(public_key.data(), public_key.size());
+}
+
+SafetyNumber safety_number_of(const KeyBytes& ours, const KeyBytes& theirs) {
+    const auto input = safety_number_input(ours, theirs);
+    const KeyDigest first = sha256(input.data(), input.size());
+    return format_safety_number(first, sha256(first.data(), first.size()));
+}
 
 PeerKeys::PeerKeys(AcceptNewPeers accept, PlainPeers plain, std::shared_ptr<spdlog::logger> log)
     : table_(accept, plain), log_(std::move(log)) {
+    publish();
+}
+
+void PeerKeys::load(const std::vector<PeerKeyRow>& rows) {
+    for (const auto& row : rows) {
+        table_.pin(row.peer, row.pin);
+        rows_[row.peer] = row;
+    }
+    publish();
+}
+
+void PeerKeys::set_policies(AcceptNewPeers accept, PlainPeers plain) {
+    PinTable table(accept, plain);
+    for (const auto& [peer, pin] : table_.pins()) table.pin(peer, pin);
+    table_ = std::move(table);
+    // A peer refused under `verified` is asked again at its next handshake.
+    if (accept == AcceptNewPeers::tofu) refused_.clear();
     publish();
 }
 
@@ -15,27 +69,33 @@ void PeerKeys::publish() { published_.store(std::make_shared<const PinTable>(tab
 
 void PeerKeys::on_key_seen(const std::string& peer, const KeyBytes& public_key,
                            const KeyDigest& digest, KeyVerdict verdict) {
+    const Pin* pin = table_.find(peer);
     switch (verdict) {
         case KeyVerdict::known:
-            return;
+            // A pin by fingerprint learns its public key from the first
+            // handshake that proves it (verify needs it).
+            if (pin == nullptr || pin->public_key || pin->digest != digest) return;
+            table_.pin(peer, Pin{digest, public_key, pin->trust, pin->changed_to});
+            return changed(peer, false);
         case KeyVerdict::new_peer:
-            if (table_.find(peer) != nullptr)
-                return;  // pinned meanwhile: the receiver's view was older
+            if (pin != nullptr) return;  // pinned meanwhile: the receiver's view was older
             table_.pin(peer, Pin{digest, public_key, Trust::unverified, {}});
-            break;
+            return changed(peer, true);
         case KeyVerdict::changed: {
-            const Pin* pin = table_.find(peer);
-            if (pin == nullptr || pin->changed_to == digest) return;
-            Pin changed = *pin;
-            changed.changed_to = digest;
-            table_.pin(peer, changed);
+            if (pin == nullptr) return;
+            offered_[peer] = public_key;
+            if (pin->changed_to == digest) return;
+            Pin moved = *pin;
+            moved.changed_to = digest;
+            table_.pin(peer, moved);
             log_->warn(
                 "{} offered a key other than the one pinned for it: nothing is sent to it "
                 "or shown from it until the new key is pinned with chatcli trust",
                 peer);
-            break;
+            return changed(peer, false);
         }
         case KeyVerdict::not_trusted:
+            offered_[peer] = public_key;
             if (std::find(refused_.begin(), refused_.end(), peer) == refused_.end())
                 refused_.push_back(peer);
             log_->warn(
@@ -44,13 +104,93 @@ void PeerKeys::on_key_seen(const std::string& peer, const KeyBytes& public_key,
                 peer);
             return;
     }
-    publish();
-    if (pin_changed_ && verdict == KeyVerdict::new_peer) pin_changed_(peer);
 }
 
 bool PeerKeys::held(const std::string& peer) const {
     if (const Pin* pin = table_.find(peer)) return pin->changed_to.has_value();
     return std::find(refused_.begin(), refused_.end(), peer) != refused_.end();
+}
+
+PeerStanding PeerKeys::standing(const std::string& peer) const {
+    if (const Pin* pin = table_.find(peer)) {
+        if (pin->changed_to) return PeerStanding::key_changed;
+        return pin->trust == Trust::verified ? PeerStanding::verified : PeerStanding::unverified;
+    }
+    return held(peer) ? PeerStanding::not_trusted : PeerStanding::plain;
+}
+
+void PeerKeys::trust(const std::string& peer, const KeyDigest& digest) {
+    const Pin* pin = table_.find(peer);
+    // The same key again keeps its public key; another one is learnt anew.
+    std::optional<KeyBytes> public_key;
+    if (pin != nullptr && pin->digest == digest) public_key = pin->public_key;
+    table_.pin(peer, Pin{digest, public_key, Trust::verified, {}});
+    std::erase(refused_, peer);
+    offered_.erase(peer);
+    log_->info("{}: key pinned by fingerprint, verified", peer);
+    changed(peer, true);
+}
+
+std::optional<KeyBytes> PeerKeys::key_to_verify(const std::string& peer) const {
+    if (held(peer)) {
+        const auto offered = offered_.find(peer);
+        if (offered == offered_.end()) return std::nullopt;
+        return offered->second;
+    }
+    const Pin* pin = table_.find(peer);
+    return pin != nullptr ? pin->public_key : std::nullopt;
+}
+
+void PeerKeys::verify(const std::string& peer, const KeyBytes& public_key) {
+    const bool was_held = held(peer);
+    table_.pin(peer, Pin{key_digest(public_key), public_key, Trust::verified, {}});
+    std::erase(refused_, peer);
+    offered_.erase(peer);
+    log_->info("{}: key verified", peer);
+    changed(peer, was_held);
+}
+
+std::string PeerKeys::held_text(const std::string& peer, const std::string& shown) const {
+    const auto offered = offered_.find(peer);
+    const Pin* pin = table_.find(peer);
+    std::string why;
+    if (pin != nullptr && pin->changed_to) {
+        why = "the key of " + shown + " changed: pinned " + short_device_id(pin->digest) +
+              ", now offered " + short_device_id(*pin->changed_to);
+    } else {
+        why = shown + " offered a key nobody pinned" +
+              (offered == offered_.end()
+                   ? std::string()
+                   : " (" + short_device_id(key_digest(offered->second)) + ")") +
+              ", and security.accept_new_peers is verified";
+    }
+    return why +
+           ". The message waits in the outbox, unsent. Compare fingerprints with its owner "
+           "(chatcli id there), then run `chatcli verify " +
+           shown + "` or `chatcli trust " + shown + " FINGERPRINT`";
+}
+
+void PeerKeys::changed(const std::string& peer, bool release) {
+    const Pin& pin = *table_.find(peer);
+    PeerKeyRow& row = rows_[peer];
+    const std::int64_t now = wall_clock_ms();
+    if (row.peer.empty() || row.pin.digest != pin.digest) row.pinned_ms = now;
+    if (pin.trust != Trust::verified)
+        row.verified_ms = 0;
+    else if (row.pin.trust != Trust::verified || row.pin.digest != pin.digest)
+        row.verified_ms = now;
+    row.peer = peer;
+    row.pin = pin;
+    if (store_ != nullptr) {
+        StoreOp op;
+        op.work = [row](Store& store) { store.save_peer_key(row); };
+        op.done = [log = log_, peer](bool durable) {
+            if (!durable) log->error("the pinned key of {} could not be stored", peer);
+        };
+        store_->submit(std::move(op));
+    }
+    publish();
+    if (release && pin_changed_) pin_changed_(peer);
 }
 
 }  // namespace chat

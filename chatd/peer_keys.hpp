@@ -1,14 +1,21 @@
 #pragma once
 // Whose key is whose: the pinned long-term key of each peer and its trust
-// (trust on first use, verified, key changed). Control thread only; what
-// other threads need (the receiver, deciding on each finished handshake)
-// is published as an immutable PinTable they read through pins().
+// (trust on first use, verified, key changed), kept in the store's
+// peer_keys table. Control thread only; what other threads need (the
+// receiver, deciding on each finished handshake) is published as an
+// immutable PinTable they read through pins().
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "safety_number.hpp"
+#include "store.hpp"
 #include "trust.hpp"
 
 namespace spdlog {
@@ -17,6 +24,23 @@ class logger;
 
 namespace chat {
 
+class StoreWorker;
+
+// What `peers` says of a peer's key.
+enum class PeerStanding {
+    unverified,   // pinned on first use
+    verified,     // pinned with `trust`, or confirmed with `verify`
+    key_changed,  // it offered another key: held
+    not_trusted,  // it offered a key nobody pinned (accept_new_peers verified): held
+    plain,        // no key: unauthenticated
+};
+std::string_view peer_standing_name(PeerStanding standing);
+
+// SHA-256 of a public key: what a pin and a fingerprint are made from.
+KeyDigest key_digest(const KeyBytes& public_key);
+// The safety number of two keys (common/safety_number.hpp), hashed here.
+SafetyNumber safety_number_of(const KeyBytes& ours, const KeyBytes& theirs);
+
 class PeerKeys {
 public:
     // After a pin changed (trust, a first key pinned): messages held for
@@ -24,6 +48,14 @@ public:
     using PinChanged = std::function<void(const std::string& peer)>;
 
     PeerKeys(AcceptNewPeers accept, PlainPeers plain, std::shared_ptr<spdlog::logger> log);
+
+    // The pins the store kept, before start(); republished.
+    void load(const std::vector<PeerKeyRow>& rows);
+    // From here on each change is written through the store thread.
+    void start(StoreWorker& store) { store_ = &store; }
+    void stop() { store_ = nullptr; }
+    // A reload's security section: the pins stay, the table is republished.
+    void set_policies(AcceptNewPeers accept, PlainPeers plain);
 
     // Any thread: the table as last published (never null).
     std::shared_ptr<const PinTable> pins() const { return published_.load(); }
@@ -37,13 +69,38 @@ public:
     bool held(const std::string& peer) const;
     void on_pin_changed(PinChanged callback) { pin_changed_ = std::move(callback); }
 
+    const Pin* pin(const std::string& peer) const { return table_.find(peer); }
+    PeerStanding standing(const std::string& peer) const;
+    // `chatcli trust`: the key with this digest is the peer's, verified (the
+    // user typed it), replacing any other; its public key is learnt at the
+    // next handshake that proves it. Held messages may then go.
+    void trust(const std::string& peer, const KeyDigest& digest);
+    // The key `chatcli verify` shows the safety number of: the one a held
+    // peer offered (since this daemon started), else the pinned one if a
+    // handshake proved it. nullopt if neither is known.
+    std::optional<KeyBytes> key_to_verify(const std::string& peer) const;
+    // `chatcli verify`, confirmed: this key (from key_to_verify) is the
+    // peer's, verified. A held peer's messages may then go.
+    void verify(const std::string& peer, const KeyBytes& public_key);
+    // Why nothing is sent to a held peer (`shown` as the user named it),
+    // and the commands that change it.
+    std::string held_text(const std::string& peer, const std::string& shown) const;
+
 private:
+    // The pin of `peer` changed: stored, published, and the held messages
+    // told when `release` says so.
+    void changed(const std::string& peer, bool release);
     void publish();
 
     PinTable table_;  // the control thread's copy; published_ is a snapshot of it
     std::atomic<std::shared_ptr<const PinTable>> published_;
-    std::vector<std::string> refused_;  // peers whose offered key was not trusted
+    std::unordered_map<std::string, PeerKeyRow> rows_;  // the pins as stored, with their times
+    std::vector<std::string> refused_;                  // peers whose offered key was not trusted
+    // The key a held peer last offered, this run (a changed key's digest is
+    // stored; its public key need not be).
+    std::unordered_map<std::string, KeyBytes> offered_;
     PinChanged pin_changed_;
+    StoreWorker* store_ = nullptr;
     std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -7,14 +7,15 @@
 #include <cstdint>
 
 #include "envelope.hpp"
+#include "store_statement.hpp"
 #include "transfer_state.hpp"
 
 namespace chat {
 namespace {
 
 // 2 added transfers, 3 message order, 4 dropped the outbox index, 5 runs of
-// delivered rows, 6 manifests apart from their transfers
-constexpr int kSchemaVersion = 6;
+// delivered rows, 6 manifests apart from their transfers, 7 pinned peer keys
+constexpr int kSchemaVersion = 7;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages (
@@ -82,78 +83,24 @@ CREATE TABLE IF NOT EXISTS delivered (
     last     INTEGER NOT NULL,
     acked_ts INTEGER NOT NULL
 );
+-- Each peer's pinned long-term key (peer: its endpoint key, as above).
+-- public_key is NULL for a key pinned by fingerprint until a handshake
+-- proves it; changed_digest is the other key it last offered.
+CREATE TABLE IF NOT EXISTS peer_keys (
+    peer           TEXT    PRIMARY KEY,
+    digest         BLOB    NOT NULL CHECK (length(digest) = 32),
+    public_key     BLOB,
+    trust          INTEGER NOT NULL,
+    changed_digest BLOB,
+    pinned_ts      INTEGER NOT NULL,
+    verified_ts    INTEGER
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', lower(hex(randomblob(16))));
 )sql";
-
-// A prepared statement from the connection's cache: prepared once per SQL
-// text (parsing SQL was a fifth of the store's time under load), reset and
-// unbound when done with, finalized when the connection closes.
-class Statement {
-public:
-    Statement(sqlite3* db, std::unordered_map<std::string, sqlite3_stmt*>& cache,
-              const std::string& sql)
-        : db_(db) {
-        if (const auto it = cache.find(sql); it != cache.end()) {
-            stmt_ = it->second;
-            return;
-        }
-        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-            throw StoreError(std::string("store: ") + sqlite3_errmsg(db));
-        }
-        cache.emplace(sql, stmt_);
-    }
-    ~Statement() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    Statement& bind(int index, const std::string& value) {
-        sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                          SQLITE_TRANSIENT);
-        return *this;
-    }
-    Statement& bind(int index, std::int64_t value) {
-        sqlite3_bind_int64(stmt_, index, value);
-        return *this;
-    }
-    Statement& bind_null(int index) {
-        sqlite3_bind_null(stmt_, index);
-        return *this;
-    }
-    // True while there is a row.
-    bool step() {
-        const int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw StoreError(std::string("store: ") + sqlite3_errmsg(db_));
-    }
-    // For a write: false if a constraint refused it (the statement's
-    // changes are then undone), true once done.
-    bool step_unless_constrained() {
-        const int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_DONE) return true;
-        if ((rc & 0xff) == SQLITE_CONSTRAINT) return false;
-        throw StoreError(std::string("store: ") + sqlite3_errmsg(db_));
-    }
-    std::int64_t integer(int column) { return sqlite3_column_int64(stmt_, column); }
-    sqlite3_stmt* handle() { return stmt_; }
-    std::string text(int column) {
-        const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-        return data ? std::string(data,
-                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
-                    : std::string();
-    }
-
-private:
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
 
 // Whether a run in `delivered` covers the row (NULL if no run starts at or
 // before it): runs do not overlap, so only the one starting last can.
@@ -649,6 +596,40 @@ void Store::prune_transfers(std::size_t keep) {
                          " AND number NOT IN (SELECT number FROM transfers WHERE " + finished +
                          " ORDER BY number DESC LIMIT ?1)");
     remove.bind(1, static_cast<std::int64_t>(keep)).step();
+}
+
+namespace {
+// The trust column: 0 unverified, 1 verified.
+constexpr std::int64_t trust_column(Trust trust) { return trust == Trust::verified ? 1 : 0; }
+}  // namespace
+
+void Store::save_peer_key(const PeerKeyRow& row) {
+    Statement save(db_, cache_,
+                   "INSERT OR REPLACE INTO peer_keys (peer, digest, public_key, trust, "
+                   "changed_digest, pinned_ts, verified_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    save.bind(1, row.peer).bind(2, row.pin.digest).bind(3, row.pin.public_key);
+    save.bind(4, trust_column(row.pin.trust)).bind(5, row.pin.changed_to).bind(6, row.pinned_ms);
+    row.verified_ms != 0 ? save.bind(7, row.verified_ms) : save.bind_null(7);
+    save.step();
+}
+
+std::vector<PeerKeyRow> Store::peer_keys() {
+    Statement rows(db_, cache_,
+                   "SELECT peer, digest, public_key, trust, changed_digest, pinned_ts, "
+                   "coalesce(verified_ts, 0) FROM peer_keys ORDER BY peer");
+    std::vector<PeerKeyRow> out;
+    while (rows.step()) {
+        PeerKeyRow row;
+        row.peer = rows.text(0);
+        row.pin.digest = rows.blob<32>(1).value_or(KeyDigest{});
+        row.pin.public_key = rows.blob<32>(2);
+        row.pin.trust = rows.integer(3) == 1 ? Trust::verified : Trust::unverified;
+        row.pin.changed_to = rows.blob<32>(4);
+        row.pinned_ms = rows.integer(5);
+        row.verified_ms = rows.integer(6);
+        out.push_back(std::move(row));
+    }
+    return out;
 }
 
 }  // namespace chat

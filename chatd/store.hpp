@@ -1,5 +1,5 @@
 #pragma once
-// History, the outbox and known peers in one SQLite file (WAL). One Store
+// History, the outbox, known peers and their keys in one SQLite file (WAL). One Store
 // is one connection: the store thread writes through its own, the control
 // thread reads through another. Errors throw StoreError.
 #include <atomic>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "control_protocol.hpp"
+#include "trust.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -102,6 +103,14 @@ struct TransferRow {
     std::int64_t updated_ms = 0;
 };
 
+// A peer's pinned key as kept across restarts (table peer_keys).
+struct PeerKeyRow {
+    std::string peer;  // endpoint key
+    Pin pin;
+    std::int64_t pinned_ms = 0;    // when this key was pinned
+    std::int64_t verified_ms = 0;  // when it was verified; 0: never
+};
+
 class Store {
 public:
     // Creates the file and schema if needed.
@@ -176,6 +185,10 @@ public:
     // Forgets finished transfers (done, failed, rejected, cancelled,
     // expired) but the newest `keep`.
     void prune_transfers(std::size_t keep);
+
+    // Writes the peer's pin over the one stored.
+    void save_peer_key(const PeerKeyRow& row);
+    std::vector<PeerKeyRow> peer_keys();
 
 private:
     void exec(const char* sql);

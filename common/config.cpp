@@ -78,6 +78,31 @@ void parse_transfer(const json& section, Config::Transfer& transfer) {
     }
 }
 
+// A policy's value: one of its names, else an error listing them.
+template <typename Policy>
+Policy get_policy(const json& value, const std::string& key,
+                  std::optional<Policy> (*named)(std::string_view), std::string_view choices) {
+    const std::string text = get_string(value, key);
+    if (const auto policy = named(text)) return *policy;
+    throw ConfigError("config: " + in_quotes(key) + " must be " + std::string(choices) + "; got '" +
+                      text + "'");
+}
+
+void parse_security(const json& section, Config::Security& security) {
+    if (!section.is_object()) throw ConfigError("config: 'security' must be an object");
+    for (const auto& [key, value] : section.items()) {
+        const std::string name = "security." + key;
+        if (key == "accept_new_peers") {
+            security.accept_new_peers =
+                get_policy(value, name, accept_new_peers_named, "tofu or verified");
+        } else if (key == "plain_peers") {
+            security.plain_peers = get_policy(value, name, plain_peers_named, "allow or deny");
+        } else {
+            throw ConfigError("config: unknown key " + in_quotes(name));
+        }
+    }
+}
+
 json to_json(const Config& c) {
     return json{{"listen", c.listen},
                 {"socket", c.socket},
@@ -97,7 +122,10 @@ json to_json(const Config& c) {
                   {"max_bytes", c.transfer.max_bytes},
                   {"max_rate", c.transfer.max_rate},
                   {"offer_ttl_seconds", c.transfer.offer_ttl_seconds},
-                  {"workers", c.transfer.workers}}}};
+                  {"workers", c.transfer.workers}}},
+                {"security",
+                 {{"accept_new_peers", accept_new_peers_name(c.security.accept_new_peers)},
+                  {"plain_peers", plain_peers_name(c.security.plain_peers)}}}};
 }
 
 }  // namespace
@@ -143,6 +171,8 @@ Config parse_config(std::string_view json_text) {
             config.max_datagram_bytes = static_cast<std::size_t>(bytes);
         } else if (key == "transfer") {
             parse_transfer(value, config.transfer);
+        } else if (key == "security") {
+            parse_security(value, config.security);
         } else {
             throw ConfigError("config: unknown key " + in_quotes(key));
         }

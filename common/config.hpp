@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "trust.hpp"
+
 namespace chat {
 
 struct Config {
@@ -32,6 +34,13 @@ struct Config {
         std::int64_t offer_ttl_seconds = 3600;
         std::size_t workers = 6;  // worker processes
     } transfer;
+    struct Security {
+        // tofu: a first key seen is pinned; verified: only keys pinned with `trust`.
+        AcceptNewPeers accept_new_peers = AcceptNewPeers::tofu;
+        // allow: plain-text peers are shown (unauthenticated); deny: dropped.
+        PlainPeers plain_peers = PlainPeers::allow;
+        bool operator==(const Security&) const = default;
+    } security;
 };
 
 // The error names the key (or flag) and what is wrong with it.

@@ -19,13 +19,15 @@ ReloadChanges diff_for_reload(const Config& running, Config& fresh) {
     keep(fresh.max_datagram_bytes, running.max_datagram_bytes, "max_datagram_bytes");
     keep(fresh.transfer.workers, running.transfer.workers, "transfer.workers");
     // Compared as the config file writes them: every key, one level of
-    // nesting (transfer), without a comparison per field kept by hand.
+    // nesting (transfer, security), without a comparison per field kept by
+    // hand. The security policies apply on reload: the daemon republishes
+    // its pins with them.
     auto before = nlohmann::json::parse(config_to_json(running));
     const auto after = nlohmann::json::parse(config_to_json(fresh));
     for (const auto& [key, value] : after.items()) {
-        if (key == "transfer") {
+        if (value.is_object() && key != "peers") {
             for (const auto& [sub, v] : value.items()) {
-                if (before["transfer"][sub] != v) changes.changed.push_back("transfer." + sub);
+                if (before[key][sub] != v) changes.changed.push_back(key + "." + sub);
             }
         } else if (before[key] != value) {
             changes.changed.push_back(key);

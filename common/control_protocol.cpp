@@ -90,6 +90,12 @@ std::string encode_request(const Request& request) {
                 return nullptr;  // written above
             } else if constexpr (std::is_same_v<T, TransfersRequest>) {
                 return {{"cmd", "transfers"}, {"watch", r.watch}};
+            } else if constexpr (std::is_same_v<T, VerifyRequest>) {
+                json doc = {{"cmd", "verify"}, {"peer", r.peer}, {"confirm", r.confirm}};
+                if (!r.safety_number.empty()) doc["safety_number"] = r.safety_number;
+                return doc;
+            } else if constexpr (std::is_same_v<T, TrustRequest>) {
+                return {{"cmd", "trust"}, {"peer", r.peer}, {"fingerprint", r.fingerprint}};
             } else if constexpr (std::is_same_v<T, StallRequest>) {
                 return {{"cmd", "stall"}, {"loop", r.loop}, {"seconds", r.seconds}};
             } else {
@@ -239,6 +245,17 @@ constexpr RequestDecoder kRequestDecoders[] = {
     {"transfers",
      [](json& doc) -> Request { return TransfersRequest{field(doc, "watch", false)}; }},
     {"stall", [](json& doc) -> Request { return decode_stall(doc); }},
+    {"verify",
+     [](json& doc) -> Request {
+         auto peer = required_string(doc, "peer");
+         return VerifyRequest{std::move(peer), field(doc, "confirm", false),
+                              field<std::string>(doc, "safety_number", "")};
+     }},
+    {"trust",
+     [](json& doc) -> Request {
+         auto peer = required_string(doc, "peer");
+         return TrustRequest{std::move(peer), required_string(doc, "fingerprint")};
+     }},
     {"accept", [](json& doc) -> Request { return decode_decide(doc, DecideAction::accept); }},
     {"reject", [](json& doc) -> Request { return decode_decide(doc, DecideAction::reject); }},
     {"cancel", [](json& doc) -> Request { return decode_decide(doc, DecideAction::cancel); }},

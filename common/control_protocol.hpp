@@ -61,6 +61,25 @@ struct IdRequest {
     bool operator==(const IdRequest&) const = default;
 };
 
+// The safety number of our key and the peer's, with both fingerprints;
+// with confirm, the peer's key is marked verified (the user compared). A
+// confirm that gives `safety_number` (the one the user was shown) takes
+// effect only if it is still the number: the key did not change meanwhile.
+struct VerifyRequest {
+    std::string peer;
+    bool confirm = false;
+    std::string safety_number;
+    bool operator==(const VerifyRequest&) const = default;
+};
+
+// Pins the key with this fingerprint (a device ID, as `chatcli id` prints
+// it) for `peer`, verified: before first contact, or over a changed key.
+struct TrustRequest {
+    std::string peer;
+    std::string fingerprint;
+    bool operator==(const TrustRequest&) const = default;
+};
+
 // Offer files and folders to a peer. The manifest lists them; the daemon
 // then answers {"send_fds":N} and the client passes the N descriptors of the
 // manifest's files, in order, as SCM_RIGHTS.
@@ -121,9 +140,9 @@ struct StallRequest {
     bool operator==(const StallRequest&) const = default;
 };
 
-using Request =
-    std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest, IdRequest,
-                 TransferRequest, TransfersRequest, DecideRequest, StallRequest>;
+using Request = std::variant<SendRequest, InboxRequest, HistoryRequest, StatusRequest, PeersRequest,
+                             IdRequest, TransferRequest, TransfersRequest, DecideRequest,
+                             StallRequest, VerifyRequest, TrustRequest>;
 
 class ProtocolError : public std::runtime_error {
 public:
@@ -142,6 +161,8 @@ inline constexpr const char* bad_peer = "bad_peer";        // usage: exit 2
 inline constexpr const char* too_large = "too_large";      // usage: exit 2
 inline constexpr const char* timeout = "timeout";          // failed: exit 1
 inline constexpr const char* failed = "failed";            // failed: exit 1
+// The peer's key changed (or is not trusted): its messages wait. Exit 1.
+inline constexpr const char* key_changed = "key_changed";
 }  // namespace codes
 
 // A message's direction, as the store's rows and the replies name it: the

@@ -2,7 +2,7 @@
 _chatcli() {
     local cur prev words cword
     _init_completion || return
-    local commands="send inbox chat history transfer transfers accept reject cancel status peers id"
+    local commands="send inbox chat history transfer transfers accept reject cancel status peers id verify trust"
     local command="" i
     for ((i = 1; i < cword; i++)); do
         case "${words[i]}" in
@@ -29,6 +29,7 @@ _chatcli() {
             fi ;;
         transfers) COMPREPLY=($(compgen -W "--watch --help" -- "$cur")) ;;
         accept) COMPREPLY=($(compgen -W "--to --help" -- "$cur")) ;;
+        verify) COMPREPLY=($(compgen -W "--yes --help" -- "$cur")) ;;
         *) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
     esac
 }

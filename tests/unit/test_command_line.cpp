@@ -59,6 +59,14 @@ TEST_SUITE("command_line") {
         CHECK(std::holds_alternative<StatusRequest>(request(parse({"status"}))));
         CHECK(std::holds_alternative<PeersRequest>(request(parse({"peers"}))));
         CHECK(std::holds_alternative<IdRequest>(request(parse({"id"}))));
+        CHECK(std::get<VerifyRequest>(request(parse({"verify", "bob"}))) ==
+              VerifyRequest{"bob", false, ""});
+        CHECK(std::get<VerifyRequest>(request(parse({"verify", "--yes", "bob"}))) ==
+              VerifyRequest{"bob", true, ""});
+        CHECK(std::get<VerifyRequest>(request(parse({"verify", "bob", "-y"}))).confirm);
+        CHECK(std::get<TrustRequest>(request(parse({"trust", "bob", "P56IOI7-MZJNU2Y"}))) ==
+              TrustRequest{"bob", "P56IOI7-MZJNU2Y"});
+        CHECK(parse({"trust", "bob"}).exit_code == kExitUsage);
     }
 
     TEST_CASE("a transfer is named by our number or the start of the id both sides share") {
@@ -192,6 +200,8 @@ TEST_SUITE("command_line") {
             {{"cancel", "3"}, variant_index<CancelCommand>()},
             {{"status"}, variant_index<StatusCommand>()},
             {{"peers"}, variant_index<PeersCommand>()},
+            {{"verify", "bob"}, variant_index<VerifyCommand>()},
+            {{"trust", "bob", "F"}, variant_index<TrustCommand>()},
         };
         for (const auto& row : rows) {
             CAPTURE(row.args.front());
@@ -221,7 +231,7 @@ TEST_SUITE("command_line") {
         CHECK(out.exit_code == kExitUsage);
         CHECK(out.output ==
               "unknown command 'dance' (commands: send, inbox, chat, history, transfer, "
-              "transfers, accept, reject, cancel, status, peers, id; see --help)\n");
+              "transfers, accept, reject, cancel, status, peers, id, verify, trust; see --help)\n");
     }
 
     TEST_CASE("a refusal's code picks the exit code") {
@@ -231,7 +241,8 @@ TEST_SUITE("command_line") {
         };
         const Row rows[] = {
             {"bad_request", kExitUsage}, {"bad_peer", kExitUsage}, {"too_large", kExitUsage},
-            {"timeout", kExitFailed},    {"failed", kExitFailed},  {"", kExitFailed},
+            {"timeout", kExitFailed},    {"failed", kExitFailed},  {"key_changed", kExitFailed},
+            {"", kExitFailed},
         };
         for (const auto& row : rows) {
             CAPTURE(row.code);

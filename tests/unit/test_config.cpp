@@ -27,6 +27,17 @@ TEST_SUITE("config") {
         CHECK_NOTHROW(parse_config(text.str()));
     }
 
+    TEST_CASE("the security policies default to trust on first use and plain peers shown") {
+        const Config defaults = parse_config("{}");
+        CHECK(defaults.security.accept_new_peers == AcceptNewPeers::tofu);
+        CHECK(defaults.security.plain_peers == PlainPeers::allow);
+        const Config strict =
+            parse_config(R"({"security":{"accept_new_peers":"verified","plain_peers":"deny"}})");
+        CHECK(strict.security.accept_new_peers == AcceptNewPeers::verified);
+        CHECK(strict.security.plain_peers == PlainPeers::deny);
+        CHECK(parse_config(config_to_json(strict)).security == strict.security);
+    }
+
     TEST_CASE("values are read") {
         const Config c = parse_config(R"({"listen":"[::]:9000","name":"alice","log_level":"debug",
             "peers":{"bob":"10.0.0.5","carol":"[fd00::7]:7000"},"outbox_ttl_seconds":60,
@@ -71,6 +82,14 @@ TEST_SUITE("config") {
              "config: 'retry_max_ms' must be between 500 and 3600000, got 100"},
             {R"({"max_datagram_bytes":70000})",
              "config: 'max_datagram_bytes' must be between 512 and 65507, got 70000"},
+            {R"({"security":"tofu"})", "config: 'security' must be an object"},
+            {R"({"security":{"accept_new_peers":"always"}})",
+             "config: 'security.accept_new_peers' must be tofu or verified; got 'always'"},
+            {R"({"security":{"accept_new_peers":true}})",
+             "config: 'security.accept_new_peers' must be a string"},
+            {R"({"security":{"plain_peers":"ALLOW"}})",
+             "config: 'security.plain_peers' must be allow or deny; got 'ALLOW'"},
+            {R"({"security":{"plain":"deny"}})", "config: unknown key 'security.plain'"},
             {R"({"peers":[]})", "config: 'peers' must be an object of alias: \"HOST:PORT\""},
             {R"({"peers":{"bob":5}})", "config: 'peers.bob' must be a string"},
             {R"({"peers":{"b:b":"h"}})",

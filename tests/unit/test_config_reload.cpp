@@ -32,6 +32,13 @@ TEST_SUITE("config_reload") {
              [](Config& c) { c.transfer.accept = "all"; },
              {"transfer.accept"},
              {}},
+            {"security policies apply",
+             [](Config& c) {
+                 c.security.accept_new_peers = AcceptNewPeers::verified;
+                 c.security.plain_peers = PlainPeers::deny;
+             },
+             {"security.accept_new_peers", "security.plain_peers"},
+             {}},
             {"listen waits", [](Config& c) { c.listen = "0.0.0.0:9999"; }, {}, {"listen"}},
             {"workers wait", [](Config& c) { c.transfer.workers = 2; }, {}, {"transfer.workers"}},
             {"both kinds",

@@ -58,6 +58,9 @@ TEST_SUITE("control_protocol") {
             DecideRequest{DecideAction::cancel, 0, "", "a1b2c3"},
             DecideRequest{DecideAction::accept, 123456, "", "123456"},  // a number or an id's start
             StallRequest{"receiver", 1.5},
+            VerifyRequest{"bob", false, ""},
+            VerifyRequest{"[::1]:7890", true, "12345 67890"},
+            TrustRequest{"bob", "P56IOI7-MZJNU2Y-IQGDREY-DM2MGTI-MGL3BXN-PQ6W5BM-TBBZ4TJ-XZWICQ2"},
         };
         for (const auto& request : requests) {
             const std::string line = encode_request(request);
@@ -158,6 +161,11 @@ TEST_SUITE("control_protocol") {
              "field 'id' must be a transfer's number or at least 6 hex digits of its id"},
             {R"({"cmd":"reject","id":"a1b2c3x"})",
              "field 'id' must be a transfer's number or at least 6 hex digits of its id"},
+            {R"({"cmd":"verify"})", "missing string field 'peer'"},
+            {R"({"cmd":"verify","peer":"p","confirm":"yes"})",
+             "field 'confirm' has the wrong type"},
+            {R"({"cmd":"trust","peer":"p"})", "missing string field 'fingerprint'"},
+            {R"({"cmd":"trust","fingerprint":"F"})", "missing string field 'peer'"},
             {R"({"cmd":"stall","loop":"kernel"})",
              "field 'loop' must be receiver, sender, store or control"},
             {R"({"cmd":"stall","loop":"store","seconds":61})",

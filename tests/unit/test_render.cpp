@@ -52,6 +52,35 @@ TEST_SUITE("render") {
         CHECK(shown.find("2 processes, 1 busy, 1 job queued, 0 restarted") != std::string::npos);
     }
 
+    TEST_CASE("verify shows both fingerprints and the safety number in two rows") {
+        const auto reply = nlohmann::json::parse(
+            R"({"ok":true,"peer":"10.0.0.5:7890","fingerprint":"AAAAAAA-BBBBBBB",
+                "peer_fingerprint":"CCCCCCC-DDDDDDD","short_code":"668812","trust":"unverified",
+                "safety_number":"15879 26512 35684 55554 63649 75502 53382 96597 51745 53712 96093 39774"})");
+        CHECK(render_verify(reply, "bob") ==
+              "your fingerprint:  AAAAAAA-BBBBBBB\n"
+              "bob's fingerprint: CCCCCCC-DDDDDDD\n"
+              "safety number:\n"
+              "    15879 26512 35684 55554 63649 75502\n"
+              "    53382 96597 51745 53712 96093 39774\n"
+              "short code: 668812\n");
+        auto changed = reply;
+        changed["pinned_fingerprint"] = "EEEEEEE-FFFFFFF";
+        CHECK(
+            render_verify(changed, "bob")
+                .find("  (the key bob offers now; the one pinned before was EEEEEEE-FFFFFFF)\n") !=
+            std::string::npos);
+        CHECK(render_verify_question("bob") == "Does bob show the same number? [y/N] ");
+        CHECK(render_verified(reply) == "10.0.0.5:7890 is verified: CCCCCCC-DDDDDDD\n");
+        CHECK(render_not_verified("bob") ==
+              "chatcli: not confirmed: bob is not verified, nothing changed (chatcli verify "
+              "--yes confirms without asking)");
+        CHECK(render_trusted(nlohmann::json::parse(
+                  R"({"ok":true,"peer":"10.0.0.5:7890","fingerprint":"CCCCCCC-DDDDDDD"})")) ==
+              "pinned CCCCCCC-DDDDDDD for 10.0.0.5:7890, verified; messages held for it are sent "
+              "now\n");
+    }
+
     TEST_CASE("id shows the name and the fingerprint") {
         const struct {
             const char* reply;
@@ -198,6 +227,18 @@ TEST_SUITE("render") {
                   R"({"aliases":{},"peers":[{"address":"p:1","last_seen":"2025-11-26T18:53:36.123Z",
                       "speaks":"envelope"}]})")) ==
               "peers seen:\n  p:1  last seen 2025-11-26 19:53:36  speaks envelope\n");
+        // With their keys: a changed one in capitals, a plain peer unauthenticated, a key
+        // pinned before first contact not seen yet.
+        CHECK(render_peers(nlohmann::json::parse(
+                  R"({"aliases":{},"peers":[{"address":"p:1","last_seen":"2025-11-26T18:53:36.123Z",
+                      "speaks":"envelope","fingerprint":"ABCDEFG","trust":"key_changed"},
+                      {"address":"p:2","last_seen":"2025-11-26T18:53:36.123Z","speaks":"plain",
+                      "trust":"plain"},
+                      {"address":"p:3","fingerprint":"HIJKLMN","trust":"verified"}]})")) ==
+              "peers seen:\n"
+              "  p:1  last seen 2025-11-26 19:53:36  speaks envelope  key ABCDEFG  KEY CHANGED\n"
+              "  p:2  last seen 2025-11-26 19:53:36  speaks plain  plain, unauthenticated\n"
+              "  p:3  not seen yet  key HIJKLMN  verified\n");
         if (saved) {
             ::setenv("TZ", before.c_str(), 1);
         } else {

@@ -401,7 +401,7 @@ TEST_SUITE("store") {
         sqlite3_close(db);
         REQUIRE(rc == SQLITE_OK);
         Store store(dir.db());
-        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 6);
+        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 7);
         const auto pending = store.pending();
         REQUIRE(pending.size() == 1);
         store.mark_delivered_rows(pending[0].id, pending[0].id, 5);
@@ -459,7 +459,7 @@ TEST_SUITE("store") {
         sqlite3_close(db);
         CHECK_THROWS_WITH_AS(Store(dir.db()),
                              ("store: '" + dir.db() +
-                              "': schema version 99 is newer than this chatd understands (6)")
+                              "': schema version 99 is newer than this chatd understands (7)")
                                  .c_str(),
                              StoreError);
     }
@@ -542,7 +542,7 @@ TEST_SUITE("store") {
         sqlite3_close(db);
         REQUIRE(rc == SQLITE_OK);
         Store store(dir.db());
-        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 6);
+        CHECK(count_rows(dir.db(), "PRAGMA user_version") == 7);
         CHECK(count_rows(dir.db(),
                          "SELECT count(*) FROM pragma_table_info('transfers') "
                          "WHERE name = 'manifest'") == 0);
@@ -551,5 +551,135 @@ TEST_SUITE("store") {
         CHECK(rows[0].manifest == std::optional<std::string>("M1 of schema 5"));
         CHECK(rows[0].state == "sending");
         CHECK_FALSE(rows[1].manifest.has_value());
+    }
+
+    TEST_CASE("a schema 6 store gains the table of pinned keys and keeps its rows") {
+        TempDir dir;
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.db().c_str(), &db) == SQLITE_OK);
+        // The file as chatd with schema 6 made it (its kSchema, verbatim),
+        // with a message and a peer.
+        const int rc = sqlite3_exec(db, R"sql(
+CREATE TABLE IF NOT EXISTS messages (
+    id         INTEGER PRIMARY KEY,
+    direction  TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    peer       TEXT    NOT NULL,
+    peer_name  TEXT    NOT NULL DEFAULT '',
+    msg_id     TEXT,
+    text       TEXT    NOT NULL,
+    plain      INTEGER NOT NULL,
+    ts         INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    expires    INTEGER,
+    acked_ts   INTEGER,
+    seq        INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_seen ON messages (peer, msg_id)
+    WHERE direction = 'in' AND msg_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS peers (
+    address         TEXT PRIMARY KEY,
+    name            TEXT NOT NULL DEFAULT '',
+    last_seen       INTEGER NOT NULL,
+    speaks_envelope INTEGER NOT NULL DEFAULT 0,
+    speaks_plain    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    number    INTEGER PRIMARY KEY,
+    wire_id   TEXT    NOT NULL,
+    direction TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    peer      TEXT    NOT NULL,
+    state     TEXT    NOT NULL,
+    doc       TEXT    NOT NULL,
+    updated   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS transfers_wire ON transfers (direction, peer, wire_id);
+CREATE TABLE IF NOT EXISTS transfer_manifests (
+    number   INTEGER PRIMARY KEY REFERENCES transfers (number) ON DELETE CASCADE,
+    manifest TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS held (
+    id        INTEGER PRIMARY KEY,
+    peer      TEXT    NOT NULL,
+    peer_name TEXT    NOT NULL DEFAULT '',
+    msg_id    TEXT    NOT NULL,
+    text      TEXT    NOT NULL,
+    ts        INTEGER NOT NULL,
+    stream    TEXT    NOT NULL,
+    seq       INTEGER NOT NULL,
+    UNIQUE (peer, msg_id)
+);
+CREATE INDEX IF NOT EXISTS held_stream ON held (peer, stream, seq);
+CREATE TABLE IF NOT EXISTS streams (
+    peer   TEXT    NOT NULL,
+    stream TEXT    NOT NULL,
+    next   INTEGER NOT NULL,
+    PRIMARY KEY (peer, stream)
+);
+CREATE TABLE IF NOT EXISTS delivered (
+    first    INTEGER PRIMARY KEY,
+    last     INTEGER NOT NULL,
+    acked_ts INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', lower(hex(randomblob(16))));
+INSERT INTO messages (direction, peer, msg_id, text, plain, ts, state)
+    VALUES ('in', '10.0.0.5:7890', 'm1', 'from schema 6', 0, 5, 'received');
+INSERT INTO peers (address, name, last_seen, speaks_envelope) VALUES ('10.0.0.5:7890', 'bob', 5, 1);
+PRAGMA user_version = 6;
+)sql",
+                                    nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+        REQUIRE(rc == SQLITE_OK);
+        {
+            Store store(dir.db());
+            CHECK(count_rows(dir.db(), "PRAGMA user_version") == 7);
+            CHECK(store.peer_keys().empty());
+            REQUIRE(store.peers().size() == 1);
+            CHECK(store.peers()[0].name == "bob");
+            const auto old = newest(store, kReceived, 10);
+            REQUIRE(old.size() == 1);
+            CHECK(old[0].text == "from schema 6");
+            store.save_peer_key(
+                {"10.0.0.5:7890", Pin{KeyDigest{1}, std::nullopt, Trust::verified, {}}, 10, 11});
+        }
+        Store store(dir.db());
+        const auto keys = store.peer_keys();
+        REQUIRE(keys.size() == 1);
+        CHECK(keys[0].peer == "10.0.0.5:7890");
+        CHECK(keys[0].pin.trust == Trust::verified);
+        CHECK(keys[0].verified_ms == 11);
+    }
+
+    TEST_CASE("a pin is written over and read back whole") {
+        TempDir dir;
+        KeyBytes public_key{};
+        public_key.fill(7);
+        KeyDigest digest{}, other{};
+        digest.fill(1);
+        other.fill(2);
+        {
+            Store store(dir.db());
+            store.save_peer_key({"b:1", Pin{digest, std::nullopt, Trust::verified, {}}, 3, 4});
+            store.save_peer_key({"a:1", Pin{digest, public_key, Trust::unverified, {}}, 1, 0});
+            store.save_peer_key({"a:1", Pin{digest, public_key, Trust::unverified, other}, 1, 0});
+        }
+        Store store(dir.db());
+        const auto keys = store.peer_keys();
+        REQUIRE(keys.size() == 2);
+        CHECK(keys[0].peer == "a:1");
+        CHECK(keys[0].pin.digest == digest);
+        CHECK(keys[0].pin.public_key == std::optional<KeyBytes>(public_key));
+        CHECK(keys[0].pin.trust == Trust::unverified);
+        CHECK(keys[0].pin.changed_to == std::optional<KeyDigest>(other));
+        CHECK(keys[0].pinned_ms == 1);
+        CHECK(keys[0].verified_ms == 0);
+        CHECK(keys[1].peer == "b:1");
+        CHECK_FALSE(keys[1].pin.public_key.has_value());
+        CHECK_FALSE(keys[1].pin.changed_to.has_value());
+        CHECK(keys[1].pin.trust == Trust::verified);
+        CHECK(keys[1].verified_ms == 4);
     }
 }
