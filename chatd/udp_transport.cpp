@@ -20,11 +20,13 @@
 namespace chat {
 
 UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_bytes,
-                           Counters& counters, std::shared_ptr<spdlog::logger> log)
+                           Counters& counters, std::chrono::milliseconds reject_after,
+                           std::shared_ptr<spdlog::logger> log)
     : family_(bind_to.family()),
       receive_buffer_bytes_(receive_buffer_bytes),
       counters_(counters),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      send_keys_(reject_after) {
     fd_.reset(::socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd_) throw std::system_error(errno, std::generic_category(), "UDP socket");
     if (family_ == AF_INET6) {
@@ -51,10 +53,12 @@ UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_b
     }
 }
 
-bool UdpTransport::send_probe() { return outbound_.try_push(Outbound{probe_to_, probe_, {}}); }
+bool UdpTransport::send_probe() {
+    return outbound_.try_push(Outbound{probe_to_, probe_, Wire::raw, {}});
+}
 
 void UdpTransport::stall_sender(std::chrono::milliseconds how_long) {
-    outbound_.try_push(Outbound{{}, {}, how_long});
+    outbound_.try_push(Outbound{{}, {}, Wire::raw, how_long});
 }
 
 UdpTransport::~UdpTransport() { stop(); }
@@ -78,8 +82,8 @@ void UdpTransport::start(Handler handler, BatchEnd batch_end) {
     });
 }
 
-bool UdpTransport::send(const Endpoint& to, std::string bytes) {
-    return outbound_.try_push(Outbound{to, std::move(bytes), {}});
+bool UdpTransport::send(const Endpoint& to, std::string bytes, Wire wire) {
+    return outbound_.try_push(Outbound{to, std::move(bytes), wire, {}});
 }
 
 void UdpTransport::stop() {
@@ -136,12 +140,21 @@ void UdpTransport::receive_loop(const Handler& handler, const BatchEnd& batch_en
 }
 
 void UdpTransport::send_loop() {
+    std::string sealed;  // reused: one buffer for every sealed datagram
     while (auto item = outbound_.pop()) {
         if (item->stall.count() > 0) {
             std::this_thread::sleep_for(item->stall);
             continue;
         }
-        const ssize_t n = ::sendto(fd_.get(), item->bytes.data(), item->bytes.size(), MSG_NOSIGNAL,
+        const std::string* bytes = &item->bytes;
+        if (item->wire == Wire::sealed) {
+            if (!send_keys_.seal(endpoint_key(item->to), item->bytes, sealed)) {
+                bump(counters_.sealed_send_dropped);
+                continue;
+            }
+            bytes = &sealed;
+        }
+        const ssize_t n = ::sendto(fd_.get(), bytes->data(), bytes->size(), MSG_NOSIGNAL,
                                    item->to.addr(), item->to.length);
         if (n < 0) {
             bump(counters_.send_errors);
