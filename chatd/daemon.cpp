@@ -205,6 +205,11 @@ void Daemon::start_services() {
                 if (running_) handshaker_.on_key_event(event);
             });
         },
+        [this](const Endpoint& from, const std::string& peer) {
+            post([this, from, peer] {
+                if (running_) handshaker_.on_session_lost(from, peer);
+            });
+        },
         log_);
     intake_ =
         std::make_unique<Intake>(io_, settings_.config.max_datagram_bytes, counters_, *inbound_,

@@ -80,6 +80,15 @@ void Handshaker::renew(const Endpoint& to, const std::string& peer) {
     begin(state, peer);
 }
 
+void Handshaker::on_session_lost(const Endpoint& from, const std::string& peer) {
+    if (transport_ == nullptr) return;
+    const auto now = SealClock::now();
+    PeerState& state = peers_[peer];
+    if (now - state.last_started < kRenewAfter) return;
+    state.to = from;
+    begin(state, peer);  // not wanted by anything: the tick ends it after one init
+}
+
 void Handshaker::begin(PeerState& state, const std::string& peer) {
     if (state.in_flight) return;  // the timer resends it
     state.in_flight = true;

@@ -46,6 +46,9 @@ public:
     // A resend found no ack: the peer may have lost our session (it
     // restarted), so a fresh handshake starts; the old session stays in use.
     void renew(const Endpoint& to, const std::string& peer);
+    // Data came from `peer` for a session the receiver does not have: one
+    // init (not retried), unless a handshake with it started just now.
+    void on_session_lost(const Endpoint& from, const std::string& peer);
     // A handshake finished on the receiver thread (posted here).
     void on_key_event(const KeyEvent& event);
 

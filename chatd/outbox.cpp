@@ -510,19 +510,17 @@ void Outbox::on_retry_tick() {
         Pending& p = due[i]->second;
         const bool last_of_peer = i + 1 == due.size() || due[i + 1]->second.peer != p.peer;
         if (!sealable) sealable = can_seal(p.to, p.peer);
-        if (!*sealable) {
-            if (last_of_peer) sealable.reset();
-            continue;  // stays due, unsent, until a session is up
-        }
+        // Without a session the attempt is the handshake it asked for: the
+        // message keeps its schedule and goes once the session is up.
         if (p.attempts > 0) {
             bump(counters_.retried);
-            handshaker_.renew(p.to, p.peer);
+            if (*sealable) handshaker_.renew(p.to, p.peer);
         }
-        envelopes.push_back(envelope_of(due[i]->first, p));
+        if (*sealable) envelopes.push_back(envelope_of(due[i]->first, p));
         ++p.attempts;
         p.next_due = retry.next_due(now, p.attempts);
         if (last_of_peer) {
-            send_bundled(p.to, envelopes);
+            if (!envelopes.empty()) send_bundled(p.to, envelopes);
             envelopes.clear();
             sealable.reset();
         }

@@ -44,6 +44,9 @@ struct SendKey {
     crypto::CipherState cipher;
     std::uint64_t counter = 0;
     SealClock::time_point birth;
+    // The peer started this handshake while our session with it was young:
+    // it lost that session (restarted), so resend what was just sealed.
+    bool peer_lost_session = false;
 };
 
 // A handshake finished on the receiver thread: the key it proved, and

@@ -2,6 +2,7 @@
 
 #include <spdlog/logger.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "peer_keys.hpp"
@@ -12,11 +13,14 @@ namespace chat {
 using crypto::Packet;
 using crypto::PacketType;
 using crypto::Pattern;
+using crypto::Role;
 
 namespace {
 
 // A handshake left half done this long is forgotten.
 constexpr std::chrono::seconds kHandshakeLifetime{15};
+// Lost sessions reported to the control thread per second, at most.
+constexpr unsigned kLostReportsPerSecond = 16;
 // Responder handshakes waiting for XX msg3, at most.
 constexpr std::size_t kMaxResponding = 4096;
 
@@ -26,13 +30,14 @@ crypto::ByteView prologue() { return crypto::as_bytes(crypto::kPrologue); }
 
 SessionTable::SessionTable(const crypto::KeyPair& local, const PeerKeys& keys, SealTimers timers,
                            Counters& counters, UdpTransport& transport, KeySeen key_seen,
-                           std::shared_ptr<spdlog::logger> log)
+                           SessionLost session_lost, std::shared_ptr<spdlog::logger> log)
     : local_(local),
       keys_(keys),
       timers_(timers),
       counters_(counters),
       transport_(transport),
       key_seen_(std::move(key_seen)),
+      session_lost_(std::move(session_lost)),
       log_(std::move(log)),
       cookie_secret_(crypto::random_key()),
       previous_cookie_secret_(crypto::random_key()),
@@ -49,7 +54,7 @@ std::optional<std::string_view> SessionTable::on_packet(std::string_view bytes,
         log_->debug("dropped a malformed {}-byte packet from {}", bytes.size(), peer);
         return std::nullopt;
     }
-    if (p.type == PacketType::data) return on_data(p, peer);
+    if (p.type == PacketType::data) return on_data(p, from, peer);
     const auto now = SealClock::now();
     if (now - last_sweep_ >= std::chrono::seconds(1)) sweep(now);
     switch (p.type) {
@@ -72,10 +77,21 @@ std::optional<std::string_view> SessionTable::on_packet(std::string_view bytes,
     return std::nullopt;
 }
 
-std::optional<std::string_view> SessionTable::on_data(const Packet& data, const std::string& peer) {
+void SessionTable::report_lost(const Endpoint& from, const std::string& peer) {
+    const auto now = SealClock::now();
+    if (now - lost_window_start_ >= std::chrono::seconds(1)) {
+        lost_window_start_ = now;
+        lost_in_window_ = 0;
+    }
+    if (++lost_in_window_ <= kLostReportsPerSecond && session_lost_) session_lost_(from, peer);
+}
+
+std::optional<std::string_view> SessionTable::on_data(const Packet& data, const Endpoint& from,
+                                                      const std::string& peer) {
     const auto found = receiving_.find(data.receiver_index);
     if (found == receiving_.end() || found->second.peer != peer) {
         bump(counters_.unknown_session);
+        report_lost(from, peer);
         return std::nullopt;
     }
     Receiving& session = found->second;
@@ -138,7 +154,7 @@ void SessionTable::on_init(const Packet& init, const Endpoint& from, const std::
         const std::string response = crypto::encode_response(index, init.sender_index, msg2);
         if (pattern == Pattern::ik) {
             // The initiator's key is proven by msg1: decide before answering.
-            finish(*state, index, init.sender_index, from, peer, response);
+            finish(*state, index, init.sender_index, from, peer, Role::responder, response);
             return;
         }
         transport_.send(from, response, Wire::raw);
@@ -174,7 +190,7 @@ void SessionTable::on_response(const Packet& response, const Endpoint& from,
             final_packet = crypto::encode_xx_final(response.sender_index, msg3);
         }
         finish(*handshake.state, handshake.index, response.sender_index, from, peer,
-               std::move(final_packet));
+               Role::initiator, std::move(final_packet));
     } catch (const crypto::NoiseError& e) {
         bump(counters_.bad_mac);
         log_->debug("refused a handshake response from {}: {}", peer, e.what());
@@ -192,7 +208,7 @@ void SessionTable::on_final(const Packet& final_packet, const std::string& peer)
     try {
         responding.state->read_message(final_packet.noise);
         finish(*responding.state, final_packet.receiver_index, responding.remote_index,
-               responding.from, peer);
+               responding.from, peer, Role::responder);
     } catch (const crypto::NoiseError& e) {
         bump(counters_.bad_mac);
         log_->debug("refused a handshake's last message from {}: {}", peer, e.what());
@@ -214,7 +230,7 @@ void SessionTable::on_cookie(const Packet& cookie, const std::string& peer) {
 
 bool SessionTable::finish(crypto::HandshakeState& state, std::uint32_t local_index,
                           std::uint32_t remote_index, const Endpoint& from, const std::string& peer,
-                          std::string reply) {
+                          Role role, std::string reply) {
     crypto::Transport keys = state.take_transport();
     KeyEvent event{peer, from, keys.remote_static, crypto::key_digest(keys.remote_static),
                    KeyVerdict::known};
@@ -230,9 +246,14 @@ bool SessionTable::finish(crypto::HandshakeState& state, std::uint32_t local_ind
     // before any data sealed with it.
     if (!reply.empty()) transport_.send(from, std::move(reply), Wire::raw);
     const auto now = SealClock::now();
+    const bool lost =
+        role == Role::responder &&
+        std::any_of(receiving_.begin(), receiving_.end(), [&](const auto& entry) {
+            return entry.second.peer == peer && now - entry.second.birth < timers_.rekey_after;
+        });
     receiving_[local_index] =
         Receiving{peer, keys.receive, ReplayWindow(crypto::kRejectAfterCounter), now};
-    transport_.add_send_key(SendKey{peer, remote_index, keys.send, 0, now});
+    transport_.add_send_key(SendKey{peer, remote_index, keys.send, 0, now, lost});
     bump(counters_.handshakes_completed);
     key_seen_(std::move(event));
     return true;

@@ -34,10 +34,13 @@ class SessionTable {
 public:
     // Runs on the receiver thread; posts the event to the control thread.
     using KeySeen = std::function<void(KeyEvent event)>;
+    // Runs on the receiver thread: data came from `peer` for a session we
+    // do not have (we restarted, so it still seals with the old one).
+    using SessionLost = std::function<void(const Endpoint& from, const std::string& peer)>;
 
     SessionTable(const crypto::KeyPair& local, const PeerKeys& keys, SealTimers timers,
                  Counters& counters, UdpTransport& transport, KeySeen key_seen,
-                 std::shared_ptr<spdlog::logger> log);
+                 SessionLost session_lost, std::shared_ptr<spdlog::logger> log);
     ~SessionTable();
 
     // Any thread (the control thread): a handshake it started, pushed
@@ -73,7 +76,11 @@ private:
     void on_response(const crypto::Packet& response, const Endpoint& from, const std::string& peer);
     void on_final(const crypto::Packet& final_packet, const std::string& peer);
     void on_cookie(const crypto::Packet& cookie, const std::string& peer);
-    std::optional<std::string_view> on_data(const crypto::Packet& data, const std::string& peer);
+    std::optional<std::string_view> on_data(const crypto::Packet& data, const Endpoint& from,
+                                            const std::string& peer);
+    // Tells the control thread, a few times a second at most (forged
+    // source addresses must not make us send many inits).
+    void report_lost(const Endpoint& from, const std::string& peer);
     // The load check: true when busy and the init's mac2 is not valid, so
     // it was answered with a cookie and nothing else.
     bool answer_with_cookie(const crypto::Packet& init, const Endpoint& from,
@@ -85,7 +92,7 @@ private:
     // side's last handshake message, if any) and then the session.
     bool finish(crypto::HandshakeState& state, std::uint32_t local_index,
                 std::uint32_t remote_index, const Endpoint& from, const std::string& peer,
-                std::string reply = {});
+                crypto::Role role, std::string reply = {});
     std::uint32_t fresh_index() const;
 
     const crypto::KeyPair& local_;
@@ -94,6 +101,7 @@ private:
     Counters& counters_;
     UdpTransport& transport_;
     KeySeen key_seen_;
+    SessionLost session_lost_;
     std::shared_ptr<spdlog::logger> log_;
     BoundedQueue<InitiatorHandshake> initiators_{256};
 
@@ -110,6 +118,8 @@ private:
     crypto::Key previous_cookie_secret_;
     SealClock::time_point cookie_secret_born_;
     SealClock::time_point last_sweep_{};
+    SealClock::time_point lost_window_start_{};
+    unsigned lost_in_window_ = 0;
 };
 
 }  // namespace chat

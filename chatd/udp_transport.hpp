@@ -56,7 +56,7 @@ public:
     // (the outbox retries) or the transport stopped.
     bool send(const Endpoint& to, std::string bytes, Wire wire = Wire::sealed);
     // Any thread (the receiver's): a session's send key, for the sender thread.
-    bool add_send_key(SendKey key) { return send_keys_.hand_over(std::move(key)); }
+    bool add_send_key(SendKey key);
     // Wakes and joins both threads, then closes the socket. Idempotent.
     void stop();
 
@@ -75,10 +75,12 @@ private:
         std::string bytes;
         Wire wire = Wire::raw;
         std::chrono::milliseconds stall{0};  // test hook: sleep instead of sending
+        bool keys_only = false;              // wakes the sender for a key with datagrams to resend
     };
 
     void receive_loop(const Handler& handler, const BatchEnd& batch_end);
     void send_loop();
+    void send_now(const Endpoint& to, const std::string& bytes);
 
     UniqueFd fd_;  // closed by stop(), once both threads are joined
     int family_ = 0;
