@@ -57,6 +57,8 @@ void Intake::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
 
 bool Intake::admit_unsealed(std::string_view bytes, const std::string& peer) {
     if (trim(bytes).starts_with('{')) {
+        // Dropped like any datagram we do not accept, and counted for why.
+        bump(counters_.dropped_malformed);
         bump(counters_.refused_unsealed);
         if (told_too_old_.insert(peer).second) {
             log_->warn(
@@ -91,6 +93,8 @@ void Intake::route(std::string_view bytes, const Endpoint& from, const std::stri
     for (DecodedDatagram& d : decode_datagrams(bytes)) {
         // Only plain text comes in clear; only envelopes come sealed.
         if (!sealed && d.kind != DatagramKind::plain) {
+            // Dropped like any datagram we do not accept, and counted for why.
+            bump(counters_.dropped_malformed);
             bump(counters_.refused_unsealed);
             continue;
         }
