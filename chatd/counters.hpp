@@ -19,6 +19,19 @@ struct Counters {
     std::atomic<std::uint64_t> send_errors{0};        // sendto failures
     std::atomic<std::uint64_t> store_errors{0};       // failed store transactions
     std::atomic<std::uint64_t> store_commits{0};      // transactions (each a batch of writes)
+    // The sealed layer (issue 20).
+    std::atomic<std::uint64_t> handshakes_completed{0};  // sessions up, either role
+    std::atomic<std::uint64_t> cookies_sent{0};          // inits answered with a cookie (busy)
+    std::atomic<std::uint64_t> refused_unsealed{
+        0};  // a JSON envelope in clear (old chatd); in dropped_malformed too
+    std::atomic<std::uint64_t> refused_downgrade{0};    // plain text from a pinned peer
+    std::atomic<std::uint64_t> refused_plain{0};        // plain text, security.plain_peers deny
+    std::atomic<std::uint64_t> refused_key{0};          // a proven key changed or not trusted
+    std::atomic<std::uint64_t> replayed{0};             // a data counter seen or too old
+    std::atomic<std::uint64_t> bad_mac{0};              // a packet or handshake failing its AEAD
+    std::atomic<std::uint64_t> unknown_session{0};      // no session (or handshake) by that index
+    std::atomic<std::uint64_t> expired_session{0};      // data on a session past its age
+    std::atomic<std::uint64_t> sealed_send_dropped{0};  // no send key for the peer
 };
 
 inline void bump(std::atomic<std::uint64_t>& counter) {

@@ -16,6 +16,7 @@
 #include "heap.hpp"
 #include "inbound.hpp"
 #include "intake.hpp"
+#include "session_table.hpp"
 #include "store_worker.hpp"
 #include "transfers.hpp"
 #include "udp_transport.hpp"
@@ -63,7 +64,18 @@ json counters_json(const Counters& c) {
             {"expired", load(c.expired)},
             {"send_errors", load(c.send_errors)},
             {"store_errors", load(c.store_errors)},
-            {"store_commits", load(c.store_commits)}};
+            {"store_commits", load(c.store_commits)},
+            {"handshakes_completed", load(c.handshakes_completed)},
+            {"cookies_sent", load(c.cookies_sent)},
+            {"refused_unsealed", load(c.refused_unsealed)},
+            {"refused_downgrade", load(c.refused_downgrade)},
+            {"refused_plain", load(c.refused_plain)},
+            {"refused_key", load(c.refused_key)},
+            {"replayed", load(c.replayed)},
+            {"bad_mac", load(c.bad_mac)},
+            {"unknown_session", load(c.unknown_session)},
+            {"expired_session", load(c.expired_session)},
+            {"sealed_send_dropped", load(c.sealed_send_dropped)}};
 }
 
 // The loops a `stall` request may name, and the one place its loop name
@@ -85,7 +97,10 @@ Daemon::Daemon(asio::io_context& io, DaemonSettings settings, std::shared_ptr<sp
       peers_(io, settings_.config),
       peer_keys_(settings_.config.security.accept_new_peers, settings_.config.security.plain_peers,
                  log_),
-      outbox_(io, settings_.config, settings_.name, counters_, peers_, log_),
+      seal_timers_(seal_timers(settings_.test_hooks)),
+      handshaker_(io, peer_keys_, log_),
+      outbox_(io, settings_.config, settings_.name, counters_, peers_, peer_keys_, handshaker_,
+              log_),
       messages_(peers_, outbox_, followers_, peer_keys_),
       trust_(peers_, peer_keys_),
       hold_scan_(io, settings_.config),
@@ -190,8 +205,24 @@ void Daemon::start_services() {
     inbound_ = std::make_unique<Inbound>(
         *store_worker_, *transport_, counters_,
         [this](std::vector<MessageView> shown) { on_shown(std::move(shown)); }, log_);
-    intake_ = std::make_unique<Intake>(io_, settings_.config.max_datagram_bytes, counters_,
-                                       *inbound_, outbox_, peers_, *transfers_, log_);
+    sessions_ = std::make_unique<SessionTable>(
+        identity_->key_pair(), peer_keys_, seal_timers_, counters_, *transport_,
+        [this](KeyEvent event) {
+            post([this, event = std::move(event)] {
+                if (running_) handshaker_.on_key_event(event);
+            });
+        },
+        [this](const Endpoint& from, const std::string& peer) {
+            post([this, from, peer] {
+                if (running_) handshaker_.on_session_lost(from, peer);
+            });
+        },
+        log_);
+    intake_ =
+        std::make_unique<Intake>(io_, settings_.config.max_datagram_bytes, counters_, *inbound_,
+                                 outbox_, peers_, *transfers_, *sessions_, peer_keys_, log_);
+    handshaker_.start(identity_->key_pair(), seal_timers_, *transport_, *sessions_,
+                      [this](const std::string& peer) { outbox_.on_session_up(peer); });
     transport_->start([this](std::string_view bytes, const Endpoint& from,
                              bool truncated) { intake_->on_datagram(bytes, from, truncated); },
                       [this] { intake_->on_batch_end(); });
@@ -211,7 +242,7 @@ void Daemon::start_services() {
 void Daemon::bind_sockets(const Endpoint& listen) {
     const auto bind_udp = [&] {
         transport_ = std::make_unique<UdpTransport>(listen, settings_.config.max_datagram_bytes,
-                                                    counters_, log_);
+                                                    counters_, seal_timers_.reject_after, log_);
     };
     bind_udp();
     control_.start();
@@ -240,7 +271,13 @@ void Daemon::make_transfers() {
     transfers_ = std::make_unique<TransferManager>(
         TransferContext{io_, settings_.config, settings_.name, settings_.state_dir, *workers_,
                         [this](const Endpoint& to, std::string datagram) {
-                            transport_->send(to, std::move(datagram));
+                            // Sealed only: without a session it is dropped (and one
+                            // asked for); the transfer's own resends carry it.
+                            const std::string peer = endpoint_key(to);
+                            if (!peer_keys_.held(peer) && handshaker_.ready(to, peer))
+                                transport_->send(to, std::move(datagram));
+                            else
+                                bump(counters_.sealed_send_dropped);
                         },
                         [this](const std::string& line) { followers_.notify(line, ""); },
                         [this](std::function<void(Store&)> work, std::function<void(bool)> then) {
@@ -257,6 +294,7 @@ void Daemon::stop() {
     if (transfers_) transfers_->stop();
     if (workers_) workers_->stop();
     outbox_.stop();
+    handshaker_.stop();
     hold_scan_.stop();
     peers_.stop();
     messages_.stop();
@@ -266,6 +304,7 @@ void Daemon::stop() {
     if (transport_) transport_->stop();
     if (store_worker_) store_worker_->stop();  // commits what is queued
     intake_.reset();
+    sessions_.reset();
     inbound_.reset();
     store_worker_.reset();
     transfers_.reset();

@@ -7,8 +7,9 @@
 //   Identity (loaded at start, then read-only);
 //   Intake (receiver thread) → Inbound (store thread) → Followers;
 //   MessageRequests → Outbox → the wire; PeerDirectory; PeerKeys and
-//   TrustRequests (verify, trust); HoldScan;
-//   ServiceWatchdog; TransferManager (all on the control thread).
+//   TrustRequests (verify, trust); HoldScan; ServiceWatchdog;
+//   TransferManager; Handshaker (all on the control thread);
+//   SessionTable (receiver thread); SendKeys (inside UdpTransport, sender thread).
 // The Daemon itself runs on the io_context's thread (the control thread).
 #include <asio/io_context.hpp>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "control_server.hpp"
 #include "counters.hpp"
 #include "followers.hpp"
+#include "handshaker.hpp"
 #include "hold_scan.hpp"
 #include "identity.hpp"
 #include "message_requests.hpp"
@@ -42,6 +44,7 @@ namespace chat {
 
 class Inbound;
 class Intake;
+class SessionTable;
 class StoreWorker;
 class TransferManager;
 class UdpTransport;
@@ -120,6 +123,8 @@ private:
 
     PeerDirectory peers_;
     PeerKeys peer_keys_;  // before the outbox and intake, which ask it
+    const SealTimers seal_timers_;
+    Handshaker handshaker_;  // before the outbox, which asks it for sessions
     Followers followers_;
     Outbox outbox_;
     MessageRequests messages_;
@@ -127,6 +132,7 @@ private:
     HoldScan hold_scan_;
     ServiceWatchdog watchdog_;
     std::unique_ptr<Inbound> inbound_;
+    std::unique_ptr<SessionTable> sessions_;  // the receiver thread's, made before it starts
     std::unique_ptr<Intake> intake_;
     RequestRouter router_;
     ControlServer control_;

@@ -10,13 +10,17 @@
 #include "inbound.hpp"
 #include "outbox.hpp"
 #include "peer_directory.hpp"
+#include "peer_keys.hpp"
+#include "sealed_wire.hpp"
+#include "session_table.hpp"
+#include "text.hpp"
 #include "transfers.hpp"
 
 namespace chat {
 
 Intake::Intake(asio::io_context& io, std::size_t receive_buffer_bytes, Counters& counters,
                Inbound& inbound, Outbox& outbox, PeerDirectory& peers, TransferManager& transfers,
-               std::shared_ptr<spdlog::logger> log)
+               SessionTable& sessions, const PeerKeys& keys, std::shared_ptr<spdlog::logger> log)
     : io_(io),
       receive_buffer_bytes_(receive_buffer_bytes),
       counters_(counters),
@@ -24,6 +28,8 @@ Intake::Intake(asio::io_context& io, std::size_t receive_buffer_bytes, Counters&
       outbox_(outbox),
       peers_(peers),
       transfers_(transfers),
+      sessions_(sessions),
+      keys_(keys),
       log_(std::move(log)) {}
 
 Intake::Arrived& Intake::arrived_from(const Endpoint& from, const std::string& peer) {
@@ -41,6 +47,41 @@ void Intake::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
                     receive_buffer_bytes_);
         return;
     }
+    if (crypto::is_sealed_packet(bytes)) {
+        if (const auto inner = sessions_.on_packet(bytes, from, peer))
+            route(*inner, from, peer, true);
+        return;
+    }
+    if (admit_unsealed(bytes, peer)) route(bytes, from, peer, false);
+}
+
+bool Intake::admit_unsealed(std::string_view bytes, const std::string& peer) {
+    if (trim(bytes).starts_with('{')) {
+        // Dropped like any datagram we do not accept, and counted for why.
+        bump(counters_.dropped_malformed);
+        bump(counters_.refused_unsealed);
+        if (told_too_old_.insert(peer).second) {
+            log_->warn(
+                "refused an unsealed envelope from {}: an older chatd speaking wire 1 (or "
+                "something pretending to be one); it must be upgraded to talk to this one",
+                peer);
+        }
+        return false;
+    }
+    if (sessions_.pinned(peer)) {
+        bump(counters_.refused_downgrade);
+        log_->debug("refused plain text from {}: it has a pinned key, so it seals", peer);
+        return false;
+    }
+    if (keys_.pins()->plain_peers() == PlainPeers::deny) {
+        bump(counters_.refused_plain);
+        return false;
+    }
+    return true;
+}
+
+void Intake::route(std::string_view bytes, const Endpoint& from, const std::string& peer,
+                   bool sealed) {
     Arrived& arrived = arrived_from(from, peer);
     // A transfer envelope: the peer speaks envelopes, on the control thread.
     const auto to_transfers = [&](auto handle) {
@@ -50,6 +91,17 @@ void Intake::on_datagram(std::string_view bytes, const Endpoint& from, bool trun
         });
     };
     for (DecodedDatagram& d : decode_datagrams(bytes)) {
+        // Only plain text comes in clear; only envelopes come sealed.
+        if (!sealed && d.kind != DatagramKind::plain) {
+            // Dropped like any datagram we do not accept, and counted for why.
+            bump(counters_.dropped_malformed);
+            bump(counters_.refused_unsealed);
+            continue;
+        }
+        if (sealed && d.kind == DatagramKind::plain) {
+            d.kind = DatagramKind::malformed;
+            d.error = "plain text inside a sealed packet";
+        }
         switch (d.kind) {
             case DatagramKind::malformed:
                 bump(counters_.dropped_malformed);

@@ -6,12 +6,15 @@
 #include <asio/post.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <tuple>
 
 #include "clock.hpp"
 #include "enum_names.hpp"
 #include "envelope.hpp"
+#include "handshaker.hpp"
 #include "peer_directory.hpp"
+#include "peer_keys.hpp"
 #include "random_seed.hpp"
 #include "store_worker.hpp"
 #include "text.hpp"
@@ -132,12 +135,15 @@ std::string Outbox::OutgoingSend::timed_out_line() const {
 }
 
 Outbox::Outbox(asio::io_context& io, const Config& config, const std::string& name,
-               Counters& counters, PeerDirectory& peers, std::shared_ptr<spdlog::logger> log)
+               Counters& counters, PeerDirectory& peers, PeerKeys& keys, Handshaker& handshaker,
+               std::shared_ptr<spdlog::logger> log)
     : io_(io),
       config_(config),
       name_(name),
       counters_(counters),
       peers_(peers),
+      keys_(keys),
+      handshaker_(handshaker),
       log_(std::move(log)),
       retry_timer_(io),
       random_(seeded_engine()) {}
@@ -223,9 +229,10 @@ Outbox::Built Outbox::build(const OutgoingSend& send, std::size_t i, std::uint64
 void Outbox::send(SendRequest request, bool batch, const Endpoint& to,
                   std::shared_ptr<ReplySink> reply) {
     const std::string peer = endpoint_key(to);
-    // A peer that has only ever spoken plain text gets plain text back; one
-    // that ever spoke envelopes (a message, an ack, a transfer) gets them.
-    const bool plain = request.plain || peers_.plain_only(peer);
+    // A peer that has only ever spoken plain text (and has no pinned key)
+    // gets plain text back; one that ever spoke envelopes gets them, sealed.
+    const bool plain =
+        request.plain || (peers_.plain_only(peer) && keys_.pins()->find(peer) == nullptr);
     const std::size_t count = request.texts.size();
     const std::int64_t now = wall_clock_ms();
     auto send = std::make_shared<OutgoingSend>();
@@ -272,15 +279,19 @@ void Outbox::queue(std::shared_ptr<OutgoingSend> send) {
     store_->submit(std::move(op));
     if (send->plain()) return;
 
-    const auto first_retry = schedule().first_due(steady_clock::now());
-    auto& unacked = unacked_[send->messages.front().peer];
+    const std::string& peer = send->messages.front().peer;
+    // Without a session they wait, due at once, for the retry tick to find one.
+    const bool sending = can_seal(send->to, peer);
+    const auto now = steady_clock::now();
+    const auto first_retry = sending ? schedule().first_due(now) : now;
+    const unsigned attempts = sending ? RetrySchedule::kFirstAttempt : 0;
+    auto& unacked = unacked_[peer];
     for (const auto& m : send->messages) {
         unacked.insert(m.seq);
-        pending_.insert_or_assign(
-            m.msg_id, Pending{0, m.peer, send->to, m.text, m.seq, RetrySchedule::kFirstAttempt,
-                              first_retry, m.expires_ms});
+        pending_.insert_or_assign(m.msg_id, Pending{0, m.peer, send->to, m.text, m.seq, attempts,
+                                                    first_retry, m.expires_ms});
     }
-    send_bundled(send->to, send->datagrams);
+    if (sending) send_bundled(send->to, send->datagrams);
     send->datagrams.clear();
     send->datagrams.shrink_to_fit();
     arm_retry_timer();
@@ -299,7 +310,8 @@ void Outbox::on_stored(std::shared_ptr<OutgoingSend> send, bool durable) {
                                                  "log); it was sent once and is not retried"));
     }
     if (plain) {
-        for (auto& datagram : send->datagrams) transport_->send(send->to, std::move(datagram));
+        for (auto& datagram : send->datagrams)
+            transport_->send(send->to, std::move(datagram), Wire::raw);
         return settle(*send, send->settled_line(SendState::sent));
     }
     std::vector<std::int64_t> acked_rows;
@@ -471,20 +483,46 @@ std::vector<std::pair<const std::string, Outbox::Pending>*> Outbox::expire_and_c
     return due;
 }
 
+void Outbox::on_session_up(const std::string& peer) {
+    const auto now = steady_clock::now();
+    bool any = false;
+    for (auto& [id, p] : pending_) {
+        if (p.peer != peer) continue;
+        p.next_due = std::min(p.next_due, now);
+        any = true;
+    }
+    if (any && running_) on_retry_tick();
+}
+
+bool Outbox::can_seal(const Endpoint& to, const std::string& peer) {
+    if (keys_.held(peer)) return false;
+    return handshaker_.ready(to, peer);
+}
+
 void Outbox::on_retry_tick() {
     const auto now = steady_clock::now();
     const RetrySchedule retry = schedule();
     const auto due = expire_and_collect_due();
     std::vector<std::string> envelopes;
+    // Whether the peer of the run being gathered can be sealed for.
+    std::optional<bool> sealable;
     for (std::size_t i = 0; i < due.size(); ++i) {
         Pending& p = due[i]->second;
-        if (p.attempts > 0) bump(counters_.retried);
-        envelopes.push_back(envelope_of(due[i]->first, p));
+        const bool last_of_peer = i + 1 == due.size() || due[i + 1]->second.peer != p.peer;
+        if (!sealable) sealable = can_seal(p.to, p.peer);
+        // Without a session the attempt is the handshake it asked for: the
+        // message keeps its schedule and goes once the session is up.
+        if (p.attempts > 0) {
+            bump(counters_.retried);
+            if (*sealable) handshaker_.renew(p.to, p.peer);
+        }
+        if (*sealable) envelopes.push_back(envelope_of(due[i]->first, p));
         ++p.attempts;
         p.next_due = retry.next_due(now, p.attempts);
-        if (i + 1 == due.size() || due[i + 1]->second.peer != p.peer) {
-            send_bundled(p.to, envelopes);
+        if (last_of_peer) {
+            if (!envelopes.empty()) send_bundled(p.to, envelopes);
             envelopes.clear();
+            sealable.reset();
         }
     }
     arm_retry_timer();

@@ -4,6 +4,10 @@
 // resends it on the retry schedule (common/retry.hpp) until acked or
 // expired, marks rows delivered through the store, and answers each send
 // once (stored, or with `wait`, acked; or failed, expired, timed out).
+// Envelopes go sealed: only to a peer with a session (the Handshaker is
+// asked for one; meanwhile they stay pending, nothing durable changes) and
+// never to a peer PeerKeys holds (its key changed or is not trusted).
+// Plain-only peers get plain text in clear, as before.
 // Control thread only (the io_context's thread); its store work runs on
 // the store thread but touches none of this.
 #include <asio/io_context.hpp>
@@ -31,7 +35,9 @@ class logger;
 
 namespace chat {
 
+class Handshaker;
 class PeerDirectory;
+class PeerKeys;
 class StoreWorker;
 class UdpTransport;
 
@@ -47,7 +53,8 @@ public:
     // `config` and `name` are the running ones (a reload changes the retry
     // timing and the TTL in place).
     Outbox(asio::io_context& io, const Config& config, const std::string& name, Counters& counters,
-           PeerDirectory& peers, std::shared_ptr<spdlog::logger> log);
+           PeerDirectory& peers, PeerKeys& keys, Handshaker& handshaker,
+           std::shared_ptr<spdlog::logger> log);
     ~Outbox();
 
     // Loads our stream and the rows still unacked at the last stop; a row
@@ -64,6 +71,9 @@ public:
               std::shared_ptr<ReplySink> reply);
     // Acks that came from `peer`, in one batch.
     void on_acks(const std::string& peer, const std::vector<std::string>& msg_ids);
+
+    // A session with `peer` is up, or its pin changed: what waits for it goes now.
+    void on_session_up(const std::string& peer);
 
     std::size_t pending() const { return pending_.size(); }
 
@@ -109,6 +119,8 @@ private:
     void forget(const Pending& pending);
     // Our envelope for a pending message, with the current floor.
     std::string envelope_of(const std::string& msg_id, const Pending& pending);
+    // Envelopes may be sealed for this peer now (else a session is asked for).
+    bool can_seal(const Endpoint& to, const std::string& peer);
     // Sends envelopes to one peer in as few datagrams as they fit in.
     void send_bundled(const Endpoint& to, const std::vector<std::string>& envelopes);
 
@@ -117,6 +129,8 @@ private:
     const std::string& name_;
     Counters& counters_;
     PeerDirectory& peers_;
+    PeerKeys& keys_;
+    Handshaker& handshaker_;
     std::shared_ptr<spdlog::logger> log_;
     UdpTransport* transport_ = nullptr;
     StoreWorker* store_ = nullptr;

@@ -20,11 +20,13 @@
 namespace chat {
 
 UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_bytes,
-                           Counters& counters, std::shared_ptr<spdlog::logger> log)
+                           Counters& counters, std::chrono::milliseconds reject_after,
+                           std::shared_ptr<spdlog::logger> log)
     : family_(bind_to.family()),
       receive_buffer_bytes_(receive_buffer_bytes),
       counters_(counters),
-      log_(std::move(log)) {
+      log_(std::move(log)),
+      send_keys_(reject_after) {
     fd_.reset(::socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!fd_) throw std::system_error(errno, std::generic_category(), "UDP socket");
     if (family_ == AF_INET6) {
@@ -51,10 +53,12 @@ UdpTransport::UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_b
     }
 }
 
-bool UdpTransport::send_probe() { return outbound_.try_push(Outbound{probe_to_, probe_, {}}); }
+bool UdpTransport::send_probe() {
+    return outbound_.try_push(Outbound{probe_to_, probe_, Wire::raw, {}, false});
+}
 
 void UdpTransport::stall_sender(std::chrono::milliseconds how_long) {
-    outbound_.try_push(Outbound{{}, {}, how_long});
+    outbound_.try_push(Outbound{{}, {}, Wire::raw, how_long, false});
 }
 
 UdpTransport::~UdpTransport() { stop(); }
@@ -78,8 +82,15 @@ void UdpTransport::start(Handler handler, BatchEnd batch_end) {
     });
 }
 
-bool UdpTransport::send(const Endpoint& to, std::string bytes) {
-    return outbound_.try_push(Outbound{to, std::move(bytes), {}});
+bool UdpTransport::send(const Endpoint& to, std::string bytes, Wire wire) {
+    return outbound_.try_push(Outbound{to, std::move(bytes), wire, {}, false});
+}
+
+bool UdpTransport::add_send_key(SendKey key) {
+    const bool wake = key.peer_lost_session;
+    if (!send_keys_.hand_over(std::move(key))) return false;
+    if (wake) outbound_.try_push(Outbound{{}, {}, Wire::raw, {}, true});
+    return true;
 }
 
 void UdpTransport::stop() {
@@ -136,19 +147,36 @@ void UdpTransport::receive_loop(const Handler& handler, const BatchEnd& batch_en
 }
 
 void UdpTransport::send_loop() {
+    std::string sealed;  // reused: one buffer for every sealed datagram
+    SendKeys::Resends resends;
     while (auto item = outbound_.pop()) {
+        send_keys_.refresh(resends);
+        for (const auto& [to, bytes] : resends) send_now(to, bytes);
+        resends.clear();
         if (item->stall.count() > 0) {
             std::this_thread::sleep_for(item->stall);
             continue;
         }
-        const ssize_t n = ::sendto(fd_.get(), item->bytes.data(), item->bytes.size(), MSG_NOSIGNAL,
-                                   item->to.addr(), item->to.length);
-        if (n < 0) {
-            bump(counters_.send_errors);
-            log_->debug("sendto {} failed: {}", endpoint_key(item->to), std::strerror(errno));
+        if (item->keys_only) continue;
+        if (item->wire == Wire::raw) {
+            send_now(item->to, item->bytes);
+        } else if (send_keys_.seal(item->to, endpoint_key(item->to), std::move(item->bytes),
+                                   sealed)) {
+            send_now(item->to, sealed);
         } else {
-            bump(counters_.sent);
+            bump(counters_.sealed_send_dropped);
         }
+    }
+}
+
+void UdpTransport::send_now(const Endpoint& to, const std::string& bytes) {
+    const ssize_t n =
+        ::sendto(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL, to.addr(), to.length);
+    if (n < 0) {
+        bump(counters_.send_errors);
+        log_->debug("sendto {} failed: {}", endpoint_key(to), std::strerror(errno));
+    } else {
+        bump(counters_.sent);
     }
 }
 

@@ -2,7 +2,9 @@
 // One bound UDP socket with two plain threads on it, as in the classic
 // threading chat: the receiver blocks in recvmmsg and hands each datagram
 // to a handler (then says the batch is done); the sender blocks on a
-// bounded queue and calls sendto.
+// bounded queue and calls sendto. A datagram to send is sealed there, on
+// the sender thread, with the peer's session key (SendKeys, its own), or
+// goes raw: handshake packets, cookies, plain text to plain peers.
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -14,6 +16,7 @@
 #include "bounded_queue.hpp"
 #include "counters.hpp"
 #include "net.hpp"
+#include "send_keys.hpp"
 #include "unique_fd.hpp"
 
 namespace spdlog {
@@ -21,6 +24,10 @@ class logger;
 }
 
 namespace chat {
+
+// How a datagram leaves: sealed with the peer's session key (none, or too
+// old: dropped and counted, the sender retries), or as it is.
+enum class Wire { sealed, raw };
 
 class UdpTransport {
 public:
@@ -36,7 +43,7 @@ public:
     // Binds at once (throws std::system_error with the address on failure),
     // so the caller knows before any thread starts.
     UdpTransport(const Endpoint& bind_to, std::size_t receive_buffer_bytes, Counters& counters,
-                 std::shared_ptr<spdlog::logger> log);
+                 std::chrono::milliseconds reject_after, std::shared_ptr<spdlog::logger> log);
     ~UdpTransport();
     UdpTransport(const UdpTransport&) = delete;
     UdpTransport& operator=(const UdpTransport&) = delete;
@@ -47,7 +54,9 @@ public:
     void start(Handler handler, BatchEnd batch_end = {});
     // Queues a datagram for the sender thread; false if the queue is full
     // (the outbox retries) or the transport stopped.
-    bool send(const Endpoint& to, std::string bytes);
+    bool send(const Endpoint& to, std::string bytes, Wire wire = Wire::sealed);
+    // Any thread (the receiver's): a session's send key, for the sender thread.
+    bool add_send_key(SendKey key);
     // Wakes and joins both threads, then closes the socket. Idempotent.
     void stop();
 
@@ -64,11 +73,14 @@ private:
     struct Outbound {
         Endpoint to;
         std::string bytes;
+        Wire wire = Wire::raw;
         std::chrono::milliseconds stall{0};  // test hook: sleep instead of sending
+        bool keys_only = false;              // wakes the sender for a key with datagrams to resend
     };
 
     void receive_loop(const Handler& handler, const BatchEnd& batch_end);
     void send_loop();
+    void send_now(const Endpoint& to, const std::string& bytes);
 
     UniqueFd fd_;  // closed by stop(), once both threads are joined
     int family_ = 0;
@@ -76,6 +88,7 @@ private:
     Counters& counters_;
     std::shared_ptr<spdlog::logger> log_;
     BoundedQueue<Outbound> outbound_{8192};
+    SendKeys send_keys_;  // the sender thread's
     std::atomic<bool> stopping_{false};
     std::string probe_;  // random per process: an outsider cannot fake it
     Endpoint probe_to_;  // our own address (loopback when bound to "any")

@@ -172,7 +172,7 @@ public:
 
     std::optional<DecodedDatagram> decode() {
         DecodedDatagram d;
-        if (!literal(R"({"chatd":1,"type":")")) return std::nullopt;
+        if (!literal(R"({"chatd":2,"type":")")) return std::nullopt;
         if (literal(R"(ack","id":)")) {
             if (!string(d.id) || !literal("}") || !at_end() || !is_valid_message_id(d.id))
                 return std::nullopt;

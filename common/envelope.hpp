@@ -1,6 +1,6 @@
 #pragma once
 // The UDP wire format, in one place. A datagram is either a versioned JSON
-// envelope ({"chatd":1,"type":"msg"|"ack",...}) or plain UTF-8 text, as
+// envelope ({"chatd":2,"type":"msg"|"ack",...}) or plain UTF-8 text, as
 // `nc -u` and the classic threading chat send. Decoding never throws: a bad
 // datagram comes back as kind `malformed` with the reason.
 #include <cstddef>
@@ -12,7 +12,7 @@
 
 namespace chat {
 
-inline constexpr int kWireVersion = 1;
+inline constexpr int kWireVersion = 2;
 inline constexpr std::size_t kMaxUdpPayload = 65507;  // IPv4's limit, the lower one
 inline constexpr std::size_t kMaxNameBytes = 64;
 inline constexpr int kMaxJsonDepth = 8;

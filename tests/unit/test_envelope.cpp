@@ -47,7 +47,7 @@ TEST_SUITE("envelope") {
     }
 
     TEST_CASE("a bad seq, stream or floor makes the message malformed") {
-        const std::string head = R"({"chatd":1,"type":"msg","id":")" + kId + R"(","text":"a",)";
+        const std::string head = R"({"chatd":2,"type":"msg","id":")" + kId + R"(","text":"a",)";
         const std::string stream = R"("stream":")" + kId + R"(")";
         struct Case {
             std::string fields, error;
@@ -115,25 +115,25 @@ TEST_SUITE("envelope") {
             {"\xC0\xAF", "not valid UTF-8"},      // overlong '/'
             {"\xED\xA0\x80", "not valid UTF-8"},  // UTF-16 surrogate
             {"caf\xC3", "not valid UTF-8"},       // truncated sequence
-            {"{\"chatd\":1,\"type\":", "invalid JSON"},
+            {"{\"chatd\":2,\"type\":", "invalid JSON"},
             {"{oops", "invalid JSON"},
             {deep, "JSON nested too deeply"},
             {deep_object, "JSON nested too deeply"},
             {"[1,2]", "JSON that is not an envelope"},
             {"{\"hello\":1}", "JSON object without a \"chatd\" version"},
             {"{\"chatd\":\"1\"}", "version is not an integer"},
-            {"{\"chatd\":2,\"type\":\"msg\"}", "unknown version 2"},
-            {"{\"chatd\":1,\"id\":\"" + kId + "\"}", "missing \"type\""},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"xyz\",\"text\":\"a\"}",
+            {"{\"chatd\":1,\"type\":\"msg\"}", "unknown version 1"},
+            {"{\"chatd\":2,\"id\":\"" + kId + "\"}", "missing \"type\""},
+            {"{\"chatd\":2,\"type\":\"msg\",\"id\":\"xyz\",\"text\":\"a\"}",
              "missing or invalid \"id\""},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\"}", "message without text"},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"\"}",
+            {"{\"chatd\":2,\"type\":\"msg\",\"id\":\"" + kId + "\"}", "message without text"},
+            {"{\"chatd\":2,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"\"}",
              "message without text"},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":7}", ""},
-            {"{\"chatd\":1,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":\"" +
+            {"{\"chatd\":2,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":7}", ""},
+            {"{\"chatd\":2,\"type\":\"msg\",\"id\":\"" + kId + "\",\"text\":\"a\",\"name\":\"" +
                  std::string(65, 'n') + "\"}",
              "invalid \"name\""},
-            {"{\"chatd\":1,\"type\":\"nope\",\"id\":\"" + kId + "\"}", "unknown type \"nope\""},
+            {"{\"chatd\":2,\"type\":\"nope\",\"id\":\"" + kId + "\"}", "unknown type \"nope\""},
         };
         for (const auto& c : cases) {
             CAPTURE(c.bytes);
@@ -156,7 +156,7 @@ TEST_SUITE("envelope") {
         CHECK(d.name == "alice");
         CHECK(d.offer == offer);
         // An offer without a run is the first run.
-        d = decode_datagram("{\"chatd\":1,\"type\":\"offer\",\"id\":\"" + kId +
+        d = decode_datagram("{\"chatd\":2,\"type\":\"offer\",\"id\":\"" + kId +
                             R"(","files":1,"bytes":2,"entries":1,"names":["a"]})");
         CHECK(d.offer.run == 1);
 
@@ -175,7 +175,7 @@ TEST_SUITE("envelope") {
 
         // From an older chatd, or not a boolean: the manifest as a string.
         for (const char* line : {"", R"(,"manifest_line":1)", R"(,"manifest_line":"yes")"}) {
-            d = decode_datagram("{\"chatd\":1,\"type\":\"answer\",\"id\":\"" + kId +
+            d = decode_datagram("{\"chatd\":2,\"type\":\"answer\",\"id\":\"" + kId +
                                 R"(","state":"accepted","token":")" + kId + R"(","port":7890)" +
                                 line + "}");
             CHECK(d.kind == DatagramKind::answer);
@@ -189,7 +189,7 @@ TEST_SUITE("envelope") {
     }
 
     TEST_CASE("bad offers and answers say why") {
-        const std::string head = "{\"chatd\":1,\"id\":\"" + kId + "\",";
+        const std::string head = "{\"chatd\":2,\"id\":\"" + kId + "\",";
         std::string seventeen_names = "[\"a\"";
         for (int i = 1; i < 17; ++i) seventeen_names += ",\"a\"";
         seventeen_names += "]";
@@ -305,7 +305,7 @@ TEST_SUITE("envelope") {
         std::string too_many;
         for (std::size_t i = 0; i <= kMaxBundled; ++i) too_many += ack + "\n";
         const Case cases[] = {
-            {ack + "\n{\"chatd\":1}\n" + ack, {"", "missing \"type\"", ""}},
+            {ack + "\n{\"chatd\":2}\n" + ack, {"", "missing \"type\"", ""}},
             {ack + "\nhello\n" + ack, {"", "a bundle line that is not JSON", ""}},
             {ack + "\n\n\r\n" + ack + "\r\n", {"", ""}},  // blank lines and CRs are skipped
             {"{not json\nat all", {"invalid JSON", "a bundle line that is not JSON"}},
@@ -326,7 +326,7 @@ TEST_SUITE("envelope") {
 
     TEST_CASE("the fast path for chatd's own layout agrees with the generic parser") {
         const std::string id = R"("id":")" + kId + R"(")";
-        const std::string head = R"({"chatd":1,"type":"msg",)" + id;
+        const std::string head = R"({"chatd":2,"type":"msg",)" + id;
         const std::string order = R"(,"stream":")" + kId + R"(","seq":)";
         const std::string cases[] = {
             encode_message(kId, "plain", "alice", {kId, 3, 2}),
@@ -350,10 +350,10 @@ TEST_SUITE("envelope") {
             head + R"(,"text":"x"} )",
             head + R"(,"text":"bad \q escape"})",
             head + R"(,"text":"unterminated})",
-            R"({"chatd":1,"type":"ack","id":"ABC"})",
-            R"({"chatd":1,"type":"ack",)" + id + R"(,"more":1})",
+            R"({"chatd":2,"type":"ack","id":"ABC"})",
+            R"({"chatd":2,"type":"ack",)" + id + R"(,"more":1})",
             R"({"chatd":2,"type":"ack",)" + id + "}",
-            R"({"type":"ack","chatd":1,)" + id + "}",
+            R"({"type":"ack","chatd":2,)" + id + "}",
         };
         for (const auto& line : cases) {
             CAPTURE(line);
