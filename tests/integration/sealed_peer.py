@@ -238,11 +238,11 @@ class SealedPeer:
     """
 
     def __init__(self, keypair=None, host="127.0.0.1", auto_ack=True, require_cookie=False,
-                 accept=None):
+                 accept=None, port=0):
         self.keypair = keypair or generate_keypair()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.settimeout(0.1)
         self.address = self.sock.getsockname()[:2]
         self.auto_ack = auto_ack
@@ -522,3 +522,39 @@ def sealed_channel(test, daemon, **options):
     channel = SealedChannel(daemon, **options)
     test.addCleanup(channel.close)
     return channel
+
+
+def serve_main(argv):
+    """`sealed_peer.py serve HOST PORT [PEER_HOST PEER_PORT TEXT NAME]`: a
+    SealedPeer with a key of its own on HOST:PORT (a man in the middle, run
+    in another namespace), answering handshakes and acking; given a peer, it
+    also starts a handshake with it and sends TEXT as NAME. Prints one JSON
+    line per envelope it opens and per packet it refused; ends when stdin closes."""
+    import sys
+    peer = SealedPeer(host=argv[0], port=int(argv[1])).start()
+    print(json.dumps({"ready": peer.endpoint, "public_key": peer.public.hex()}), flush=True)
+    if len(argv) >= 6:
+        try:
+            session = peer.connect((argv[2], int(argv[3])), timeout=3)
+            peer.send_lines(session, [msg(new_id(), argv[4], name=argv[5])])
+            print(json.dumps({"session": True}), flush=True)
+        except AssertionError as e:
+            print(json.dumps({"session": False, "why": str(e)}), flush=True)
+    reader = threading.Thread(target=sys.stdin.read, daemon=True)
+    reader.start()
+    while reader.is_alive():
+        try:
+            _, inner = peer.received.get(timeout=0.1)
+            for e in lines_of(inner):
+                print(json.dumps({"opened": e}), flush=True)
+        except queue.Empty:
+            pass
+    for address, why in peer.refused:
+        print(json.dumps({"refused": why, "from": endpoint_text(address)}), flush=True)
+    peer.close()
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] == ["serve"]:
+        serve_main(sys.argv[2:])
