@@ -16,7 +16,7 @@ import time
 import unittest
 
 import sealed_peer as sp
-from harness import HERE, SLOW, ChatTestCase, wait_for
+from harness import HERE, ChatTestCase, wait_for
 from test_identity import device_id
 from test_netns import ip_netns_missing, run
 
