@@ -8,39 +8,42 @@ import subprocess
 import time
 import unittest
 
+import sealed_peer as sp
 from harness import CHATD, CHATCLI, SLOW, ChatTestCase, wait_for
 
 MSG_ID = "00112233445566778899aabbccddeeff"
 
 
 def envelope(**fields):
-    return json.dumps({"chatd": 1, **fields}).encode()
+    return json.dumps({"chatd": sp.WIRE_VERSION, **fields}).encode()
 
 
 class BadDatagramTest(ChatTestCase):
     def test_each_bad_datagram_is_counted_and_nothing_is_shown(self):
+        # Each one sealed by a peer with a session: what is bad is the text inside.
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         bad = {
             "empty": b"",
             "invalid UTF-8": b"\xff\xfe\xfd hello",
-            "invalid UTF-8 at the maximum size": b"\xff" * 65507,
+            "invalid UTF-8 at the maximum size": b"\xff" * (65507 - sp.HEADER_LEN - sp.TAG_LEN),
             "truncated UTF-8": "café".encode()[:-1],
             "malformed JSON": b'{"chatd":1,"type":"msg",',
             "deeply nested object": b'{"a":' * 9000 + b"1" + b"}" * 9000,
             "deeply nested array": b"[" * 30000 + b"]" * 30000,
             "unknown version": envelope(chatd=99, type="msg", id=MSG_ID, text="from the future"),
+            "wire 1 inside a seal": envelope(chatd=1, type="msg", id=MSG_ID, text="from the past"),
             "bad id": envelope(type="msg", id="../../etc", text="x"),
             "text not a string": envelope(type="msg", id=MSG_ID, text=["x"]),
             "JSON that is not an envelope": b'{"hello": "world"}',
         }
         for what, payload in bad.items():
-            s.sendto(payload, ("127.0.0.1", b.port))
+            s.peer.sendto(s.session.seal(payload), (b.host, b.port))
         # An ack for an id nobody sent is ignored.
-        s.sendto(envelope(type="ack", id=MSG_ID), ("127.0.0.1", b.port))
+        s.send(envelope(type="ack", id=MSG_ID))
         # A legitimate message still gets through afterwards.
-        s.sendto(envelope(type="msg", id=MSG_ID, text="still here"), ("127.0.0.1", b.port))
-        self.assertEqual(json.loads(s.recv(65535))["type"], "ack")
+        s.send(envelope(type="msg", id=MSG_ID, text="still here"))
+        self.assertEqual(json.loads(s.recv())["type"], "ack")
         counters = b.counters()
         self.assertEqual(counters["dropped_malformed"], len(bad), counters)
         self.assertEqual(counters["unknown_acks"], 1)
@@ -48,15 +51,31 @@ class BadDatagramTest(ChatTestCase):
         self.assertIsNone(b.proc.poll())
         print(f"bad datagrams: {len(bad)} sent, counters {counters}")
 
+    def test_an_unsealed_envelope_is_refused_and_counted_not_acked(self):
+        # What a chatd before the sealed wire sends, and the same in version 2.
+        b = self.daemon("bob")
+        why = sp.sealed_missing(b)
+        if why:
+            self.skipTest(why)
+        s = self.udp_socket()
+        for version in (1, 2):
+            s.sendto(json.dumps({"chatd": version, "type": "msg", "id": MSG_ID,
+                                 "text": f"unsealed {version}"}).encode(), ("127.0.0.1", b.port))
+        wait_for(lambda: b.counters()[sp.COUNTERS["unsealed"]] == 2, what="both refusals")
+        s.settimeout(0.5)
+        self.assertRaises(TimeoutError, s.recv, 65535)  # no ack
+        self.assertEqual(b.inbox(), [])
+        self.assertEqual(b.counters()["received"], 0)
+
     def test_a_raw_transfer_offer_waits_as_pending(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         offer = envelope(type="offer", id=MSG_ID, files=3, bytes=100, entries=4, names=["photos"])
-        s.sendto(offer, ("127.0.0.1", b.port))
-        answer = json.loads(s.recv(65535))
+        s.send(offer)
+        answer = json.loads(s.recv())
         self.assertEqual((answer["type"], answer["id"], answer["state"]), ("answer", MSG_ID, "pending"))
-        s.sendto(offer, ("127.0.0.1", b.port))  # a retry is the same transfer
-        self.assertEqual(json.loads(s.recv(65535))["state"], "pending")
+        s.send(offer)  # a retry is the same transfer
+        self.assertEqual(json.loads(s.recv())["state"], "pending")
         [t] = [json.loads(l) for l in b.cli("--json", "transfers").stdout.splitlines()]
         self.assertEqual((t["state"], t["files"], t["names"]), ("offered", 3, ["photos"]))
         self.assertEqual(b.inbox(), [])
@@ -80,10 +99,9 @@ class BadDatagramTest(ChatTestCase):
 
     def test_control_characters_are_stored_but_shown_escaped(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
-        s.sendto(envelope(type="msg", id=MSG_ID, text="\x1b[2Jgotcha\x07", name="\x1b]0;x\x07"),
-                 ("127.0.0.1", b.port))
-        s.recv(65535)
+        s = sp.sealed_channel(self, b)
+        s.send(envelope(type="msg", id=MSG_ID, text="\x1b[2Jgotcha\x07", name="\x1b]0;x\x07"))
+        s.recv()
         self.assertEqual(b.inbox()[0]["text"], "\x1b[2Jgotcha\x07")  # JSON keeps the data
         human = b.cli("inbox").stdout
         self.assertNotIn("\x1b", human)

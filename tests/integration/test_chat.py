@@ -10,6 +10,7 @@ import subprocess
 import time
 import unittest
 
+import sealed_peer as sp
 from harness import CHATCLI, CHATD, SLOW, ChatTestCase, free_udp_port, wait_for
 
 MSG_ID = "00112233445566778899aabbccddeeff"
@@ -73,21 +74,20 @@ class ChatTest(ChatTestCase):
 
     def test_a_burst_is_stored_in_batches_not_one_fsync_each(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         s.settimeout(0.2)
         count = 2000
         unacked = {"%032x" % (i + 1): f"burst {i}" for i in range(count)}
         started = time.monotonic()
         for _ in range(50):  # resend what was not acked, as a real sender does
             for n, (msg_id, text) in enumerate(list(unacked.items())):
-                s.sendto(json.dumps({"chatd": 1, "type": "msg", "id": msg_id, "text": text}).encode(),
-                         ("127.0.0.1", b.port))
+                s.send(sp.msg(msg_id, text))  # sealed afresh, a new counter each time
                 if n % 200 == 199:
                     time.sleep(0.002)
             try:
                 while unacked:
                     # Acks of datagrams that arrived together come bundled.
-                    for line in s.recv(65535).decode().splitlines():
+                    for line in s.recv().decode().splitlines():
                         unacked.pop(json.loads(line)["id"], None)
             except TimeoutError:
                 pass
@@ -106,19 +106,20 @@ class ChatTest(ChatTestCase):
 
     def test_duplicated_datagram_is_acked_each_time_and_shown_once(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
-        envelope = json.dumps({"chatd": 1, "type": "msg", "id": MSG_ID, "text": "once", "name": "raw"})
-        for _ in range(3):
-            s.sendto(envelope.encode(), ("127.0.0.1", b.port))
-            ack = json.loads(s.recv(65535))
-            self.assertEqual(ack, {"chatd": 1, "type": "ack", "id": MSG_ID})
+        s = sp.sealed_channel(self, b)
+        envelope = sp.msg(MSG_ID, "once", name="raw")
+        for _ in range(3):  # a retry: the same envelope, sealed afresh
+            s.send(envelope)
+            ack = json.loads(s.recv())
+            self.assertEqual(ack, {"chatd": 2, "type": "ack", "id": MSG_ID})
         self.assertEqual([m["text"] for m in b.inbox()], ["once"])
         self.assertEqual(b.counters()["duplicates"], 2)
         # Also after a restart, when only the store remembers the id.
         b.stop()
         b.start()
-        s.sendto(envelope.encode(), ("127.0.0.1", b.port))
-        self.assertEqual(json.loads(s.recv(65535))["id"], MSG_ID)
+        s.connect()  # the restarted daemon knows no session: a new handshake
+        s.send(envelope)
+        self.assertEqual(json.loads(s.recv())["id"], MSG_ID)
         self.assertEqual(len(b.inbox()), 1)
 
     def test_a_batch_is_one_request_delivered_in_order_in_few_datagrams(self):
@@ -176,14 +177,12 @@ class ChatTest(ChatTestCase):
 
     def test_a_bundle_datagram_is_stored_whole_and_acked_in_one_datagram(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         ids = ["%032x" % (i + 1) for i in range(3)]
-        lines = [json.dumps({"chatd": 1, "type": "msg", "id": msg_id, "text": f"bundled {n}"})
-                 for n, msg_id in enumerate(ids)]
-        s.sendto("\n".join(lines[:2] + ['{"chatd":1,"type":"msg"}'] + lines[2:]).encode(),
-                 ("127.0.0.1", b.port))
-        acks = [json.loads(line) for line in s.recv(65535).decode().splitlines()]
-        self.assertEqual(acks, [{"chatd": 1, "type": "ack", "id": msg_id} for msg_id in ids])
+        lines = [sp.msg(msg_id, f"bundled {n}") for n, msg_id in enumerate(ids)]
+        s.send("\n".join(lines[:2] + ['{"chatd":2,"type":"msg"}'] + lines[2:]))
+        acks = s.recv_envelopes()
+        self.assertEqual(acks, [{"chatd": 2, "type": "ack", "id": msg_id} for msg_id in ids])
         self.assertEqual([m["text"] for m in b.inbox()], ["bundled 0", "bundled 1", "bundled 2"])
         self.assertEqual(b.counters()["dropped_malformed"], 1)
 

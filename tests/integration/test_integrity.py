@@ -9,6 +9,7 @@ import subprocess
 import time
 import unittest
 
+import sealed_peer as sp
 from harness import CHATD, SLOW, ChatTestCase, free_udp_port, wait_for
 
 
@@ -197,32 +198,39 @@ class GivenPathTest(ChatTestCase):
 class PlainPeerTest(ChatTestCase):
     def test_a_plain_datagram_does_not_downgrade_an_envelope_peer(self):
         a, b = self.daemon("alice"), self.daemon("bob")
+        why = sp.sealed_missing(a)
+        if why:
+            self.skipTest(why)
         self.assertEqual(send_state(a, b.address, "envelope"), ("delivered", False))
-        # Bob has sent alice no message yet: only acks.
+        # Bob has sent alice no message yet: only acks. Bob's key is pinned
+        # at alice now (wire 2), so plain text from his address is refused
+        # as a downgrade, not shown as a plain peer's (it was before).
         self.assertEqual(send_state(b, "--plain", a.address, "one plain line"), ("sent", True))
-        wait_for(lambda: a.inbox(), what="the plain line")
-        self.assertEqual([(m["text"], m["plain"]) for m in a.inbox()], [("one plain line", True)])
+        wait_for(lambda: a.counters()[sp.COUNTERS["downgrade"]] == 1, what="the refusal")
+        self.assertEqual(a.inbox(), [])
         for _ in range(2):
             self.assertEqual(send_state(a, b.address, "still an envelope"), ("delivered", False))
             self.assertEqual(send_state(b, a.address, "and back"), ("delivered", False))
             a.stop(), b.stop()
             a.start(), b.start()
         peers = json.loads(a.cli("--json", "peers").stdout)["peers"]
-        self.assertEqual([(p["address"], p["speaks"]) for p in peers], [(b.address, "both")])
+        self.assertEqual([(p["address"], p["speaks"]) for p in peers], [(b.address, "chatd")])
+        self.assertEqual([m["text"] for m in a.inbox()], ["and back"] * 2)
 
-    def test_envelopes_and_plain_arriving_together_are_both_remembered(self):
+    def test_plain_from_the_address_of_a_sealed_peer_is_refused_and_it_stays_sealed(self):
+        # Before wire 2 both were shown and the peer was remembered as
+        # speaking both; now the plain line is a downgrade.
         b = self.daemon("bob")
-        s = self.udp_socket()
-        envelope = json.dumps({"chatd": 1, "type": "msg", "id": "00112233445566778899aabbccddeeff",
-                               "text": "an envelope", "name": "raw"}).encode()
-        s.sendto(envelope, ("127.0.0.1", b.port))
-        s.sendto(b"then plain", ("127.0.0.1", b.port))
-        wait_for(lambda: len(b.inbox()) == 2, what="both messages")
+        s = sp.sealed_channel(self, b)
+        s.send(sp.msg("00112233445566778899aabbccddeeff", "an envelope", name="raw"))
+        s.peer.sendto(b"then plain", ("127.0.0.1", b.port))
+        wait_for(lambda: b.counters()[sp.COUNTERS["downgrade"]] == 1, what="the refusal")
+        self.assertEqual([(m["text"], m["plain"]) for m in b.inbox()], [("an envelope", False)])
         b.stop()
         b.start()
-        peer = "127.0.0.1:%d" % s.getsockname()[1]
+        peer = s.address
         peers = json.loads(b.cli("--json", "peers").stdout)["peers"]
-        self.assertEqual([(p["address"], p["speaks"]) for p in peers], [(peer, "both")])
+        self.assertEqual([(p["address"], p["speaks"]) for p in peers], [(peer, "chatd")])
         r = json.loads(b.cli("--json", "send", "--no-wait", peer, "x").stdout)
         self.assertFalse(r["plain"])
 

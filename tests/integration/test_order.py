@@ -1,11 +1,13 @@
 """Each sender's messages are shown in the order it sent them, whatever
-order the datagrams arrive in: a raw UDP socket plays the sender, so the
-test picks the order, the losses and the floors; then two real daemons."""
+order the datagrams arrive in: a sealed Python peer (sealed_peer.py) plays
+the sender, so the test picks the order, the losses and the floors; then two
+real daemons."""
 import json
 import subprocess
 import time
 import unittest
 
+import sealed_peer as sp
 from harness import CHATCLI, ChatTestCase, wait_for
 
 STREAM = "5" * 32
@@ -13,15 +15,14 @@ STREAM = "5" * 32
 
 def envelope(seq, floor, text=None, stream=STREAM):
     msg_id = f"{seq:032x}" if stream == STREAM else f"{seq:016x}{stream[:16]}"
-    return json.dumps({"chatd": 1, "type": "msg", "id": msg_id, "text": text or f"m{seq}",
-                       "name": "raw", "stream": stream, "seq": seq, "floor": floor}).encode()
+    return sp.msg(msg_id, text or f"m{seq}", name="raw", stream=stream, seq=seq, floor=floor)
 
 
 class MessageOrderTest(ChatTestCase):
     def send(self, s, daemon, seq, floor, **kwargs):
         """Sends one ordered message and waits for its ack: held or not, it is stored."""
-        s.sendto(envelope(seq, floor, **kwargs), ("127.0.0.1", daemon.port))
-        ack = json.loads(s.recv(65535))
+        s.send(envelope(seq, floor, **kwargs))
+        ack = json.loads(s.recv())
         self.assertEqual(ack["type"], "ack")
 
     def shown(self, daemon):
@@ -29,7 +30,7 @@ class MessageOrderTest(ChatTestCase):
 
     def test_a_message_ahead_of_a_gap_waits_for_it_and_both_show_in_order(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         self.send(s, b, 1, 1)
         self.send(s, b, 3, 1)
         self.send(s, b, 4, 1)
@@ -43,7 +44,7 @@ class MessageOrderTest(ChatTestCase):
 
     def test_the_floor_releases_what_waits_for_a_message_the_sender_gave_up(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         self.send(s, b, 1, 1)
         self.send(s, b, 3, 2)
         self.assertEqual(self.shown(b), ["m1"])
@@ -52,7 +53,7 @@ class MessageOrderTest(ChatTestCase):
 
     def test_a_follower_sees_the_same_order(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         follow = subprocess.Popen([CHATCLI, "--socket", b.socket, "--json", "inbox", "--follow"],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.addCleanup(follow.stdout.close)
@@ -66,11 +67,12 @@ class MessageOrderTest(ChatTestCase):
 
     def test_what_waits_survives_a_restart(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         self.send(s, b, 1, 1)
         self.send(s, b, 3, 1)
         b.kill()
         b.start()
+        s.connect()  # the restarted daemon knows no session: a new handshake
         self.assertEqual(self.shown(b), ["m1"])
         self.send(s, b, 2, 1)
         self.assertEqual(self.shown(b), ["m1", "m2", "m3"])
@@ -78,7 +80,7 @@ class MessageOrderTest(ChatTestCase):
     def test_a_gap_that_never_fills_is_skipped_after_the_hold_limit(self):
         # retry_max_ms 400 in the harness: a gap is given 1.6 s.
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         self.send(s, b, 1, 1)
         self.send(s, b, 3, 1)
         started = time.monotonic()
@@ -90,12 +92,11 @@ class MessageOrderTest(ChatTestCase):
 
     def test_streams_are_apart_and_unordered_messages_show_at_once(self):
         b = self.daemon("bob")
-        s = self.udp_socket()
+        s = sp.sealed_channel(self, b)
         self.send(s, b, 2, 1)  # waits for 1 of STREAM
         self.send(s, b, 1, 1, stream="6" * 32)  # another sender's store
-        s.sendto(json.dumps({"chatd": 1, "type": "msg", "id": "a" * 32, "text": "old peer"})
-                 .encode(), ("127.0.0.1", b.port))
-        s.recv(65535)
+        s.send(sp.msg("a" * 32, "old peer"))  # no order stamp, as a chatd before order sent
+        s.recv()
         self.assertEqual(self.shown(b), ["m1", "old peer"])
 
 

@@ -459,16 +459,20 @@ class WhatIsNotSentTest(ChatTestCase):
 
 
 class HostileSenderTest(ChatTestCase):
-    """The test plays a sender that holds a valid token: a raw UDP offer,
-    the token from the answer, then forged manifests and data over TCP."""
+    """The test plays a sender that holds a valid token: an offer from a
+    sealed Python peer, the token from its answer, then forged manifests and
+    data over TCP."""
 
     TRANSFER = "0123456789abcdef0123456789abcdef"
 
     def offer_and_token(self, b, files, size):
-        s = self.udp_socket()
-        s.sendto(json.dumps({"chatd": 1, "type": "offer", "id": self.TRANSFER, "files": files, "bytes": size,
-                             "entries": files + 1, "names": ["x"]}).encode(), ("127.0.0.1", b.port))
-        answer = json.loads(s.recv(65535))
+        # Imported here: test_netns, test_crash and test_resume import this
+        # module for snapshot() under an interpreter without dissononce.
+        import sealed_peer as sp
+        s = sp.sealed_channel(self, b)
+        s.send(sp.envelope("offer", id=self.TRANSFER, files=files, bytes=size, entries=files + 1,
+                           names=["x"]))
+        answer = json.loads(s.recv())
         self.assertEqual(answer["state"], "accepted")
         self.answer = answer
         return answer["token"], answer["port"]
