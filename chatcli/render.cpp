@@ -462,6 +462,13 @@ std::string render_not_verified(std::string_view shown) {
            " is not verified, nothing changed (chatcli verify --yes confirms without asking)";
 }
 
+std::string render_verify_not_asked(std::string_view shown) {
+    const std::string peer = sanitize_for_terminal(shown);
+    return "chatcli: not asked (stdin is no terminal): " + peer +
+           " is not verified, nothing changed; once the numbers match, run chatcli verify " + peer +
+           " on a terminal, or chatcli verify --yes " + peer;
+}
+
 std::string render_trusted(const json& reply) {
     return "pinned " + sanitize_for_terminal(reply.value("fingerprint", "?")) + " for " +
            sanitize_for_terminal(reply.value("peer", "?")) +

@@ -72,6 +72,10 @@ TEST_SUITE("render") {
             std::string::npos);
         CHECK(render_verify_question("bob") == "Does bob show the same number? [y/N] ");
         CHECK(render_verified(reply) == "10.0.0.5:7890 is verified: CCCCCCC-DDDDDDD\n");
+        CHECK(render_verify_not_asked("bob") ==
+              "chatcli: not asked (stdin is no terminal): bob is not verified, nothing changed; "
+              "once the numbers match, run chatcli verify bob on a terminal, or chatcli verify "
+              "--yes bob");
         CHECK(render_not_verified("bob") ==
               "chatcli: not confirmed: bob is not verified, nothing changed (chatcli verify "
               "--yes confirms without asking)");
