@@ -68,8 +68,14 @@ std::string render_status(const json& s) {
         << "  socket     " << s.value("socket", "?") << "\n"
         << "  state      " << s.value("state_dir", "?") << "\n"
         << "  uptime     " << render_duration(s.value("uptime_seconds", std::int64_t{0})) << "\n"
-        << "  outbox     " << s.value("outbox", 0) << " awaiting an ack\n"
-        << render_workers(s.value("workers", json())) << "  counters  ";
+        << "  outbox     " << s.value("outbox", 0) << " awaiting an ack\n";
+    if (const auto security = s.find("security"); security != s.end() && security->is_object()) {
+        out << "  security   accept_new_peers="
+            << sanitize_for_terminal(security->value("accept_new_peers", "?"))
+            << " plain_peers=" << sanitize_for_terminal(security->value("plain_peers", "?"))
+            << "\n";
+    }
+    out << render_workers(s.value("workers", json())) << "  counters  ";
     const json counters = s.value("counters", json::object());
     for (const auto& [key, value] : counters.items()) {
         std::string label = key;

@@ -50,6 +50,12 @@ TEST_SUITE("render") {
         CHECK(shown.find("dropped-malformed=4") != std::string::npos);
         CHECK(shown.find("2 awaiting an ack") != std::string::npos);
         CHECK(shown.find("2 processes, 1 busy, 1 job queued, 0 restarted") != std::string::npos);
+        CHECK(shown.find("security") == std::string::npos);
+        auto secured = status;
+        secured["security"] = {{"accept_new_peers", "verified"}, {"plain_peers", "deny"}};
+        CHECK(render_status(secured).find(
+                  "  security   accept_new_peers=verified plain_peers=deny\n") !=
+              std::string::npos);
     }
 
     TEST_CASE("verify shows both fingerprints and the safety number in two rows") {
