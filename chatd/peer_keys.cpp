@@ -224,7 +224,7 @@ void PeerKeys::pin_when_saved(const std::string& peer, const Pin& pin, Saved don
 }
 
 void PeerKeys::save(const PeerKeyRow& row, std::function<void(bool durable)> then) {
-    if (store_ == nullptr) return then(true);  // not started: in memory only
+    if (store_ == nullptr) return then(!stopped_);  // not started: in memory only
     StoreOp op;
     op.work = [row](Store& store) { store.save_peer_key(row); };
     op.done = [post = to_control_, then](bool durable) {

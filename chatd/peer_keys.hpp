@@ -62,7 +62,11 @@ public:
         store_ = &store;
         to_control_ = std::move(to_control);
     }
-    void stop() { store_ = nullptr; }
+    // After stop() a change is not stored: the user's are refused.
+    void stop() {
+        store_ = nullptr;
+        stopped_ = true;
+    }
     // A reload's security section: the pins stay, the table is republished,
     // and a peer no longer held is released.
     void set_policies(AcceptNewPeers accept, PlainPeers plain);
@@ -123,6 +127,7 @@ private:
     PinChanged pin_changed_;
     StoreWorker* store_ = nullptr;
     Post to_control_;
+    bool stopped_ = false;
     std::shared_ptr<spdlog::logger> log_;
 };
 

@@ -159,6 +159,20 @@ TEST_SUITE("peer_keys") {
         CHECK(released == std::vector<std::string>{"i:1", "j:1"});
     }
 
+    TEST_CASE("a pin the user asks for is taken only if it was stored") {
+        PeerKeys keys(AcceptNewPeers::tofu, PlainPeers::allow, quiet());
+        std::vector<bool> saved;
+        keys.trust("k:1", key_digest(key(1)), [&](bool ok) { saved.push_back(ok); });
+        CHECK(keys.standing("k:1") == PeerStanding::verified);
+        keys.stop();  // nothing is stored from here: nothing changes either
+        keys.trust("k:1", key_digest(key(2)), [&](bool ok) { saved.push_back(ok); });
+        keys.verify("l:1", key(3), [&](bool ok) { saved.push_back(ok); });
+        CHECK(saved == std::vector<bool>{true, false, false});
+        CHECK(keys.pins()->find("k:1")->digest == key_digest(key(1)));
+        CHECK(keys.pin("l:1") == nullptr);
+        CHECK(keys.standing("l:1") == PeerStanding::plain);
+    }
+
     TEST_CASE("standings have one name each") {
         CHECK(peer_standing_name(PeerStanding::unverified) == "unverified");
         CHECK(peer_standing_name(PeerStanding::verified) == "verified");
