@@ -243,9 +243,12 @@ Entry add_verify(CLI::App& app) {
         "Show this daemon's fingerprint, the peer's and the safety number of the two keys.\n"
         "Compare the number with the one `chatcli verify` shows on the peer's machine (in\n"
         "person, or over a call): on a terminal you are asked whether they match, and the\n"
-        "peer is marked verified if you say y. Not confirmed: exit 1, nothing changes. A\n"
-        "peer whose key changed is verified with its new key the same way.");
-    cmd->add_flag("-y,--yes", o->request.confirm, "mark it verified without asking");
+        "peer is marked verified if you say y; not confirmed: exit 1, nothing changes. With\n"
+        "--json or no terminal the number is shown only (exit 0). A peer whose key changed\n"
+        "is verified with its new key on a terminal; --yes is refused for it (compare its\n"
+        "fingerprint, then chatcli trust PEER FINGERPRINT).");
+    cmd->add_flag("-y,--yes", o->request.confirm,
+                  "mark it verified without asking (not for a changed key)");
     cmd->add_option("PEER", o->request.peer, "the peer to verify")->required();
     return {cmd, [o]() -> Command { return *o; }};
 }

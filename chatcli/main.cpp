@@ -253,8 +253,8 @@ int handle(const IdCommand& command, const Context& ctx) {
     return ask(ctx, command.request, shown_as(render_id, ReplyStyle::Echo::when_ok));
 }
 
-// One request and its final reply; nullopt after telling a refusal (and
-// its exit code in `rc`).
+// One request and its final reply, told as finish_replies tells it
+// (--json: echoed); nullopt after a refusal (its exit code in `rc`).
 std::optional<json> ask_for_reply(const Context& ctx, const chat::Request& request, int& rc) {
     ControlClient client = ControlClient::connect(ctx.candidates);
     client.send(request);
@@ -266,16 +266,13 @@ std::optional<json> ask_for_reply(const Context& ctx, const chat::Request& reque
         rc = kExitFailed;
         return std::nullopt;
     }
-    if (ctx.json) std::cout << reply.dump() << "\n" << std::flush;
-    if (reply.value("ok", false)) return reply;
-    if (!ctx.json) std::cerr << render_error(reply) << "\n";
-    rc = exit_code_for_refusal(reply.value("code", ""));
-    return std::nullopt;
+    rc = finish_replies(reply, shown_as(nullptr, ReplyStyle::Echo::always), ctx.json);
+    if (rc != kExitOk) return std::nullopt;
+    return reply;
 }
 
 // Whether the person at the terminal says the numbers match.
 bool confirmed_at_terminal(const std::string& peer) {
-    if (!::isatty(STDIN_FILENO)) return false;
     std::cerr << render_verify_question(peer) << std::flush;
     std::string answer;
     if (!std::getline(std::cin, answer)) return false;
@@ -284,16 +281,23 @@ bool confirmed_at_terminal(const std::string& peer) {
 }
 
 int handle(const VerifyCommand& command, const Context& ctx) {
+    const std::string& peer = command.request.peer;
     int rc = kExitOk;
     const auto shown = ask_for_reply(ctx, command.request, rc);
     if (!shown) return rc;
-    if (!ctx.json) std::cout << render_verify(*shown, command.request.peer) << std::flush;
-    if (command.request.confirm) {
+    if (!ctx.json) std::cout << render_verify(*shown, peer) << std::flush;
+    if (command.request.confirm) {  // --yes: verified by that request
         if (!ctx.json) std::cout << render_verified(*shown);
         return kExitOk;
     }
-    if (!confirmed_at_terminal(command.request.peer)) {
-        std::cerr << render_not_verified(command.request.peer) << "\n";
+    // Shown only: for a script (--json), or with no terminal to ask at.
+    if (ctx.json) return kExitOk;
+    if (!::isatty(STDIN_FILENO)) {
+        std::cerr << render_verify_not_asked(peer) << "\n";
+        return kExitOk;
+    }
+    if (!confirmed_at_terminal(peer)) {
+        std::cerr << render_not_verified(peer) << "\n";
         return kExitFailed;
     }
     chat::VerifyRequest confirm = command.request;
@@ -301,7 +305,7 @@ int handle(const VerifyCommand& command, const Context& ctx) {
     confirm.safety_number = shown->value("safety_number", "");
     const auto verified = ask_for_reply(ctx, confirm, rc);
     if (!verified) return rc;
-    if (!ctx.json) std::cout << render_verified(*verified);
+    std::cout << render_verified(*verified);
     return kExitOk;
 }
 

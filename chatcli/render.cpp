@@ -68,8 +68,14 @@ std::string render_status(const json& s) {
         << "  socket     " << s.value("socket", "?") << "\n"
         << "  state      " << s.value("state_dir", "?") << "\n"
         << "  uptime     " << render_duration(s.value("uptime_seconds", std::int64_t{0})) << "\n"
-        << "  outbox     " << s.value("outbox", 0) << " awaiting an ack\n"
-        << render_workers(s.value("workers", json())) << "  counters  ";
+        << "  outbox     " << s.value("outbox", 0) << " awaiting an ack\n";
+    if (const auto security = s.find("security"); security != s.end() && security->is_object()) {
+        out << "  security   accept_new_peers="
+            << sanitize_for_terminal(security->value("accept_new_peers", "?"))
+            << " plain_peers=" << sanitize_for_terminal(security->value("plain_peers", "?"))
+            << "\n";
+    }
+    out << render_workers(s.value("workers", json())) << "  counters  ";
     const json counters = s.value("counters", json::object());
     for (const auto& [key, value] : counters.items()) {
         std::string label = key;
@@ -460,6 +466,13 @@ std::string render_verified(const json& reply) {
 std::string render_not_verified(std::string_view shown) {
     return "chatcli: not confirmed: " + sanitize_for_terminal(shown) +
            " is not verified, nothing changed (chatcli verify --yes confirms without asking)";
+}
+
+std::string render_verify_not_asked(std::string_view shown) {
+    const std::string peer = sanitize_for_terminal(shown);
+    return "chatcli: not asked (stdin is no terminal): " + peer +
+           " is not verified, nothing changed; once the numbers match, run chatcli verify " + peer +
+           " on a terminal, or chatcli verify --yes " + peer;
 }
 
 std::string render_trusted(const json& reply) {

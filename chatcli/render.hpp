@@ -33,6 +33,8 @@ std::string render_verify_question(std::string_view shown);
 // After the answer: verified, or not (and nothing changed).
 std::string render_verified(const nlohmann::json& reply);
 std::string render_not_verified(std::string_view shown);
+// Shown with no terminal to ask at (exit 0): how to confirm.
+std::string render_verify_not_asked(std::string_view shown);
 // `trust`: the key pinned.
 std::string render_trusted(const nlohmann::json& reply);
 std::string render_duration(std::int64_t seconds);

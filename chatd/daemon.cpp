@@ -229,7 +229,11 @@ void Daemon::start_services() {
     running_ = true;
     peers_.start(*transport_, *store_worker_);
     messages_.start(*reader_);
-    peer_keys_.start(*store_worker_);
+    peer_keys_.start(*store_worker_, [this](std::function<void()> fn) {
+        post([this, fn = std::move(fn)] {
+            if (running_) fn();
+        });
+    });
     trust_.start(*identity_);
     outbox_.start(*transport_, *store_worker_);
     hold_scan_.start(*inbound_);
@@ -406,6 +410,10 @@ void Daemon::reload() {
 }
 
 void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
+    const auto pins = peer_keys_.pins();
+    const nlohmann::json security = {
+        {"accept_new_peers", std::string(accept_new_peers_name(pins->accept_new_peers()))},
+        {"plain_peers", std::string(plain_peers_name(pins->plain_peers()))}};
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started_);
     reply->send_line(
@@ -422,7 +430,8 @@ void Daemon::handle_status(std::shared_ptr<ReplySink> reply) {
                     {"transfers", transfers_ ? transfers_->active() : 0},
                     {"heap_bytes", heap_bytes_in_use()},
                     {"store_cache_bytes", store_worker_->cache_bytes() + reader_->cache_bytes()},
-                    {"counters", counters_json(counters_)}}));
+                    {"counters", counters_json(counters_)},
+                    {"security", security}}));
     reply->finish();
 }
 

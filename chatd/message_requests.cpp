@@ -82,6 +82,15 @@ void MessageRequests::send(SendRequest request, std::shared_ptr<ReplySink> reply
         spec, reply,
         [this, request = std::move(request), batch, reply, spec](const Endpoint& to) mutable {
             const std::string peer = endpoint_key(to);
+            // Refused before it is stored: plain text would go out in clear at once.
+            if (request.plain && (keys_.pin(peer) != nullptr || keys_.held(peer))) {
+                reply->send_line(error_reply(
+                    codes::bad_request,
+                    spec + (keys_.pin(peer) != nullptr ? " has a pinned key" : " offered a key") +
+                        ": plain text would be readable by anyone and unauthenticated; send "
+                        "without --plain"));
+                return reply->finish();
+            }
             if (!keys_.held(peer)) return outbox_.send(std::move(request), batch, to, reply);
             request.wait = false;  // no ack comes: answered once stored
             outbox_.send(std::move(request), batch, to,

@@ -17,7 +17,8 @@ class TrustRequests {
 public:
     TrustRequests(PeerDirectory& peers, PeerKeys& keys) : peers_(peers), keys_(keys) {}
 
-    // Answers need our own key; until start() (and after stop) none are given.
+    // verify needs our own key; until start() (and after stop) it answers
+    // failed, "chatd is stopping".
     void start(const Identity& identity) { identity_ = &identity; }
     void stop() { identity_ = nullptr; }
 

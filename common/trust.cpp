@@ -54,12 +54,24 @@ const std::string* PinTable::peer_of(const KeyDigest& digest) const {
     return nullptr;
 }
 
+bool PinTable::refuses(const Pin& pin) const {
+    return accept_ == AcceptNewPeers::verified && pin.trust != Trust::verified;
+}
+
 KeyVerdict PinTable::verdict(const std::string& peer, const KeyDigest& digest) const {
-    if (const Pin* pin = find(peer))
-        return pin->digest == digest ? KeyVerdict::known : KeyVerdict::changed;
+    if (const Pin* pin = find(peer)) {
+        if (pin->digest != digest) return KeyVerdict::changed;
+        return refuses(*pin) ? KeyVerdict::not_trusted : KeyVerdict::known;
+    }
     // A key pinned for another address is that peer, moved: known.
-    if (peer_of(digest) != nullptr) return KeyVerdict::known;
+    if (const std::string* moved = peer_of(digest))
+        return refuses(*find(*moved)) ? KeyVerdict::not_trusted : KeyVerdict::known;
     return accept_ == AcceptNewPeers::tofu ? KeyVerdict::new_peer : KeyVerdict::not_trusted;
+}
+
+ConfirmCheck check_confirm(std::string_view given, std::string_view now, bool key_changed) {
+    if (given.empty()) return key_changed ? ConfirmCheck::needs_comparison : ConfirmCheck::ok;
+    return given == now ? ConfirmCheck::ok : ConfirmCheck::number_changed;
 }
 
 }  // namespace chat

@@ -21,7 +21,8 @@ std::string_view trust_name(Trust trust);
 std::optional<Trust> trust_named(std::string_view name);
 
 // security.accept_new_peers: pin a first key seen (trust on first use), or
-// take only keys pinned beforehand with `chatcli trust`.
+// take only verified keys: pinned with `chatcli trust` or confirmed with
+// `chatcli verify` (a key pinned on first use before is not accepted).
 enum class AcceptNewPeers { tofu, verified };
 std::string_view accept_new_peers_name(AcceptNewPeers policy);
 std::optional<AcceptNewPeers> accept_new_peers_named(std::string_view name);
@@ -36,7 +37,7 @@ enum class KeyVerdict {
     known,        // the pinned key: a session may start
     new_peer,     // no pin and first use is allowed: pin it, then talk
     changed,      // another key is pinned for this peer: refused, held
-    not_trusted,  // no pin, and only pinned keys are accepted: refused
+    not_trusted,  // no verified pin, and only verified keys are accepted: refused
 };
 std::string_view key_verdict_name(KeyVerdict verdict);
 
@@ -58,6 +59,9 @@ public:
     const std::string* peer_of(const KeyDigest& digest) const;
 
     KeyVerdict verdict(const std::string& peer, const KeyDigest& digest) const;
+    // Whether this pin is not enough under the policy: an unverified pin
+    // when only verified keys are accepted.
+    bool refuses(const Pin& pin) const;
     AcceptNewPeers accept_new_peers() const { return accept_; }
     PlainPeers plain_peers() const { return plain_; }
     std::size_t size() const { return pins_.size(); }
@@ -68,5 +72,14 @@ private:
     PlainPeers plain_ = PlainPeers::allow;
     std::unordered_map<std::string, Pin> pins_;
 };
+
+// Why a `verify` confirmation is refused. `given` is the safety number the
+// user was shown (empty for --yes), `now` the number of the key offered now.
+enum class ConfirmCheck {
+    ok,
+    number_changed,    // the key changed since the number was shown
+    needs_comparison,  // --yes over a changed key: its fingerprint must be compared
+};
+ConfirmCheck check_confirm(std::string_view given, std::string_view now, bool key_changed);
 
 }  // namespace chat

@@ -50,6 +50,12 @@ TEST_SUITE("render") {
         CHECK(shown.find("dropped-malformed=4") != std::string::npos);
         CHECK(shown.find("2 awaiting an ack") != std::string::npos);
         CHECK(shown.find("2 processes, 1 busy, 1 job queued, 0 restarted") != std::string::npos);
+        CHECK(shown.find("security") == std::string::npos);
+        auto secured = status;
+        secured["security"] = {{"accept_new_peers", "verified"}, {"plain_peers", "deny"}};
+        CHECK(render_status(secured).find(
+                  "  security   accept_new_peers=verified plain_peers=deny\n") !=
+              std::string::npos);
     }
 
     TEST_CASE("verify shows both fingerprints and the safety number in two rows") {
@@ -72,6 +78,10 @@ TEST_SUITE("render") {
             std::string::npos);
         CHECK(render_verify_question("bob") == "Does bob show the same number? [y/N] ");
         CHECK(render_verified(reply) == "10.0.0.5:7890 is verified: CCCCCCC-DDDDDDD\n");
+        CHECK(render_verify_not_asked("bob") ==
+              "chatcli: not asked (stdin is no terminal): bob is not verified, nothing changed; "
+              "once the numbers match, run chatcli verify bob on a terminal, or chatcli verify "
+              "--yes bob");
         CHECK(render_not_verified("bob") ==
               "chatcli: not confirmed: bob is not verified, nothing changed (chatcli verify "
               "--yes confirms without asking)");

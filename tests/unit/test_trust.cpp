@@ -25,16 +25,46 @@ TEST_SUITE("trust") {
             {AcceptNewPeers::tofu, "10.0.0.1:7890", 2, KeyVerdict::changed},
             {AcceptNewPeers::tofu, "10.0.0.9:7890", 3, KeyVerdict::new_peer},
             {AcceptNewPeers::tofu, "10.0.0.9:7890", 1, KeyVerdict::known},  // moved
-            {AcceptNewPeers::verified, "10.0.0.1:7890", 1, KeyVerdict::known},
             {AcceptNewPeers::verified, "10.0.0.1:7890", 2, KeyVerdict::changed},
             {AcceptNewPeers::verified, "10.0.0.9:7890", 3, KeyVerdict::not_trusted},
+            // A first-use pin is not enough under `verified`, moved or not.
+            {AcceptNewPeers::verified, "10.0.0.1:7890", 1, KeyVerdict::not_trusted},
+            {AcceptNewPeers::verified, "10.0.0.9:7890", 1, KeyVerdict::not_trusted},
+            // A verified pin (trust or verify) is.
+            {AcceptNewPeers::verified, "10.0.0.2:7890", 4, KeyVerdict::known},
+            {AcceptNewPeers::verified, "10.0.0.9:7890", 4, KeyVerdict::known},
+            {AcceptNewPeers::verified, "10.0.0.2:7890", 1, KeyVerdict::changed},
+            {AcceptNewPeers::tofu, "10.0.0.2:7890", 4, KeyVerdict::known},
         };
         for (const Row& row : rows) {
             PinTable pins(row.policy, PlainPeers::allow);
             pins.pin("10.0.0.1:7890", Pin{digest_of(1), std::nullopt, Trust::unverified, {}});
+            pins.pin("10.0.0.2:7890", Pin{digest_of(4), std::nullopt, Trust::verified, {}});
             CAPTURE(row.peer);
             CAPTURE(int(row.key));
             CHECK(pins.verdict(row.peer, digest_of(row.key)) == row.expected);
+        }
+    }
+
+    TEST_CASE("a verify confirmation against the number shown and the key's state") {
+        struct Row {
+            const char* given;
+            const char* now;
+            bool key_changed;
+            ConfirmCheck expected;
+        };
+        const Row rows[] = {
+            {"", "123", false, ConfirmCheck::ok},                 // --yes, the pinned key
+            {"", "123", true, ConfirmCheck::needs_comparison},    // --yes, a changed key
+            {"123", "123", false, ConfirmCheck::ok},              // answered y
+            {"123", "123", true, ConfirmCheck::ok},               // y over a changed key
+            {"123", "456", false, ConfirmCheck::number_changed},  // the key moved meanwhile
+            {"123", "456", true, ConfirmCheck::number_changed},
+        };
+        for (const Row& row : rows) {
+            CAPTURE(row.given);
+            CAPTURE(row.key_changed);
+            CHECK(check_confirm(row.given, row.now, row.key_changed) == row.expected);
         }
     }
 
