@@ -151,13 +151,18 @@ void UdpTransport::send_loop() {
     SendKeys::Resends resends;
     while (auto item = outbound_.pop()) {
         send_keys_.refresh(resends);
-        for (const auto& [to, bytes] : resends) send_now(to, bytes);
-        resends.clear();
         if (item->stall.count() > 0) {
             std::this_thread::sleep_for(item->stall);
             continue;
         }
-        if (item->keys_only) continue;
+        if (item->keys_only) {
+            // Queued after the handshake response that made the key: resent
+            // any earlier (when an item before it took the key), they would
+            // reach a peer that cannot open them yet.
+            for (const auto& [to, bytes] : resends) send_now(to, bytes);
+            resends.clear();
+            continue;
+        }
         if (item->wire == Wire::raw) {
             send_now(item->to, item->bytes);
         } else if (send_keys_.seal(item->to, endpoint_key(item->to), std::move(item->bytes),

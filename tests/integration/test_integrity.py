@@ -200,13 +200,16 @@ class PlainPeerTest(ChatTestCase):
         a, b = self.daemon("alice"), self.daemon("bob")
         why = sp.sealed_missing(a)
         if why:
-            self.skipTest(why)
+            self.fail(why)
         self.assertEqual(send_state(a, b.address, "envelope"), ("delivered", False))
-        # Bob has sent alice no message yet: only acks. Bob's key is pinned
-        # at alice now (wire 2), so plain text from his address is refused
-        # as a downgrade, not shown as a plain peer's (it was before).
-        self.assertEqual(send_state(b, "--plain", a.address, "one plain line"), ("sent", True))
-        wait_for(lambda: a.counters()[sp.COUNTERS["downgrade"]] == 1, what="the refusal")
+        # Each has the other's key pinned now (wire 2): bob's chatd refuses to
+        # send alice plain text (it would be readable and unauthenticated),
+        # and stores nothing; a raw plain line from his address is refused
+        # by alice as a downgrade (the next test).
+        r = b.cli("send", "--plain", a.address, "one plain line", check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("has a pinned key: plain text would be readable by anyone", r.stderr)
+        self.assertEqual([m for m in b.history() if m["direction"] == "out"], [])
         self.assertEqual(a.inbox(), [])
         for _ in range(2):
             self.assertEqual(send_state(a, b.address, "still an envelope"), ("delivered", False))

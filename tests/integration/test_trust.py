@@ -1,10 +1,6 @@
 """Trust as people use it: a key pinned in advance by fingerprint
 (`chatcli trust`), `chatcli verify` and its safety number, what `peers`
-says of each peer's key, and a send to a peer whose key changed.
-
-The tests marked NEEDS SEALED need the sealed datagram layer (a handshake
-that proves and pins each daemon's key): they are skipped while the chatd
-under test lacks it (its Noise prologue, WIRE-v2.md, is not in the binary)."""
+says of each peer's key, and a send to a peer whose key changed."""
 import hashlib
 import json
 import os
@@ -12,14 +8,6 @@ import subprocess
 import unittest
 
 from harness import CHATD, SLOW, ChatTestCase, wait_for
-
-
-def has_sealed_layer():
-    with open(CHATD, "rb") as f:
-        return b"chatd sealed 2" in f.read()
-
-
-needs_sealed = unittest.skipUnless(has_sealed_layer(), "NEEDS SEALED: chatd has no sealed layer")
 
 
 def safety_number(key_a_hex, key_b_hex):
@@ -136,8 +124,7 @@ class TrustTest(ChatTestCase):
         self.assertEqual(alice.status()["outbox"], 0)
         self.assertNotIn("in clear", [m["text"] for m in alice.history(bob.address)])
 
-    # NEEDS SEALED: the first message's handshake pins both keys.
-    @needs_sealed
+    # The first message's handshake pins both keys.
     def test_verify_shows_the_same_safety_number_on_both_daemons(self):
         alice = self.daemon("alice")
         bob = self.daemon("bob")
@@ -174,8 +161,7 @@ class TrustTest(ChatTestCase):
         alice.start()
         self.assertEqual(self.peer_entry(alice, bob.address)["trust"], "verified")
 
-    # NEEDS SEALED: the handshake finds bob's key is not the one pinned.
-    @needs_sealed
+    # The handshake finds bob's key is not the one pinned.
     def test_a_send_to_a_changed_key_waits_until_the_new_key_is_trusted(self):
         alice = self.daemon("alice")
         bob = self.daemon("bob")
