@@ -223,6 +223,12 @@ void Daemon::start_services() {
                                  outbox_, peers_, *transfers_, *sessions_, peer_keys_, log_);
     handshaker_.start(identity_->key_pair(), seal_timers_, *transport_, *sessions_,
                       [this](const std::string& peer) { outbox_.on_session_up(peer); });
+    // A pin that changed (trust, verify, a key released): the held messages
+    // are due now, over a session that proves the pinned key.
+    peer_keys_.on_pin_changed([this](const std::string& peer) {
+        handshaker_.on_pin_changed(peer);
+        outbox_.on_session_up(peer);
+    });
     transport_->start([this](std::string_view bytes, const Endpoint& from,
                              bool truncated) { intake_->on_datagram(bytes, from, truncated); },
                       [this] { intake_->on_batch_end(); });

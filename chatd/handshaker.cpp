@@ -20,6 +20,8 @@ constexpr milliseconds kTick{200};
 constexpr milliseconds kWantedFor = crypto::kHandshakeRetryMax * 2;
 // A session this young is not renewed for a missing ack.
 constexpr milliseconds kRenewAfter{2000};
+// IK inits unanswered before XX is tried.
+constexpr unsigned kIkTries = 2;
 
 milliseconds env_ms(const char* name, milliseconds fallback) {
     const char* text = std::getenv(name);
@@ -99,7 +101,9 @@ void Handshaker::begin(PeerState& state, const std::string& peer) {
 
 void Handshaker::send_init(PeerState& state, const std::string& peer) {
     const Pin* pin = keys_.pins()->find(peer);
-    const bool ik = pin != nullptr && pin->public_key.has_value() && !pin->changed_to;
+    const bool ik = pin != nullptr && pin->public_key.has_value() && !pin->changed_to &&
+                    state.unanswered_ik < kIkTries;
+    state.unanswered_ik = ik ? state.unanswered_ik + 1 : 0;
     InitiatorHandshake h;
     h.index = crypto::random_index();
     h.to = state.to;
@@ -154,9 +158,20 @@ void Handshaker::on_key_event(const KeyEvent& event) {
     PeerState& state = peers_[event.peer];
     state.to = event.from;
     state.in_flight = false;
-    if (!event.session_up()) return;
+    state.unanswered_ik = 0;
+    // held(): the control thread's newer table may refuse what the
+    // receiver's older one allowed; the receiver ends that session too.
+    if (!event.session_up() || keys_.held(event.peer)) return;
     state.up_at = SealClock::now();
+    state.digest = event.digest;
     if (session_up_) session_up_(event.peer);
+}
+
+void Handshaker::on_pin_changed(const std::string& peer) {
+    const auto found = peers_.find(peer);
+    if (found == peers_.end() || !found->second.up_at) return;
+    const Pin* pin = keys_.pin(peer);
+    if (pin == nullptr || pin->digest != found->second.digest) found->second.up_at.reset();
 }
 
 }  // namespace chat

@@ -51,11 +51,19 @@ public:
     void on_session_lost(const Endpoint& from, const std::string& peer);
     // A handshake finished on the receiver thread (posted here).
     void on_key_event(const KeyEvent& event);
+    // PeerKeys changed the peer's pin (trust, verify): a session made with
+    // another key is not used again, and a new handshake must prove the pin.
+    void on_pin_changed(const std::string& peer);
 
 private:
     struct PeerState {
         Endpoint to;
         std::optional<SealClock::time_point> up_at;
+        KeyDigest digest{};  // what the session's handshake proved
+        // IK inits sent since the last answer: a peer that no longer holds
+        // the pinned key cannot answer IK, so XX follows, whose answer
+        // shows the key it does hold (a changed key, seen as such).
+        unsigned unanswered_ik = 0;
         bool in_flight = false;
         std::chrono::milliseconds delay{0};
         SealClock::time_point next_try;

@@ -70,7 +70,10 @@ void PeerKeys::set_policies(AcceptNewPeers accept, PlainPeers plain) {
         if (!held(peer) && pin_changed_) pin_changed_(peer);
 }
 
-void PeerKeys::publish() { published_.store(std::make_shared<const PinTable>(table_)); }
+void PeerKeys::publish() {
+    published_.store(std::make_shared<const PinTable>(table_));
+    version_.fetch_add(1, std::memory_order_release);
+}
 
 void PeerKeys::on_key_seen(const std::string& peer, const KeyBytes& public_key,
                            const KeyDigest& digest, KeyVerdict seen) {

@@ -71,6 +71,9 @@ public:
     // and a peer no longer held is released.
     void set_policies(AcceptNewPeers accept, PlainPeers plain);
 
+    // Any thread: bumped at each publish, so a thread holding sessions can
+    // tell, with one load per datagram, that a pin changed under them.
+    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
     // Any thread: the table as last published (never null).
     std::shared_ptr<const PinTable> pins() const { return published_.load(); }
 
@@ -119,6 +122,7 @@ private:
 
     PinTable table_;  // the control thread's copy; published_ is a snapshot of it
     std::atomic<std::shared_ptr<const PinTable>> published_;
+    std::atomic<std::uint64_t> version_{0};
     std::unordered_map<std::string, PeerKeyRow> rows_;  // the pins as stored, with their times
     std::vector<std::string> refused_;                  // peers whose offered key was not trusted
     // The key a held peer last offered, this run (a changed key's digest is

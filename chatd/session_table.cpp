@@ -88,6 +88,7 @@ void SessionTable::report_lost(const Endpoint& from, const std::string& peer) {
 
 std::optional<std::string_view> SessionTable::on_data(const Packet& data, const Endpoint& from,
                                                       const std::string& peer) {
+    if (keys_.version() != pins_version_) recheck_sessions();
     const auto found = receiving_.find(data.receiver_index);
     if (found == receiving_.end() || found->second.peer != peer) {
         bump(counters_.unknown_session);
@@ -252,11 +253,28 @@ bool SessionTable::finish(crypto::HandshakeState& state, std::uint32_t local_ind
             return entry.second.peer == peer && now - entry.second.birth < timers_.rekey_after;
         });
     receiving_[local_index] =
-        Receiving{peer, keys.receive, ReplayWindow(crypto::kRejectAfterCounter), now};
+        Receiving{peer, event.digest, keys.receive, ReplayWindow(crypto::kRejectAfterCounter), now};
     transport_.add_send_key(SendKey{peer, remote_index, keys.send, 0, now, lost});
     bump(counters_.handshakes_completed);
     key_seen_(std::move(event));
     return true;
+}
+
+void SessionTable::recheck_sessions() {
+    pins_version_ = keys_.version();
+    const auto pins = keys_.pins();
+    // A key accepted as new this run is in the pins now, or was refused there.
+    std::erase_if(accepted_, [&](const auto& entry) { return pins->find(entry.first) != nullptr; });
+    std::erase_if(receiving_, [&](const auto& entry) {
+        const Receiving& session = entry.second;
+        if (accepted_.contains(session.peer)) return false;
+        const KeyVerdict verdict = pins->verdict(session.peer, session.digest);
+        if (verdict == KeyVerdict::known) return false;
+        bump(counters_.refused_key);
+        log_->debug("ended the session with {}: its key is {} now", session.peer,
+                    key_verdict_name(verdict));
+        return true;
+    });
 }
 
 KeyVerdict SessionTable::verdict_for(const std::string& peer, const KeyDigest& digest) {

@@ -60,6 +60,7 @@ public:
 private:
     struct Receiving {
         std::string peer;
+        KeyDigest digest{};  // the key its handshake proved
         crypto::CipherState cipher;
         ReplayWindow window{crypto::kRejectAfterCounter};
         SealClock::time_point birth;
@@ -88,6 +89,10 @@ private:
     void take_initiators();
     void sweep(SealClock::time_point now);
     KeyVerdict verdict_for(const std::string& peer, const KeyDigest& digest);
+    // A pin changed (trust, verify, a changed key found on the control
+    // thread from a newer table than ours): sessions whose key the pins no
+    // longer allow are ended, so nothing more is shown from them.
+    void recheck_sessions();
     // A finished handshake: the verdict, and if it allows, `reply` (this
     // side's last handshake message, if any) and then the session.
     bool finish(crypto::HandshakeState& state, std::uint32_t local_index,
@@ -109,6 +114,7 @@ private:
     std::unordered_map<std::uint32_t, Responding> responding_;
     std::unordered_map<std::uint32_t, InitiatorHandshake> initiating_;
     std::unordered_map<std::string, KeyDigest> accepted_;  // new keys accepted this run
+    std::uint64_t pins_version_ = 0;                       // of the pins sessions were judged by
     std::string inner_;                                    // the last opened datagram
 
     // The load check and the cookie secrets (the previous one still counts).

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 import unittest
 
 from harness import CHATD, SLOW, ChatTestCase, wait_for
@@ -190,3 +191,40 @@ class TrustTest(ChatTestCase):
         alice.cli("trust", bob.address, self.identity(bob)["fingerprint"])
         wait_for(lambda: {"held", "held too"} <= {m["text"] for m in bob.inbox()},
                  timeout=15 * SLOW, what="the held messages to reach bob")
+
+    def test_a_peer_that_comes_back_with_a_new_key_is_a_changed_key_not_a_silence(self):
+        # Alice knows bob's public key, so she starts IK, which only the old
+        # key can answer: after two unanswered, XX shows the key bob holds now.
+        alice, bob = self.daemon("alice"), self.daemon("bob")
+        alice.cli("send", bob.address, "before")
+        old = self.identity(bob)["fingerprint"]
+        bob.stop()
+        os.remove(os.path.join(bob.config["state_dir"], "identity.key"))
+        bob.start()
+        alice.stop()
+        alice.start()  # no session left: her first try is IK to the old key
+        new = self.identity(bob)["fingerprint"]
+        self.assertNotEqual(new, old)
+        alice.cli("send", "--no-wait", bob.address, "after", check=False)
+        wait_for(lambda: self.peer_entry(alice, bob.address)["trust"] == "key_changed",
+                 timeout=10 * SLOW, what="alice to see bob's new key as a changed key")
+        self.assertEqual([m["text"] for m in bob.inbox()], ["before"])
+        r = alice.cli("send", bob.address, "still held", check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"pinned {old[:7]}, now offered {new[:7]}", r.stderr)
+        alice.cli("trust", bob.address, new)
+        wait_for(lambda: {"after", "still held"} <= {m["text"] for m in bob.inbox()},
+                 timeout=15 * SLOW, what="the held messages to reach bob's new key")
+        self.assertEqual(self.peer_entry(alice, bob.address)["trust"], "verified")
+
+    def test_pinning_another_key_ends_the_session_made_with_the_old_one(self):
+        alice, bob, carol = self.daemon("alice"), self.daemon("bob"), self.daemon("carol")
+        bob.cli("send", alice.address, "over the first session")
+        alice.cli("trust", bob.address, self.identity(carol)["fingerprint"])
+        # Bob's session is still up on his side: he seals with it at once.
+        bob.cli("send", "--no-wait", alice.address, "after the pin")
+        wait_for(lambda: alice.counters().get("refused_key", 0) >= 1,
+                 what="alice to end the session made with bob's old key")
+        time.sleep(0.5 * SLOW)
+        self.assertEqual([m["text"] for m in alice.inbox()], ["over the first session"])
+        self.assertEqual(self.peer_entry(alice, bob.address)["trust"], "key_changed")
