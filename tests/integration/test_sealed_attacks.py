@@ -63,12 +63,20 @@ class InteropTest(SealedCase):
     def test_python_initiator_xx_then_ik_chats_and_gets_acks(self):
         b = self.sealed_daemon("bob")
         peer = self.peer(auto_ack=False)
+        sent = []
         for pattern, remote in (("xx", None), ("ik", self.public_key(b))):
             session = peer.connect((b.host, b.port), remote_static=remote)
             self.assertEqual(session.remote_static, self.public_key(b), pattern)
             msg_id = sp.new_id()
+            sent.append(msg_id)
             peer.send_lines(session, [sp.msg(msg_id, f"over {pattern}", name="py")])
-            self.assertEqual(peer.envelopes(type="ack"), [json.loads(sp.ack(msg_id))])
+            # A new session makes bob resend his last datagrams over it (in
+            # case the peer lost the old one), so xx's ack may come again.
+            acks = []
+            while msg_id not in [a["id"] for a in acks]:
+                acks += peer.envelopes(type="ack")
+            self.assertEqual([a for a in acks if a["id"] not in sent], [], pattern)
+            self.assertEqual(acks[-1], json.loads(sp.ack(msg_id)), pattern)
         self.assertEqual(self.shown(b), ["over xx", "over ik"])
         self.assertEqual({(m["from"], m["plain"]) for m in b.inbox()}, {(peer.endpoint, False)})
         self.assertGreaterEqual(count(b, "handshakes"), 2)
