@@ -68,6 +68,10 @@ Bytes aead_encrypt(const Key& key, std::uint64_t n, ByteView ad, ByteView plaint
 
 }  // namespace
 
+std::array<Key, 2> hkdf2(const Key& chaining_key, ByteView input_key_material) {
+    return hkdf<2>(chaining_key, input_key_material);
+}
+
 void ensure_sodium() {
     if (sodium_init() < 0) fail(NoiseErrorKind::bad_key, "libsodium failed to initialise");
 }

@@ -51,6 +51,10 @@ private:
 // cannot start. Every entry point below calls it.
 void ensure_sodium();
 
+// Noise's HKDF (section 4.3, from HMAC-SHA256) with two outputs: for other
+// keys chatd derives (the transfer streams'), so there is one HKDF.
+std::array<Key, 2> hkdf2(const Key& chaining_key, ByteView input_key_material);
+
 struct KeyPair {
     Key public_key{};
     Key private_key{};
