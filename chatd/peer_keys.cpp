@@ -71,7 +71,11 @@ void PeerKeys::set_policies(AcceptNewPeers accept, PlainPeers plain) {
 }
 
 void PeerKeys::publish() {
-    published_.store(std::make_shared<const PinTable>(table_));
+    auto snapshot = std::make_shared<const PinTable>(table_);
+    {
+        std::lock_guard lock(published_mutex_);
+        published_.swap(snapshot);
+    }  // the old table is freed outside the lock
     version_.fetch_add(1, std::memory_order_release);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,7 +76,10 @@ public:
     // tell, with one load per datagram, that a pin changed under them.
     std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
     // Any thread: the table as last published (never null).
-    std::shared_ptr<const PinTable> pins() const { return published_.load(); }
+    std::shared_ptr<const PinTable> pins() const {
+        std::lock_guard lock(published_mutex_);
+        return published_;
+    }
 
     // From a finished handshake, posted by the thread that finished it with
     // the verdict it reached from pins(). That table may be older than ours
@@ -121,7 +125,10 @@ private:
     void publish();
 
     PinTable table_;  // the control thread's copy; published_ is a snapshot of it
-    std::atomic<std::shared_ptr<const PinTable>> published_;
+    // A mutex, not std::atomic<shared_ptr>: libstdc++ 12 locks that with a
+    // pointer bit ThreadSanitizer cannot see, so every reader was a "race".
+    mutable std::mutex published_mutex_;
+    std::shared_ptr<const PinTable> published_;
     std::atomic<std::uint64_t> version_{0};
     std::unordered_map<std::string, PeerKeyRow> rows_;  // the pins as stored, with their times
     std::vector<std::string> refused_;                  // peers whose offered key was not trusted
